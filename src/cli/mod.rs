@@ -1,0 +1,83 @@
+//! The command line: clap derive, one file per subcommand, each with an `Args` struct and a
+//! `run(args) -> Result<ExitCode>`. Only wiring: the work happens in the library modules.
+//!
+//! Exit codes (DESIGN): 0 ok, 1 a check, test or run failed, 2 usage or input error.
+
+mod list;
+mod output;
+mod show;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+pub use output::Output;
+
+/// Exit code for usage and input errors.
+pub const EXIT_INPUT: u8 = 2;
+/// Exit code when a check, test or run failed.
+pub const EXIT_FAILED: u8 = 1;
+
+/// Literate runbooks: a searchable site, an incident console and a postmortem timeline from a
+/// folder of Markdown runbooks.
+#[derive(Debug, Parser)]
+#[command(name = "opsbook", version, max_term_width = 100)]
+pub struct Cli {
+    /// When to colour the output: auto (a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List runbooks and their steps (id, risk, inputs).
+    List(list::Args),
+    /// Show one step: where it is, its commands with risk and reason, inputs and flags.
+    Show(show::Args),
+}
+
+/// An error that is the user's input, not opsbook's failure: exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(pub String);
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let choice = match cli.color {
+        ColorWhen::Auto => anstream::ColorChoice::Auto,
+        ColorWhen::Always => anstream::ColorChoice::Always,
+        ColorWhen::Never => anstream::ColorChoice::Never,
+    };
+    choice.write_global();
+    let mut out = Output::new();
+    match cli.command {
+        Command::List(args) => list::run(args, &mut out),
+        Command::Show(args) => show::run(args, &mut out),
+    }
+}
+
+/// The exit code for an error that ended a command.
+pub fn exit_code_for(err: &anyhow::Error) -> u8 {
+    let is_input = err.chain().any(|cause| {
+        cause.is::<InputError>() || cause.is::<crate::load::LoadError>() || cause.is::<crate::config::ConfigError>()
+    });
+    if is_input { EXIT_INPUT } else { EXIT_FAILED }
+}
+
+/// True when the error is a closed pipe (`opsbook list | head`): not a failure.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

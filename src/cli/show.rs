@@ -1,0 +1,146 @@
+//! `opsbook show RUNBOOK STEP[.N]`: one step in full.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use super::output::{BOLD, DIM, Output, risk_style};
+use super::InputError;
+use crate::load;
+use crate::model::{Book, Runbook, Step};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The runbook: a file path, or its path in the book (`db/failover.md`, `db/failover`).
+    pub runbook: String,
+    /// The step id (as `opsbook list` shows it), optionally `.N` for its N-th command (from 1).
+    pub step: String,
+    /// The book to look in when RUNBOOK is not a file path. Default: the book around the
+    /// current folder.
+    #[arg(long)]
+    pub book: Option<PathBuf>,
+    /// Print the step as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
+    let as_file = Path::new(&args.runbook);
+    let book = if args.book.is_none() && as_file.is_file() {
+        load::open(Some(as_file))?
+    } else {
+        load::open(args.book.as_deref())?
+    };
+    out.diagnostics(&book)?;
+    let runbook = find_runbook(&book, &args.runbook)?;
+    let (step, command) = find_step(runbook, &args.step)?;
+    if args.json {
+        let mut text = serde_json::to_string_pretty(step)?;
+        text.push('\n');
+        out.stdout.write_all(text.as_bytes())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let w = &mut out.stdout;
+    writeln!(w, "{BOLD}{}{BOLD:#}  {}", step.id, step.title)?;
+    writeln!(w, "  {DIM}at{DIM:#}       {}:{}:{}", book.src.join(&runbook.path).display(), step.line, step.col)?;
+    if !step.section.is_empty() {
+        writeln!(w, "  {DIM}section{DIM:#}  {}", step.section.join(" › "))?;
+    }
+    let style = risk_style(step.risk);
+    writeln!(w, "  {DIM}risk{DIM:#}     {style}{}{style:#} ({})", step.risk, step.risk_reason)?;
+    if step.risk.needs_confirmation() || step.settings.confirm {
+        writeln!(w, "  {DIM}confirm{DIM:#}  needed before it runs")?;
+    }
+    if let Some(why) = &step.long_running {
+        writeln!(w, "  {DIM}long{DIM:#}     {why}")?;
+    }
+    if let Some(why) = &step.interactive {
+        writeln!(w, "  {DIM}tty{DIM:#}      {why}")?;
+    }
+    if let Some(timeout) = step.settings.timeout_secs {
+        writeln!(w, "  {DIM}timeout{DIM:#}  {timeout}s")?;
+    }
+    for placeholder in &step.placeholders {
+        let lines: Vec<String> = placeholder.occurrences.iter().map(|o| format!("{}:{}", o.line, o.col)).collect();
+        write!(w, "  {DIM}input{DIM:#}    {}  {DIM}({:?} at {}", placeholder.name, placeholder.kind, lines.join(", "))?;
+        if let Some(default) = &placeholder.default {
+            write!(w, ", default `{default}`")?;
+        }
+        if let Some(step) = &placeholder.set_by {
+            write!(w, ", set by step `{step}`")?;
+        }
+        writeln!(w, "){DIM:#}")?;
+    }
+    writeln!(w)?;
+    for (index, cmd) in step.commands.iter().enumerate() {
+        if command.is_some_and(|c| c != index) {
+            continue;
+        }
+        let style = risk_style(cmd.risk);
+        let title = cmd.title.as_deref().unwrap_or("");
+        writeln!(w, "  {BOLD}{}.{}{BOLD:#} {title}  {style}[{}]{style:#} {DIM}{} · line {}{DIM:#}", step.id, index + 1, cmd.risk, cmd.risk_reason, cmd.line)?;
+        for line in cmd.text.lines() {
+            writeln!(w, "      {line}")?;
+        }
+        for flag in [&cmd.long_running, &cmd.interactive].into_iter().flatten() {
+            writeln!(w, "      {DIM}! {flag}{DIM:#}")?;
+        }
+    }
+    for line in &step.not_shell {
+        writeln!(w, "  {DIM}not shell, line {}: {}{DIM:#}", line.line, line.text)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn find_runbook<'b>(book: &'b Book, wanted: &str) -> Result<&'b Runbook, InputError> {
+    if book.runbooks.len() == 1 && Path::new(wanted).is_file() {
+        return Ok(&book.runbooks[0]);
+    }
+    let wanted = wanted.trim_start_matches("./");
+    let with_md = if wanted.ends_with(".md") { wanted.to_owned() } else { format!("{wanted}.md") };
+    let by_path = book.runbooks.iter().find(|r| r.path == with_md || book.src.join(&r.path) == Path::new(wanted));
+    if let Some(runbook) = by_path {
+        return Ok(runbook);
+    }
+    let by_name: Vec<&Runbook> = book
+        .runbooks
+        .iter()
+        .filter(|r| r.path.rsplit('/').next() == Some(with_md.as_str()))
+        .collect();
+    match by_name.as_slice() {
+        [one] => Ok(one),
+        [] => Err(InputError(format!(
+            "no runbook `{wanted}` in the book at `{}`; `opsbook list` shows the runbooks",
+            book.root.display()
+        ))),
+        many => Err(InputError(format!(
+            "`{wanted}` names {} runbooks ({}); give its path",
+            many.len(),
+            many.iter().map(|r| r.path.as_str()).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
+/// `id` or `id.N` (N from 1).
+fn find_step<'r>(runbook: &'r Runbook, wanted: &str) -> Result<(&'r Step, Option<usize>), InputError> {
+    if let Some(step) = runbook.steps.iter().find(|s| s.id == wanted) {
+        return Ok((step, None));
+    }
+    if let Some((id, n)) = wanted.rsplit_once('.') {
+        if let (Some(step), Ok(n)) = (runbook.steps.iter().find(|s| s.id == id), n.parse::<usize>()) {
+            if n >= 1 && n <= step.commands.len() {
+                return Ok((step, Some(n - 1)));
+            }
+            return Err(InputError(format!(
+                "step `{id}` has {} command(s); `{wanted}` asks for number {n}",
+                step.commands.len()
+            )));
+        }
+    }
+    let ids: Vec<&str> = runbook.steps.iter().map(|s| s.id.as_str()).collect();
+    Err(InputError(format!(
+        "no step `{wanted}` in `{}`; its steps are: {}",
+        runbook.path,
+        if ids.is_empty() { "(none)".to_owned() } else { ids.join(", ") }
+    )))
+}

@@ -1,0 +1,577 @@
+//! `book.toml` -> [`Config`].
+//!
+//! mdBook's keys are accepted so that an existing mdBook builds unchanged: `[book]`, `[build]`,
+//! `[output.*]`, `[preprocessor.*]` and `[rust]` are read leniently (keys we do not use are kept
+//! or ignored). Our own keys live under `[opsbook]` and are strict: a typo there is an error, not a
+//! silently ignored setting. Errors name `book.toml:line:col` and the key.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::model::Risk;
+
+/// The in-memory `book.toml`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct Config {
+    pub book: BookConfig,
+    pub build: BuildConfig,
+    /// Renderer tables, as mdBook has them; `[output.html]` configures the site.
+    pub output: OutputConfig,
+    /// mdBook preprocessors: accepted so mdBooks load, not run.
+    pub preprocessor: BTreeMap<String, toml::Table>,
+    /// mdBook's `[rust]` table: accepted, unused.
+    pub rust: toml::Table,
+    pub opsbook: OpsbookConfig,
+}
+
+/// `[book]`: mdBook's metadata.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct BookConfig {
+    /// The book's title; defaults to the folder's name.
+    pub title: Option<String>,
+    pub authors: Vec<String>,
+    pub description: Option<String>,
+    /// Runbook folder, relative to `book.toml`. Default: `src` (or the book folder itself when
+    /// it has no `src/` and no `book.toml` names one).
+    pub src: Option<PathBuf>,
+    /// Language of the runbooks (`en`), for the site's `lang` attribute.
+    pub language: Option<String>,
+    /// mdBook's multilingual flag: accepted, unused.
+    pub multilingual: bool,
+}
+
+impl Default for BookConfig {
+    fn default() -> Self {
+        BookConfig {
+            title: None,
+            authors: Vec::new(),
+            description: None,
+            src: None,
+            language: Some("en".to_owned()),
+            multilingual: false,
+        }
+    }
+}
+
+/// `[build]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct BuildConfig {
+    /// Where `opsbook build` writes the site, relative to `book.toml`. Default `book`.
+    pub build_dir: PathBuf,
+    /// mdBook keys accepted for compatibility.
+    pub create_missing: bool,
+    pub use_default_preprocessors: bool,
+    pub extra_watch_dirs: Vec<PathBuf>,
+}
+
+impl Default for BuildConfig {
+    fn default() -> Self {
+        BuildConfig {
+            build_dir: PathBuf::from("book"),
+            create_missing: false,
+            use_default_preprocessors: true,
+            extra_watch_dirs: Vec::new(),
+        }
+    }
+}
+
+/// `[output]`: `html` is ours; other renderers are kept as written.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct OutputConfig {
+    pub html: HtmlConfig,
+    #[serde(flatten)]
+    pub other: BTreeMap<String, toml::Value>,
+}
+
+/// `[output.html]`: the keys the site uses; mdBook's others are kept in `other`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct HtmlConfig {
+    /// A folder of theme files overriding the built-in ones, file by file.
+    pub theme: Option<PathBuf>,
+    pub additional_css: Vec<PathBuf>,
+    pub additional_js: Vec<PathBuf>,
+    pub default_theme: Option<String>,
+    pub preferred_dark_theme: Option<String>,
+    pub git_repository_url: Option<String>,
+    pub edit_url_template: Option<String>,
+    pub site_url: Option<String>,
+    #[serde(flatten)]
+    pub other: BTreeMap<String, toml::Value>,
+}
+
+/// `[opsbook]`: opsbook's own settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct OpsbookConfig {
+    /// The shell steps run with. Default `bash`.
+    pub shell: String,
+    /// How long a run may take before it is stopped, unless a step says otherwise
+    /// (`timeout = "10m"`). Default 10 minutes.
+    #[serde(with = "duration_text")]
+    pub timeout: Duration,
+    /// Severity levels, most severe first. Default: SEV1-SEV4 with the seed's response times.
+    pub severity: Vec<SeverityLevel>,
+    /// Extra risk rules, tried before the built-in ones.
+    pub risk_rules: Vec<RiskRule>,
+}
+
+impl Default for OpsbookConfig {
+    fn default() -> Self {
+        OpsbookConfig {
+            shell: "bash".to_owned(),
+            timeout: Duration::from_secs(600),
+            severity: default_severities(),
+            risk_rules: Vec::new(),
+        }
+    }
+}
+
+/// One severity level (`[[opsbook.severity]]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct SeverityLevel {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// How soon a responder must act (`"15m"`).
+    #[serde(default, with = "optional_duration_text")]
+    pub response_time: Option<Duration>,
+}
+
+fn default_severities() -> Vec<SeverityLevel> {
+    let level = |name: &str, description: &str, minutes: u64| SeverityLevel {
+        name: name.to_owned(),
+        description: description.to_owned(),
+        response_time: Some(Duration::from_secs(minutes * 60)),
+    };
+    vec![
+        level("SEV1", "Complete outage", 15),
+        level("SEV2", "Major degradation", 30),
+        level("SEV3", "Minor issue", 120),
+        level("SEV4", "Low impact", 24 * 60),
+    ]
+}
+
+/// An extra risk rule (`[[opsbook.risk-rules]]`): a regex over the command text.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RiskRule {
+    #[serde(deserialize_with = "regex_text")]
+    pub pattern: String,
+    pub risk: RiskName,
+    /// Shown as the reason; defaults to the pattern.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// [`Risk`] as `book.toml` spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RiskName {
+    ReadOnly,
+    Unknown,
+    Mutating,
+    Destructive,
+}
+
+impl From<RiskName> for Risk {
+    fn from(name: RiskName) -> Risk {
+        match name {
+            RiskName::ReadOnly => Risk::ReadOnly,
+            RiskName::Unknown => Risk::Unknown,
+            RiskName::Mutating => Risk::Mutating,
+            RiskName::Destructive => Risk::Destructive,
+        }
+    }
+}
+
+fn regex_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    regex::Regex::new(&text).map_err(|err| serde::de::Error::custom(format!("invalid regex: {err}")))?;
+    Ok(text)
+}
+
+/// Durations written as `"30s"`, `"10m"`, `"1h 30m"`, or a number of seconds.
+mod duration_text {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Seconds(u64),
+        Text(String),
+    }
+
+    pub(super) fn parse(raw: RawDuration) -> Result<Duration, String> {
+        match raw.0 {
+            Raw::Seconds(seconds) => Ok(Duration::from_secs(seconds)),
+            Raw::Text(text) => humantime::parse_duration(text.trim())
+                .map_err(|err| format!("invalid duration `{text}` ({err}); write it like \"30s\", \"10m\" or \"1h\"")),
+        }
+    }
+
+    pub(super) struct RawDuration(Raw);
+
+    impl<'de> Deserialize<'de> for RawDuration {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            Raw::deserialize(deserializer).map(RawDuration)
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        parse(RawDuration::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+
+    pub(super) fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&humantime::format_duration(*duration).to_string())
+    }
+}
+
+mod optional_duration_text {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::duration_text::{RawDuration, parse};
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+        match Option::<RawDuration>::deserialize(deserializer)? {
+            None => Ok(None),
+            Some(raw) => parse(raw).map(Some).map_err(serde::de::Error::custom),
+        }
+    }
+
+    pub(super) fn serialize<S: Serializer>(duration: &Option<Duration>, serializer: S) -> Result<S::Ok, S::Error> {
+        match duration {
+            Some(duration) => super::duration_text::serialize(duration, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+}
+
+/// Why a `book.toml` could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("failed to read `{}`: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{}:{line}:{col}: {message}", path.display())]
+    Invalid {
+        path: PathBuf,
+        line: u32,
+        col: u32,
+        /// The dotted key at fault, when one is known.
+        key: Option<String>,
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads and validates `book.toml` at `path`.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::from_toml(&text, path)
+    }
+
+    /// Parses `book.toml` text; `path` is only used in messages.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|err| invalid(text, path, &err))?;
+        config.validate(text, path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, text: &str, path: &Path) -> Result<(), ConfigError> {
+        let fail = |key: &str, message: String| {
+            let (line, col) = locate_key(text, key);
+            Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                line,
+                col,
+                key: Some(key.to_owned()),
+                message,
+            })
+        };
+        if self.opsbook.shell.trim().is_empty() {
+            return fail("opsbook.shell", "`opsbook.shell` is empty; name a shell such as \"bash\"".to_owned());
+        }
+        if self.opsbook.timeout.is_zero() {
+            return fail("opsbook.timeout", "`opsbook.timeout` must be more than 0s".to_owned());
+        }
+        if self.opsbook.severity.is_empty() {
+            return fail(
+                "opsbook.severity",
+                "`opsbook.severity` lists no level; remove it to get SEV1-SEV4, or add levels".to_owned(),
+            );
+        }
+        let mut seen = std::collections::HashSet::new();
+        for level in &self.opsbook.severity {
+            if !seen.insert(level.name.to_ascii_uppercase()) {
+                return fail("opsbook.severity", format!("severity `{}` is listed twice", level.name));
+            }
+        }
+        Ok(())
+    }
+
+    /// The book's runbook folder, relative to the book root.
+    pub fn src_dir(&self, root: &Path) -> PathBuf {
+        match &self.book.src {
+            Some(src) => root.join(src),
+            None if root.join("src").is_dir() => root.join("src"),
+            None => root.to_owned(),
+        }
+    }
+
+    /// The site's output folder, relative to the book root.
+    pub fn build_dir(&self, root: &Path) -> PathBuf {
+        root.join(&self.build.build_dir)
+    }
+
+    /// The extra risk rules, compiled. Patterns were checked when the config was read.
+    pub fn compiled_risk_rules(&self) -> Vec<(regex::Regex, Risk, String)> {
+        self.opsbook
+            .risk_rules
+            .iter()
+            .filter_map(|rule| {
+                let regex = regex::Regex::new(&rule.pattern).ok()?;
+                let reason = rule.reason.clone().unwrap_or_else(|| format!("matches `{}`", rule.pattern));
+                Some((regex, rule.risk.into(), reason))
+            })
+            .collect()
+    }
+}
+
+fn invalid(text: &str, path: &Path, err: &toml::de::Error) -> ConfigError {
+    let (line, col, key) = match err.span() {
+        Some(span) => {
+            let (line, col) = line_col(text, span.start);
+            (line, col, key_at(text, span.start))
+        }
+        None => (1, 1, None),
+    };
+    let message = err.message().trim_end().to_owned();
+    let message = match &key {
+        Some(key) => format!("invalid `{key}`: {message}"),
+        None => message,
+    };
+    ConfigError::Invalid {
+        path: path.to_owned(),
+        line,
+        col,
+        key,
+        message,
+    }
+}
+
+/// 1-based line and character column of byte `offset`.
+fn line_col(text: &str, offset: usize) -> (u32, u32) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = before[line_start..].chars().count() + 1;
+    (line as u32, col as u32)
+}
+
+/// The dotted key whose value or header stands at `offset`: the table header above it plus the
+/// key on its line.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let (line_no, _) = line_col(text, offset);
+    let mut table = String::new();
+    for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        let header = trimmed.strip_prefix("[[").and_then(|s| s.split("]]").next()).or_else(|| {
+            trimmed
+                .strip_prefix('[')
+                .and_then(|s| s.split(']').next())
+        });
+        if index + 1 == line_no as usize {
+            if let Some(header) = header {
+                return Some(header.trim().to_owned());
+            }
+            let key = trimmed.split('=').next()?.trim().trim_matches('"');
+            if key.is_empty() || trimmed.starts_with('#') {
+                return (!table.is_empty()).then_some(table);
+            }
+            return Some(if table.is_empty() { key.to_owned() } else { format!("{table}.{key}") });
+        }
+        if let Some(header) = header {
+            table = header.trim().to_owned();
+        }
+    }
+    (!table.is_empty()).then_some(table)
+}
+
+/// Where a dotted key is written, for errors found after parsing; the table header when the key
+/// itself is not written there.
+fn locate_key(text: &str, dotted: &str) -> (u32, u32) {
+    let (table, key) = dotted.rsplit_once('.').unwrap_or(("", dotted));
+    let mut in_table = table.is_empty();
+    for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            let name = trimmed.trim_matches(|c| c == '[' || c == ']').trim();
+            in_table = name == table;
+            if name == dotted {
+                return (index as u32 + 1, 1);
+            }
+            continue;
+        }
+        if in_table && trimmed.split('=').next().map(str::trim) == Some(key) {
+            let col = line.len() - line.trim_start().len() + 1;
+            return (index as u32 + 1, col as u32);
+        }
+    }
+    (1, 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml(text, Path::new("book.toml"))
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let config = parse("").unwrap();
+        assert_eq!(config.opsbook.shell, "bash");
+        assert_eq!(config.opsbook.timeout, Duration::from_secs(600));
+        let names: Vec<_> = config.opsbook.severity.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["SEV1", "SEV2", "SEV3", "SEV4"]);
+        assert_eq!(config.opsbook.severity[0].response_time, Some(Duration::from_secs(15 * 60)));
+        assert_eq!(config.build.build_dir, PathBuf::from("book"));
+    }
+
+    #[test]
+    fn mdbook_keys_are_accepted() {
+        let config = parse(
+            r#"
+[book]
+title = "Ops"
+authors = ["a", "b"]
+description = "d"
+src = "runbooks"
+language = "fr"
+multilingual = false
+
+[build]
+build-dir = "site"
+create-missing = false
+
+[output.html]
+theme = "my-theme"
+additional-css = ["x.css"]
+mathjax-support = true
+
+[output.html.fold]
+enable = true
+
+[output.linkcheck]
+follow-web-links = false
+
+[preprocessor.mermaid]
+command = "mdbook-mermaid"
+
+[rust]
+edition = "2021"
+"#,
+        )
+        .unwrap();
+        assert_eq!(config.book.title.as_deref(), Some("Ops"));
+        assert_eq!(config.book.src, Some(PathBuf::from("runbooks")));
+        assert_eq!(config.build.build_dir, PathBuf::from("site"));
+        assert_eq!(config.output.html.theme, Some(PathBuf::from("my-theme")));
+        assert_eq!(config.output.html.additional_css, [PathBuf::from("x.css")]);
+        assert!(config.output.html.other.contains_key("mathjax-support"));
+        assert!(config.output.other.contains_key("linkcheck"));
+    }
+
+    #[test]
+    fn opsbook_keys() {
+        let config = parse(
+            r#"
+[opsbook]
+shell = "zsh"
+timeout = "90s"
+
+[[opsbook.severity]]
+name = "P1"
+response-time = "5m"
+
+[[opsbook.severity]]
+name = "P2"
+
+[[opsbook.risk-rules]]
+pattern = "^deploy-tool promote"
+risk = "destructive"
+reason = "promotes a release"
+"#,
+        )
+        .unwrap();
+        assert_eq!(config.opsbook.shell, "zsh");
+        assert_eq!(config.opsbook.timeout, Duration::from_secs(90));
+        assert_eq!(config.opsbook.severity.len(), 2);
+        assert_eq!(config.opsbook.severity[0].response_time, Some(Duration::from_secs(300)));
+        let rules = config.compiled_risk_rules();
+        assert_eq!(rules[0].1, Risk::Destructive);
+        assert_eq!(rules[0].2, "promotes a release");
+    }
+
+    #[test]
+    fn unknown_opsbook_key_names_line_and_key() {
+        let err = parse("[book]\ntitle = \"x\"\n\n[opsbook]\ntimout = \"30s\"\n").unwrap_err();
+        let ConfigError::Invalid { line, col, key, message, .. } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!((*line, *col), (5, 1));
+        assert_eq!(key.as_deref(), Some("opsbook.timout"));
+        assert!(message.contains("unknown field `timout`"), "{message}");
+        assert!(err.to_string().starts_with("book.toml:5:1: invalid `opsbook.timout`"), "{err}");
+    }
+
+    #[test]
+    fn bad_duration_names_the_key() {
+        let err = parse("[opsbook]\ntimeout = \"soon\"\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("book.toml:2:11: invalid `opsbook.timeout`"), "{text}");
+        assert!(text.contains("invalid duration `soon`"), "{text}");
+    }
+
+    #[test]
+    fn wrong_type_in_mdbook_table() {
+        let err = parse("[build]\nbuild-dir = 3\n").unwrap_err();
+        assert!(err.to_string().starts_with("book.toml:2:13: invalid `build.build-dir`"), "{err}");
+    }
+
+    #[test]
+    fn toml_syntax_error_has_position() {
+        let err = parse("[book]\ntitle = \"unterminated\n").unwrap_err();
+        let ConfigError::Invalid { line, .. } = err else { panic!() };
+        assert_eq!(line, 2);
+    }
+
+    #[test]
+    fn bad_regex_is_an_error() {
+        let err = parse("[[opsbook.risk-rules]]\npattern = \"(\"\nrisk = \"mutating\"\n").unwrap_err();
+        assert!(err.to_string().contains("invalid regex"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_severity_is_an_error() {
+        let err = parse("[[opsbook.severity]]\nname = \"SEV1\"\n[[opsbook.severity]]\nname = \"sev1\"\n").unwrap_err();
+        assert!(err.to_string().contains("severity `sev1` is listed twice"), "{err}");
+    }
+}

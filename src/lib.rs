@@ -1,0 +1,12 @@
+//! opsbook: literate runbooks. A folder of Markdown runbooks becomes a searchable site, an
+//! incident console and a postmortem timeline; see `ARCHITECTURE.md` for the map of modules.
+//!
+//! Data flows one way: `config` + `load` -> `parse` -> `model` -> consumers (`listing`, `cli`).
+
+pub mod cli;
+pub mod config;
+pub mod diagnostic;
+pub mod listing;
+pub mod load;
+pub mod model;
+pub mod parse;

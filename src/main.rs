@@ -1,0 +1,26 @@
+//! The `opsbook` binary: parse arguments, run the command, map the outcome to an exit code.
+//! The only place that exits.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = match opsbook::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() { ExitCode::from(opsbook::cli::EXIT_INPUT) } else { ExitCode::SUCCESS };
+        }
+    };
+    match opsbook::cli::run(cli) {
+        Ok(code) => code,
+        Err(err) if opsbook::cli::is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            let mut stderr = anstream::stderr();
+            let _ = writeln!(stderr, "error: {err:#}");
+            ExitCode::from(opsbook::cli::exit_code_for(&err))
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! The runbook step model: pure data, produced by `parse` and consumed by everything else.
+//!
+//! Nothing here knows how the data was read (Markdown, `book.toml`) or how it is shown (HTML,
+//! terminal, JSON beyond the field names). The `Serialize` shape of these types is the
+//! `opsbook list --json` interface of DESIGN "Interfaces": fields may be added, the documented
+//! ones keep their names.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::diagnostic::Diagnostic;
+
+/// A loaded book: its configuration, its runbooks in reading order, and what went wrong loading.
+#[derive(Debug, Clone)]
+pub struct Book {
+    /// The folder holding `book.toml` (or the folder given, when there is none).
+    pub root: PathBuf,
+    /// The runbook source folder (`[book] src`), absolute or relative to the working directory.
+    pub src: PathBuf,
+    pub config: Config,
+    pub runbooks: Vec<Runbook>,
+    /// Load errors and parse warnings for the whole book, in reading order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// One Markdown file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Runbook {
+    /// Path relative to the book's source folder, with `/` separators.
+    pub path: String,
+    pub title: String,
+    pub front_matter: FrontMatter,
+    pub sections: Vec<Section>,
+    pub steps: Vec<Step>,
+    pub templates: Vec<Template>,
+}
+
+/// Front matter fields opsbook reads; everything else is kept in `extra`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FrontMatter {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
+    /// Any other keys, as JSON values.
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A heading.
+#[derive(Debug, Clone, Serialize)]
+pub struct Section {
+    pub level: u8,
+    pub title: String,
+    /// The heading's anchor, unique within the runbook.
+    pub anchor: String,
+    pub line: u32,
+}
+
+/// A 1-based position in a runbook file. Columns count characters, not bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Span {
+    pub line: u32,
+    pub col: u32,
+}
+
+/// A fenced block that holds shell commands.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub id: String,
+    pub title: String,
+    /// Line of the opening fence.
+    pub line: u32,
+    /// Column of the opening fence.
+    pub col: u32,
+    /// Line of the closing fence (or of the block's last line when it is unterminated).
+    pub end_line: u32,
+    /// Titles of the headings above the step, outermost first.
+    pub section: Vec<String>,
+    /// The anchor of the nearest heading, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub section_anchor: Option<String>,
+    /// The fence's language tag as written (`bash`, `console`, none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+    pub settings: FenceSettings,
+    /// True when the block used prompts (`$ `): only prompted lines are commands.
+    pub prompted: bool,
+    /// The block's text as written, without the fences.
+    pub source: String,
+    pub risk: Risk,
+    /// Why the step has its risk: the reason of its riskiest command.
+    pub risk_reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub long_running: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interactive: Option<String>,
+    pub placeholders: Vec<Placeholder>,
+    pub commands: Vec<Command>,
+    /// Lines of the block that are neither commands, comments nor expected output of a prompted
+    /// command: text that does not read as shell (`check` reports them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_shell: Vec<SourceLine>,
+}
+
+impl Step {
+    /// The script the step runs: its commands, one after another.
+    pub fn script(&self) -> String {
+        let mut script = String::new();
+        for command in &self.commands {
+            script.push_str(&command.text);
+            script.push('\n');
+        }
+        script
+    }
+}
+
+/// A line of a block, kept with its position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceLine {
+    pub line: u32,
+    pub text: String,
+}
+
+/// One command of a step, runnable on its own.
+#[derive(Debug, Clone, Serialize)]
+pub struct Command {
+    /// The command as the shell gets it (prompt removed, continuation lines kept).
+    pub text: String,
+    /// The comment line above it (`# 2. Check logs` gives `Check logs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub line: u32,
+    pub col: u32,
+    pub end_line: u32,
+    pub risk: Risk,
+    pub risk_reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub long_running: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interactive: Option<String>,
+    /// False when the command's program is not one opsbook knows (it may still be fine).
+    pub known_program: bool,
+    /// Output shown under a prompted command in the runbook.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_output: Option<String>,
+}
+
+/// How risky running a command is. Ordered: a step is as risky as its riskiest command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Risk {
+    ReadOnly,
+    Unknown,
+    Mutating,
+    Destructive,
+}
+
+impl Risk {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Risk::ReadOnly => "read-only",
+            Risk::Unknown => "unknown",
+            Risk::Mutating => "mutating",
+            Risk::Destructive => "destructive",
+        }
+    }
+
+    /// Whether running it needs an explicit confirmation.
+    pub fn needs_confirmation(self) -> bool {
+        self >= Risk::Mutating
+    }
+}
+
+impl fmt::Display for Risk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A value the step needs before it can run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Placeholder {
+    /// As written: `pod-name`, `STATUS_PAGE_TOKEN`, `name of old pool`.
+    pub name: String,
+    pub kind: PlaceholderKind,
+    /// A default from `${NAME:-default}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// The id of an earlier step of the same runbook that sets this variable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub set_by: Option<String>,
+    pub occurrences: Vec<Occurrence>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlaceholderKind {
+    /// `<pod-name>`
+    Angle,
+    /// `{{ name }}`
+    Brace,
+    /// `$VAR` or `${VAR}` read and never set by the step.
+    Env,
+    /// `$OVNKUBE-MASTER-POD-NAME`, `${top-user-from-last-command}`: a dashed name the shell
+    /// would split, meant by its author as one blank to fill.
+    Dashed,
+}
+
+/// Where a placeholder stands, and in which quoting: the executor quotes values for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Occurrence {
+    /// Index of the command within the step.
+    pub command: usize,
+    pub line: u32,
+    pub col: u32,
+    pub quoting: Quoting,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Quoting {
+    Bare,
+    Double,
+    Single,
+    /// Inside a heredoc body (expanded when the delimiter is unquoted).
+    Heredoc,
+}
+
+/// Attributes of a fence's info string, in one typed form whatever syntax wrote them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FenceSettings {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `ignore`, `no-run`, `skip`: shown, never a step.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ignore: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub confirm: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub test: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interactive: Option<bool>,
+    /// Seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+    /// Attributes opsbook does not know, kept as written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<(String, String)>,
+}
+
+/// A block with blanks to fill by hand, such as a status update or a postmortem.
+#[derive(Debug, Clone, Serialize)]
+pub struct Template {
+    pub title: String,
+    pub line: u32,
+    pub text: String,
+    pub fields: Vec<TemplateField>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TemplateField {
+    /// The text before the blank on its line (`Severity` for `Severity: SEV[1-4]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The blank as written, without brackets: `BRIEF DESCRIPTION`, `1-4`, `X`.
+    pub blank: String,
+    pub line: u32,
+}

@@ -1,0 +1,424 @@
+//! One code block's text -> its commands, or the finding that it holds no shell.
+//!
+//! Two modes. When any line carries a shell prompt (`$ `, `user@host:~$ `, `[root@h ~]# `), only
+//! prompted lines and their continuations are commands; other lines are the expected output of
+//! the command above them, and lines behind another interpreter's prompt (`db=# `,
+//! `127.0.0.1:6379> `) are never shell. Otherwise the whole block is a script, split by the shell
+//! lexer; each command is classified by `shape`, and lines that do not read as shell are set
+//! aside. A comment line titles the commands under it. After a command that opens another
+//! interpreter's prompt (bare `psql`, `redis-cli`), the remaining lines are that prompt's input.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::risk::{self, Assessment};
+use super::shape::{self, Shape};
+use super::shell::{self, Kind, Lexed};
+use crate::model::Risk;
+
+/// How the block was tagged, as far as the step decision goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tag {
+    /// `bash`, `sh`, `shell`, `zsh`, `console`, …: content decides, leniently.
+    Shell,
+    /// No tag, or a tag that names no language (a typo like `shel`): content decides, strictly.
+    Untagged,
+}
+
+/// A command found in a block.
+#[derive(Debug, Clone)]
+pub(crate) struct FoundCommand {
+    pub text: String,
+    pub title: Option<String>,
+    /// For each line of `text`: the block line index and the byte column where it starts.
+    pub lines: Vec<(usize, usize)>,
+    pub shape: Shape,
+    pub assessment: Assessment,
+    pub expected_output: Option<String>,
+    pub lexed: Lexed,
+}
+
+impl FoundCommand {
+    /// Block line index and byte column of a byte offset into `text`.
+    pub fn position(&self, offset: usize) -> (usize, usize) {
+        let before = &self.text[..offset.min(self.text.len())];
+        let line = before.matches('\n').count();
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let (block_line, col) = self.lines.get(line).copied().unwrap_or((0, 0));
+        (block_line, col + (offset - line_start))
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Analysis {
+    pub commands: Vec<FoundCommand>,
+    pub prompted: bool,
+    /// (block line index, text) of lines that are not shell.
+    pub not_shell: Vec<(usize, String)>,
+}
+
+impl Analysis {
+    /// Whether the block is a step: it has commands, and (untagged) reads clearly as shell.
+    pub fn is_step(&self, tag: Tag) -> bool {
+        if self.commands.is_empty() {
+            return false;
+        }
+        match tag {
+            Tag::Shell => true,
+            Tag::Untagged if self.prompted => true,
+            Tag::Untagged => self.not_shell.is_empty() && self.commands.iter().any(|c| c.shape == Shape::Known),
+        }
+    }
+}
+
+/// A shell prompt at the start of a line: `$ `, `% `, `user@host:~$ `, `host:~$ `, `[u@h dir]# `,
+/// zsh's `~ `, `➜ `.
+static SHELL_PROMPT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*(?:\$|%|➜|~|[\w.-]+@[\w.-]+(?::\S*)?[$#%]|[\w.-]+:[~/]\S*[$#]|\[[^\]\n]+\][$#])(?: |$)")
+        .expect("static regex")
+});
+
+/// A prompt of another interpreter: psql `db=# `/`db=> `, redis `127.0.0.1:6379> `, `mysql> `,
+/// python `>>> `, `irb(main):001:0> `.
+static REPL_PROMPT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*(?:[\w.-]+=[#>]|[\w.-]+[-(]?[#>]|(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?>|[\w.-]+:\d+>|>>>|irb\([^)]*\)[^>]*>|\[\d+\] pry\([^)]*\)>)\s")
+        .expect("static regex")
+});
+
+/// After `sudo su` the prompt is `# `.
+fn root_prompt(line: &str) -> Option<usize> {
+    let trimmed = line.trim_start();
+    let indent = line.len() - trimmed.len();
+    if trimmed.starts_with("# ") {
+        Some(indent + 2)
+    } else {
+        (trimmed == "#").then_some(indent + 1)
+    }
+}
+
+fn shell_prompt(line: &str) -> Option<usize> {
+    SHELL_PROMPT.find(line).map(|m| m.end())
+}
+
+fn is_repl_prompt(line: &str) -> bool {
+    REPL_PROMPT.is_match(line) && shell_prompt(line).is_none()
+}
+
+/// `# 2. Check logs` -> `Check logs`.
+pub(crate) fn comment_title(comment: &str) -> Option<String> {
+    let text = comment.trim_start().trim_start_matches('#').trim();
+    let text = text
+        .strip_prefix("Step ")
+        .or_else(|| text.strip_prefix("step "))
+        .unwrap_or(text);
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let text = if digits > 0 && text[digits..].starts_with(['.', ')', ':']) {
+        text[digits + 1..].trim_start()
+    } else {
+        text
+    };
+    let text = text.trim_end_matches(':').trim();
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+pub(crate) fn analyze(content: &str, risk_rules: &[(Regex, Risk, String)]) -> Analysis {
+    let lines: Vec<&str> = content.lines().collect();
+    let prompted = lines.iter().any(|line| shell_prompt(line).is_some());
+    let mut analysis = if prompted {
+        analyze_prompted(&lines)
+    } else {
+        analyze_script(content, &lines)
+    };
+    analysis.prompted = prompted;
+    // Judge each command, and hand the lines after a prompt-opening command to that prompt.
+    let mut commands = Vec::new();
+    let mut in_repl = false;
+    for mut command in std::mem::take(&mut analysis.commands) {
+        if in_repl {
+            for (index, line) in command.text.lines().enumerate() {
+                let block_line = command.lines.get(index).map_or(0, |l| l.0);
+                analysis.not_shell.push((block_line, line.to_owned()));
+            }
+            continue;
+        }
+        command.assessment = risk::assess(&command.lexed.tokens, risk_rules, &command.text);
+        if command.assessment.opens_repl {
+            in_repl = true;
+        }
+        commands.push(command);
+    }
+    analysis.commands = commands;
+    analysis.not_shell.sort();
+    analysis
+}
+
+fn new_command(text: String, lines: Vec<(usize, usize)>, title: Option<String>) -> FoundCommand {
+    let lexed = shell::lex(&text);
+    let split = shell::split(&lexed);
+    let shape = match split.commands.first() {
+        Some(span) if !split.open || lexed.open.is_none() => {
+            shape::classify(&lexed.tokens[span.tokens.clone()], &text[span.text.clone()], &lexed)
+        }
+        Some(_) => Shape::NotShell("leaves a quote open"),
+        None => Shape::NotShell("empty"),
+    };
+    FoundCommand {
+        text,
+        title,
+        lines,
+        shape,
+        assessment: Assessment {
+            risk: Risk::Unknown,
+            reason: String::new(),
+            long_running: None,
+            interactive: None,
+            opens_repl: false,
+        },
+        expected_output: None,
+        lexed,
+    }
+}
+
+/// A block without prompts: the shell lexer splits it.
+fn analyze_script(content: &str, lines: &[&str]) -> Analysis {
+    let lexed = shell::lex(content);
+    let split = shell::split(&lexed);
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(content.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let line_of = |offset: usize| line_starts.partition_point(|start| *start <= offset).saturating_sub(1);
+    let mut analysis = Analysis::default();
+    // Titles: the first line of the comment group closest above each command.
+    let mut comments = split.comments.iter().peekable();
+    let mut title: Option<String> = None;
+    let mut last_comment_line: Option<usize> = None;
+    for span in &split.commands {
+        while let Some(&&comment_index) = comments.peek() {
+            let comment = &lexed.tokens[comment_index];
+            if comment.range.start >= span.text.start {
+                break;
+            }
+            comments.next();
+            let line = line_of(comment.range.start);
+            let own_line = lines.get(line).is_some_and(|l| l.trim_start().starts_with('#'));
+            if !own_line {
+                continue;
+            }
+            let continues_group = last_comment_line.is_some_and(|last| last + 1 == line);
+            if !continues_group {
+                title = comment_title(&content[comment.range.clone()]);
+            } else if title.is_none() {
+                title = comment_title(&content[comment.range.clone()]);
+            }
+            last_comment_line = Some(line);
+        }
+        let text = content[span.text.clone()].trim_end().to_owned();
+        let first = line_of(span.text.start);
+        let col = span.text.start - line_starts[first];
+        let line_count = text.matches('\n').count() + 1;
+        let mapping = (0..line_count).map(|i| (first + i, if i == 0 { col } else { 0 })).collect();
+        let command = new_command(text, mapping, title.clone());
+        if let Shape::NotShell(_) = command.shape {
+            for (index, line) in command.text.lines().enumerate() {
+                analysis.not_shell.push((first + index, line.to_owned()));
+            }
+        } else {
+            analysis.commands.push(command);
+        }
+        let _ = Kind::Word;
+    }
+    analysis
+}
+
+/// A block with prompts: prompted lines (and continuations) are commands, the rest output.
+fn analyze_prompted(lines: &[&str]) -> Analysis {
+    let mut analysis = Analysis::default();
+    let mut title: Option<String> = None;
+    let mut root_shell = false;
+    let mut in_repl = false;
+    let mut output: Vec<&str> = Vec::new();
+    let flush_output = |analysis: &mut Analysis, output: &mut Vec<&str>| {
+        while output.last().is_some_and(|l| l.trim().is_empty()) {
+            output.pop();
+        }
+        if let Some(last) = analysis.commands.last_mut() {
+            if !output.is_empty() {
+                let text = output.join("\n");
+                last.expected_output = Some(match last.expected_output.take() {
+                    Some(before) => format!("{before}\n{text}"),
+                    None => text,
+                });
+            }
+        }
+        output.clear();
+    };
+    let mut index = 0;
+    while index < lines.len() {
+        let line = lines[index];
+        let prompt = shell_prompt(line).or_else(|| if root_shell { root_prompt(line) } else { None });
+        if let Some(prompt_len) = prompt {
+            flush_output(&mut analysis, &mut output);
+            let first_text = &line[prompt_len.min(line.len())..];
+            if first_text.trim_start().starts_with('#') || first_text.trim().is_empty() {
+                if let Some(found) = comment_title(first_text) {
+                    title = Some(found);
+                }
+                index += 1;
+                continue;
+            }
+            let mut text = first_text.to_owned();
+            let mut mapping = vec![(index, prompt_len)];
+            // Continuation lines: while the command is open, take the next line (minus a `> `).
+            while shell::split(&shell::lex(&text)).open && index + 1 < lines.len() {
+                let next = lines[index + 1];
+                if shell_prompt(next).is_some() {
+                    break;
+                }
+                index += 1;
+                let (stripped, offset) = match next.strip_prefix("> ") {
+                    Some(rest) => (rest, 2),
+                    None => (next, 0),
+                };
+                text.push('\n');
+                text.push_str(stripped);
+                mapping.push((index, offset));
+            }
+            let text = text.trim_end().to_owned();
+            let command = new_command(text, mapping, title.clone());
+            let words: Vec<&str> = command
+                .lexed
+                .tokens
+                .iter()
+                .filter(|t| t.kind == Kind::Word)
+                .map(|t| t.value.as_str())
+                .collect();
+            if matches!(words.as_slice(), ["sudo", "su", ..] | ["sudo", "-i"] | ["sudo", "-s"] | ["su"] | ["su", "-"]) {
+                root_shell = true;
+            }
+            in_repl = false;
+            analysis.commands.push(command);
+            index += 1;
+            continue;
+        }
+        let trimmed = line.trim_start();
+        let next_is_prompt = lines[index + 1..]
+            .iter()
+            .find(|l| !l.trim().is_empty())
+            .is_some_and(|l| shell_prompt(l).is_some());
+        let nothing_pending = output.iter().all(|l| l.trim().is_empty());
+        if trimmed.starts_with('#') && !root_shell && (analysis.commands.is_empty() || (next_is_prompt && nothing_pending)) {
+            flush_output(&mut analysis, &mut output);
+            title = comment_title(trimmed);
+        } else if is_repl_prompt(line) {
+            in_repl = true;
+            output.push(line);
+        } else if analysis.commands.is_empty() && !trimmed.is_empty() {
+            // Text before the first prompt: neither a command nor anyone's output.
+            analysis.not_shell.push((index, line.to_owned()));
+        } else {
+            let _ = in_repl;
+            output.push(line);
+        }
+        index += 1;
+    }
+    flush_output(&mut analysis, &mut output);
+    analysis
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(content: &str) -> Vec<String> {
+        analyze(content, &[]).commands.into_iter().map(|c| c.text).collect()
+    }
+
+    #[test]
+    fn prompt_table() {
+        for line in ["$ ls", "  $ ls", "user@host:~$ ls", "host.internal:~$ ping x", "[root@h tmp]# ls", "~ knife vault show", "% ls"] {
+            assert!(shell_prompt(line).is_some(), "{line:?} has a shell prompt");
+        }
+        for line in ["$HOME/bin/x", "# comment", "pgbouncer=# SHOW STATS;", "ls", "~/bin/x"] {
+            assert!(shell_prompt(line).is_none(), "{line:?} has no shell prompt");
+        }
+        for line in ["pgbouncer=# SHOW STATS;", "gitlabhq_production=# select 1;", "127.0.0.1:6379> SLOWLOG GET 10", "mysql> show tables;", ">>> import os"] {
+            assert!(is_repl_prompt(line), "{line:?} is another interpreter's prompt");
+        }
+    }
+
+    #[test]
+    fn prompted_lines_are_commands_and_the_rest_output() {
+        let analysis = analyze("$ oc get pods\nNAME   READY\napi-1  1/1\n$ oc get svc\n", &[]);
+        assert!(analysis.prompted);
+        assert_eq!(analysis.commands.len(), 2);
+        assert_eq!(analysis.commands[0].expected_output.as_deref(), Some("NAME   READY\napi-1  1/1"));
+        assert_eq!(analysis.commands[0].lines, [(0, 2)]);
+    }
+
+    #[test]
+    fn prompted_continuation_without_prompt() {
+        let content = "$ NS=x\n# look at the pods\n\n$ oc get pods \\\n| grep foo\n";
+        let analysis = analyze(content, &[]);
+        assert_eq!(texts(content), ["NS=x", "oc get pods \\\n| grep foo"]);
+        assert_eq!(analysis.commands[1].title.as_deref(), Some("look at the pods"));
+    }
+
+    #[test]
+    fn root_prompt_after_sudo_su() {
+        assert_eq!(
+            texts("$ sudo su\n# /root/machines_operations.sh list\n# /root/machines_operations.sh count\n"),
+            ["sudo su", "/root/machines_operations.sh list", "/root/machines_operations.sh count"]
+        );
+    }
+
+    #[test]
+    fn hash_line_after_output_is_output() {
+        let analysis = analyze("$ ssh h -- 'crontab -l'\n# Chef Name: backup\n0 0 * * * /opt/x.sh\n", &[]);
+        assert_eq!(analysis.commands.len(), 1);
+        assert_eq!(analysis.commands[0].expected_output.as_deref(), Some("# Chef Name: backup\n0 0 * * * /opt/x.sh"));
+    }
+
+    #[test]
+    fn repl_lines_are_not_shell() {
+        let analysis = analyze("$ sudo pgb-console\npgbouncer=# SHOW STATS;\n", &[]);
+        assert_eq!(texts("$ sudo pgb-console\npgbouncer=# SHOW STATS;\n"), ["sudo pgb-console"]);
+        assert_eq!(analysis.commands[0].expected_output.as_deref(), Some("pgbouncer=# SHOW STATS;"));
+        let script = analyze("redis-cli -h x\nSLOWLOG GET 10\nINFO\n", &[]);
+        assert_eq!(script.commands.len(), 1);
+        assert_eq!(script.not_shell.len(), 2);
+    }
+
+    #[test]
+    fn titles_from_comment_groups() {
+        let content = "# 1. Check pods\nkubectl get pods\nkubectl describe pod x\n\n# Check error rate\n# Grafana: x{a=\"b\"}\n\n# 3. Restart if needed\nkubectl rollout restart d\n";
+        let titles: Vec<_> = analyze(content, &[]).commands.into_iter().map(|c| c.title).collect();
+        assert_eq!(
+            titles,
+            [Some("Check pods".to_owned()), Some("Check pods".to_owned()), Some("Restart if needed".to_owned())]
+        );
+    }
+
+    #[test]
+    fn log_only_block_is_not_a_step() {
+        let analysis = analyze("1 drain_controller.go:173] node x: initiating drain\n", &[]);
+        assert!(!analysis.is_step(Tag::Shell));
+        assert_eq!(analysis.not_shell.len(), 1);
+    }
+
+    #[test]
+    fn untagged_needs_known_program() {
+        assert!(analyze("kubectl get pods\n", &[]).is_step(Tag::Untagged));
+        assert!(!analyze("foo bar\n", &[]).is_step(Tag::Untagged));
+        assert!(analyze("foo bar\n", &[]).is_step(Tag::Shell));
+        assert!(!analyze("Incident: [BRIEF]\nSeverity: SEV[1-4]\n", &[]).is_step(Tag::Untagged));
+    }
+
+    #[test]
+    fn positions_map_back_to_block_lines() {
+        let analysis = analyze("echo a\n  kubectl get pods <pod>\n", &[]);
+        let command = &analysis.commands[1];
+        let offset = command.text.find("<pod>").unwrap();
+        assert_eq!(command.position(offset), (1, 19));
+    }
+}

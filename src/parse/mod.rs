@@ -1,0 +1,500 @@
+//! Markdown -> [`Runbook`]: headings, front matter, fenced blocks, and for each block that holds
+//! shell, a [`Step`] with its commands, placeholders, risk and flags.
+//!
+//! The pipeline is visible in [`parse_runbook`]: `recover` closes unterminated fences,
+//! pulldown-cmark walks the document with source offsets, `fence` types the info string,
+//! `block` finds the commands (with `shell`, `shape`, `risk`), `placeholder` finds the blanks,
+//! `template` the hand-filled texts. This module knows nothing of HTML, processes or files on
+//! disk beyond the text it is handed.
+
+mod block;
+mod fence;
+mod frontmatter;
+mod placeholder;
+mod recover;
+mod risk;
+mod shape;
+pub(crate) mod shell;
+mod slug;
+mod template;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, MetadataBlockKind, Parser, Tag, TagEnd};
+use regex::Regex;
+
+use crate::diagnostic::Diagnostic;
+use crate::model::{Command, FrontMatter, Risk, Runbook, Section, SourceLine, Step, Template};
+pub use slug::slug;
+
+/// Settings the parser takes from the book.
+#[derive(Debug, Default)]
+pub struct ParseOptions {
+    /// Extra risk rules from `book.toml`, tried before the built-in ones.
+    pub risk_rules: Vec<(Regex, Risk, String)>,
+}
+
+/// A parsed runbook and the warnings found on the way.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    pub runbook: Runbook,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Tags that mark a shell block: content still decides.
+const SHELL_TAGS: &[&str] = &[
+    "bash", "sh", "shell", "zsh", "ksh", "console", "shell-session", "shellsession", "bash-session", "sh-session",
+    "terminal", "shell-script", "shellscript", "fish",
+];
+
+/// Languages that are never steps. Any other tag (typos such as `shel`, `8sh`) is treated as
+/// untagged: the content decides, strictly.
+const OTHER_LANGUAGES: &[&str] = &[
+    "text", "txt", "plain", "plaintext", "output", "log", "logs", "yaml", "yml", "json", "jsonc", "json5", "toml",
+    "ini", "conf", "cfg", "sql", "psql", "pgsql", "mysql", "promql", "logql", "python", "py", "ruby", "rb", "go",
+    "golang", "rust", "rs", "js", "javascript", "ts", "typescript", "java", "c", "cpp", "c++", "cs", "csharp", "html",
+    "xml", "css", "markdown", "md", "diff", "patch", "dockerfile", "docker", "hcl", "terraform", "tf", "lua", "perl",
+    "php", "jsonnet", "nginx", "apache", "csv", "tsv", "graphql", "mermaid", "properties", "powershell", "ps1", "pwsh",
+    "bat", "cmd", "batch", "groovy", "kotlin", "swift", "scala", "haskell", "elixir", "erlang", "r", "make",
+    "makefile", "cmake", "proto", "protobuf", "nix", "rego", "cue", "starlark", "jinja", "j2", "tmpl", "handlebars",
+    "gotemplate", "helm", "promql-expr", "spl", "kql", "lucene", "vim", "awk", "sed", "jq", "redis", "http", "email",
+    "ruby-console", "irb", "pycon", "scss", "less", "svg", "tex", "latex", "rst", "asciidoc", "none",
+];
+
+/// Tags under which an untagged-style block may be a template.
+const TEMPLATE_TAGS: &[&str] = &["text", "txt", "plain", "plaintext", "markdown", "md"];
+
+/// Parses one runbook. `display_path` is used in diagnostics; `rel_path` is the runbook's path in
+/// the book. Never panics, whatever the text.
+pub fn parse_runbook(display_path: &Path, rel_path: &str, source: &str, options: &ParseOptions) -> Parsed {
+    let source = source.strip_prefix('\u{feff}').unwrap_or(source);
+    let mut diagnostics = Vec::new();
+    let (text, unterminated) = recover::recover(source);
+    for fence in &unterminated {
+        let (message, help) = match (fence.closed_at, fence.to_end_of_file) {
+            (Some(line), _) => (
+                "code fence is never closed".to_owned(),
+                format!("opsbook closed it at line {line}, before the heading that follows; add the closing fence there"),
+            ),
+            (None, true) => (
+                "code fence is never closed: the rest of the file is code".to_owned(),
+                "add a closing fence (the same backticks or tildes) after the block".to_owned(),
+            ),
+            (None, false) => (
+                "code fence is not closed before its list item or quote ends".to_owned(),
+                "add a closing fence at the same indentation as the opening one".to_owned(),
+            ),
+        };
+        diagnostics.push(
+            Diagnostic::warning("unterminated-fence", display_path, message)
+                .at(source, fence.line, fence.col)
+                .with_help(help),
+        );
+    }
+    let walk = Walk::new(display_path, &text, options);
+    let mut parsed = walk.run(rel_path);
+    diagnostics.append(&mut parsed.diagnostics);
+    diagnostics.sort_by_key(|d| (d.line, d.col));
+    Parsed {
+        runbook: parsed.runbook,
+        diagnostics,
+    }
+}
+
+/// A fenced block as the walk found it.
+struct FencedBlock {
+    info: String,
+    /// 0-based line of the opening fence.
+    fence_line: usize,
+    fence_col: u32,
+    /// 0-based line of the last line of the block (the closing fence when there is one).
+    end_line: usize,
+    content: String,
+    section: Vec<String>,
+    section_anchor: Option<String>,
+}
+
+struct Walk<'a> {
+    display_path: &'a Path,
+    text: &'a str,
+    lines: Vec<&'a str>,
+    line_starts: Vec<usize>,
+    options: &'a ParseOptions,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl<'a> Walk<'a> {
+    fn new(display_path: &'a Path, text: &'a str, options: &'a ParseOptions) -> Self {
+        Walk {
+            display_path,
+            text,
+            lines: text.lines().collect(),
+            line_starts: std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect(),
+            options,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    fn line_of(&self, offset: usize) -> usize {
+        self.line_starts.partition_point(|s| *s <= offset).saturating_sub(1)
+    }
+
+    fn warn(&mut self, rule: &'static str, line: u32, col: u32, message: String, help: Option<String>) {
+        let mut diagnostic = Diagnostic::warning(rule, self.display_path, message).at(self.text, line, col);
+        diagnostic.help = help;
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn run(mut self, rel_path: &str) -> Parsed {
+        let mut sections: Vec<Section> = Vec::new();
+        let mut anchors = slug::Unique::default();
+        let mut stack: Vec<(u8, String, String)> = Vec::new();
+        let mut front_matter = FrontMatter::default();
+        let mut blocks: Vec<FencedBlock> = Vec::new();
+        let mut first_h1: Option<String> = None;
+
+        let mut heading: Option<(u8, String, Option<String>, usize)> = None;
+        let mut metadata: Option<(frontmatter::Format, String, usize)> = None;
+        let mut code: Option<FencedBlock> = None;
+
+        for (event, range) in Parser::new_ext(self.text, recover::parser_options()).into_offset_iter() {
+            match event {
+                Event::Start(Tag::Heading { level, id, .. }) => {
+                    heading = Some((heading_level(level), String::new(), id.map(|i| i.to_string()), range.start));
+                }
+                Event::End(TagEnd::Heading(_)) => {
+                    let Some((level, title, explicit_id, start)) = heading.take() else { continue };
+                    let title = title.trim().to_owned();
+                    let base = explicit_id.unwrap_or_else(|| slug::slug(&title));
+                    let base = if base.is_empty() { "section".to_owned() } else { base };
+                    let anchor = anchors.claim(&base);
+                    if level == 1 && first_h1.is_none() {
+                        first_h1 = Some(title.clone());
+                    }
+                    while stack.last().is_some_and(|(l, _, _)| *l >= level) {
+                        stack.pop();
+                    }
+                    stack.push((level, title.clone(), anchor.clone()));
+                    sections.push(Section {
+                        level,
+                        title,
+                        anchor,
+                        line: self.line_of(start) as u32 + 1,
+                    });
+                }
+                Event::Start(Tag::MetadataBlock(kind)) => {
+                    let format = match kind {
+                        MetadataBlockKind::YamlStyle => frontmatter::Format::Yaml,
+                        MetadataBlockKind::PlusesStyle => frontmatter::Format::Toml,
+                    };
+                    metadata = Some((format, String::new(), range.start));
+                }
+                Event::End(TagEnd::MetadataBlock(_)) => {
+                    if let Some((format, text, start)) = metadata.take() {
+                        let first_line = self.line_of(start) as u32 + 1;
+                        match frontmatter::parse(&text, format) {
+                            Ok(parsed) => front_matter = parsed,
+                            Err((message, line)) => self.warn(
+                                "front-matter",
+                                first_line + line.unwrap_or(0),
+                                1,
+                                format!("front matter is not valid: {message}"),
+                                Some("fix the front matter; its fields (title, severity, tags…) are ignored until then".to_owned()),
+                            ),
+                        }
+                    }
+                }
+                Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
+                    let fence_line = self.line_of(range.start);
+                    let end_line = self.line_of(range.end.saturating_sub(1).max(range.start));
+                    let fence_col = self.lines.get(fence_line).map_or(1, |l| {
+                        l.chars().take_while(|c| c.is_whitespace()).count() as u32 + 1
+                    });
+                    code = Some(FencedBlock {
+                        info: info.to_string(),
+                        fence_line,
+                        fence_col,
+                        end_line,
+                        content: String::new(),
+                        section: stack.iter().map(|(_, t, _)| t.clone()).collect(),
+                        section_anchor: stack.last().map(|(_, _, a)| a.clone()),
+                    });
+                }
+                Event::End(TagEnd::CodeBlock) => {
+                    if let Some(block) = code.take() {
+                        blocks.push(block);
+                    }
+                }
+                Event::Text(text) | Event::Code(text) => {
+                    if let Some(block) = code.as_mut() {
+                        block.content.push_str(&text);
+                    } else if let Some((_, title, _, _)) = heading.as_mut() {
+                        title.push_str(&text);
+                    } else if let Some((_, body, _)) = metadata.as_mut() {
+                        body.push_str(&text);
+                    }
+                }
+                Event::SoftBreak | Event::HardBreak => {
+                    if let Some((_, title, _, _)) = heading.as_mut() {
+                        title.push(' ');
+                    }
+                }
+                _ => {}
+            }
+        }
+
+        let title = front_matter
+            .title
+            .clone()
+            .or(first_h1)
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or_else(|| file_stem(rel_path));
+        let (steps, templates) = self.steps(blocks, &title);
+        Parsed {
+            runbook: Runbook {
+                path: rel_path.to_owned(),
+                title,
+                front_matter,
+                sections,
+                steps,
+                templates,
+            },
+            diagnostics: self.diagnostics,
+        }
+    }
+
+    fn steps(&mut self, blocks: Vec<FencedBlock>, runbook_title: &str) -> (Vec<Step>, Vec<Template>) {
+        let mut drafts: Vec<(FencedBlock, fence::Info, block::Analysis)> = Vec::new();
+        let mut templates = Vec::new();
+        for mut block in blocks {
+            block.content = block.content.replace("\r\n", "\n");
+            let info = fence::parse_info(&block.info);
+            let line = block.fence_line as u32 + 1;
+            for problem in &info.problems {
+                self.warn(
+                    "fence-attribute",
+                    line,
+                    block.fence_col,
+                    problem.clone(),
+                    Some("see the attribute syntax: bash {name=restart-api confirm timeout=30s test}".to_owned()),
+                );
+            }
+            let lang = info.lang.as_deref();
+            let tag = match lang {
+                None => Some(block::Tag::Untagged),
+                Some(l) if SHELL_TAGS.contains(&l) => Some(block::Tag::Shell),
+                Some(l) if OTHER_LANGUAGES.contains(&l) => None,
+                Some(_) => Some(block::Tag::Untagged),
+            };
+            let analysis = match tag {
+                Some(tag) if !info.settings.ignore => {
+                    let analysis = block::analyze(&block.content, &self.options.risk_rules);
+                    analysis.is_step(tag).then_some(analysis)
+                }
+                _ => None,
+            };
+            match analysis {
+                Some(analysis) => {
+                    for (key, _) in &info.settings.unknown {
+                        self.warn(
+                            "unknown-attribute",
+                            line,
+                            block.fence_col,
+                            format!("unknown attribute `{key}` on this step"),
+                            Some("known attributes: name, confirm, test, timeout, interactive, ignore, cwd".to_owned()),
+                        );
+                    }
+                    drafts.push((block, info, analysis));
+                }
+                None => {
+                    let may_be_template = lang.is_none_or(|l| TEMPLATE_TAGS.contains(&l));
+                    if may_be_template && !info.settings.ignore {
+                        if let Some(fields) = template::fields(&block.content, line + 1) {
+                            templates.push(Template {
+                                title: block.section.last().cloned().unwrap_or_else(|| runbook_title.to_owned()),
+                                line,
+                                text: block.content.clone(),
+                                fields,
+                            });
+                            continue;
+                        }
+                    }
+                    if info.settings.name.is_some() || info.settings.test || info.settings.confirm {
+                        self.warn(
+                            "not-a-step",
+                            line,
+                            block.fence_col,
+                            "this block has step attributes but holds no shell command".to_owned(),
+                            Some("remove the attributes, or tag the block `bash` if it is meant to run".to_owned()),
+                        );
+                    }
+                }
+            }
+        }
+
+        // Ids: explicit names first, so a generated id never takes one.
+        let mut ids = slug::Unique::default();
+        for (block, info, _) in &drafts {
+            if let Some(name) = &info.settings.name {
+                if !ids.reserve(name) {
+                    self.warn(
+                        "duplicate-step-id",
+                        block.fence_line as u32 + 1,
+                        block.fence_col,
+                        format!("step name `{name}` is used twice in this runbook"),
+                        Some("give each step its own name; the later one gets a suffix".to_owned()),
+                    );
+                }
+            }
+        }
+        let mut set_earlier: HashMap<String, String> = HashMap::new();
+        let mut steps = Vec::new();
+        for (block, info, analysis) in drafts {
+            let id = match &info.settings.name {
+                Some(name) if steps.iter().all(|s: &Step| &s.id != name) => name.clone(),
+                Some(name) => ids.claim(name),
+                None => {
+                    let base = block.section_anchor.clone().unwrap_or_else(|| "step".to_owned());
+                    ids.claim(&base)
+                }
+            };
+            let step = self.step(id, block, info, analysis, runbook_title, &mut set_earlier);
+            steps.push(step);
+        }
+        (steps, templates)
+    }
+
+    /// Block line index + byte column in the block's content -> file line and character column.
+    fn file_position(&self, block: &FencedBlock, content_lines: &[&str], block_line: usize, byte_col: usize) -> (u32, u32) {
+        let file_line = block.fence_line + 1 + block_line;
+        let content_line = content_lines.get(block_line).copied().unwrap_or("");
+        let source_line = self.lines.get(file_line).copied().unwrap_or("");
+        let indent = if source_line.ends_with(content_line) {
+            source_line[..source_line.len() - content_line.len()].chars().count()
+        } else {
+            0
+        };
+        let col = content_line.get(..byte_col.min(content_line.len())).map_or(byte_col, |s| s.chars().count());
+        (file_line as u32 + 1, (indent + col) as u32 + 1)
+    }
+
+    fn step(
+        &self,
+        id: String,
+        block: FencedBlock,
+        info: fence::Info,
+        analysis: block::Analysis,
+        runbook_title: &str,
+        set_earlier: &mut HashMap<String, String>,
+    ) -> Step {
+        let content_lines: Vec<&str> = block.content.lines().collect();
+        let mut commands = Vec::new();
+        let mut set_in_step: HashSet<String> = HashSet::new();
+        for found in &analysis.commands {
+            set_in_step.extend(placeholder::variables_set(&found.lexed.tokens));
+        }
+        let positions: Vec<Box<dyn Fn(usize) -> (u32, u32) + '_>> = analysis
+            .commands
+            .iter()
+            .map(|found| {
+                let block = &block;
+                let content_lines = &content_lines;
+                let this = self;
+                Box::new(move |offset: usize| {
+                    let (line, col) = found.position(offset);
+                    this.file_position(block, content_lines, line, col)
+                }) as Box<dyn Fn(usize) -> (u32, u32)>
+            })
+            .collect();
+        let texts: Vec<placeholder::CommandText<'_>> = analysis
+            .commands
+            .iter()
+            .enumerate()
+            .map(|(index, found)| placeholder::CommandText {
+                index,
+                text: &found.text,
+                lexed: &found.lexed,
+                position: positions[index].as_ref(),
+            })
+            .collect();
+        let mut placeholders = placeholder::collect(&texts, &set_in_step);
+        drop(texts);
+        for found in &analysis.commands {
+            let (line, col) = positions[commands.len()](0);
+            let end_line = found.lines.last().map_or(line, |(l, _)| (block.fence_line + 2 + l) as u32);
+            commands.push(Command {
+                text: found.text.clone(),
+                title: found.title.clone(),
+                line,
+                col,
+                end_line,
+                risk: found.assessment.risk,
+                risk_reason: found.assessment.reason.clone(),
+                long_running: found.assessment.long_running.clone(),
+                interactive: found.assessment.interactive.clone(),
+                known_program: found.shape == shape::Shape::Known,
+                expected_output: found.expected_output.clone(),
+            });
+        }
+        drop(positions);
+        for placeholder in &mut placeholders {
+            placeholder.set_by = set_earlier.get(&placeholder.name).cloned();
+        }
+        for name in &set_in_step {
+            set_earlier.entry(name.clone()).or_insert_with(|| id.clone());
+        }
+        let riskiest = commands.iter().max_by_key(|c| c.risk);
+        let (risk, risk_reason) = riskiest.map_or((Risk::Unknown, String::new()), |c| (c.risk, c.risk_reason.clone()));
+        let mut interactive = commands.iter().find_map(|c| c.interactive.clone());
+        match info.settings.interactive {
+            Some(true) if interactive.is_none() => interactive = Some("marked `interactive`".to_owned()),
+            Some(false) => interactive = None,
+            _ => {}
+        }
+        let not_shell = analysis
+            .not_shell
+            .iter()
+            .map(|(line, text)| SourceLine {
+                line: (block.fence_line + 2 + line) as u32,
+                text: text.clone(),
+            })
+            .collect();
+        Step {
+            id,
+            title: block.section.last().cloned().unwrap_or_else(|| runbook_title.to_owned()),
+            line: block.fence_line as u32 + 1,
+            col: block.fence_col,
+            end_line: block.end_line as u32 + 1,
+            section: block.section.clone(),
+            section_anchor: block.section_anchor.clone(),
+            lang: info.lang.clone(),
+            settings: info.settings,
+            prompted: analysis.prompted,
+            source: block.content.clone(),
+            risk,
+            risk_reason,
+            long_running: commands.iter().find_map(|c| c.long_running.clone()),
+            interactive,
+            placeholders,
+            commands,
+            not_shell,
+        }
+    }
+}
+
+fn heading_level(level: HeadingLevel) -> u8 {
+    match level {
+        HeadingLevel::H1 => 1,
+        HeadingLevel::H2 => 2,
+        HeadingLevel::H3 => 3,
+        HeadingLevel::H4 => 4,
+        HeadingLevel::H5 => 5,
+        HeadingLevel::H6 => 6,
+    }
+}
+
+fn file_stem(rel_path: &str) -> String {
+    let name = rel_path.rsplit('/').next().unwrap_or(rel_path);
+    name.strip_suffix(".md").unwrap_or(name).to_owned()
+}

@@ -1,0 +1,271 @@
+//! Placeholders: the blanks a step needs filled before it runs.
+//!
+//! `<pod-name>` (not a redirection), `{{ name }}` (not a Go template such as `{{range .items}}`
+//! nor `{{.metadata.name}}`), and `$VAR`/`${VAR}` that the step reads but never sets (well-known
+//! shell variables excluded; `'$VAR'` in single quotes is not a read). Dashed names the shell
+//! would split (`$OVNKUBE-MASTER-POD-NAME`, `${top-user-from-last-command}`) are one blank, as
+//! their authors meant.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::shell::{Ctx, Kind, Lexed, Token, is_assignment};
+use crate::model::{Occurrence, Placeholder, PlaceholderKind, Quoting};
+
+/// Variables the environment or the shell provides: never blanks to fill.
+const WELL_KNOWN: &[&str] = &[
+    "BASH", "BASHPID", "BASH_SOURCE", "BASH_VERSION", "COLUMNS", "DISPLAY", "EDITOR", "EUID", "FUNCNAME", "GROUPS",
+    "HISTFILE", "HOME", "HOSTNAME", "HOSTTYPE", "IFS", "KUBECONFIG", "LANG", "LC_ALL", "LINENO", "LINES", "LOGNAME",
+    "MACHTYPE", "OLDPWD", "OPTARG", "OPTIND", "OSTYPE", "PAGER", "PATH", "PIPESTATUS", "PPID", "PS1", "PS2", "PWD",
+    "RANDOM", "REPLY", "SECONDS", "SHELL", "SHLVL", "SSH_AUTH_SOCK", "TERM", "TMPDIR", "TZ", "UID", "USER", "VISUAL",
+    "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR",
+];
+
+/// Go template words that are never placeholders.
+const TEMPLATE_WORDS: &[&str] = &["end", "else", "range", "if", "with", "define", "template", "block", "break", "continue"];
+
+static ANGLE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"<([A-Za-z][A-Za-z0-9_.\-]*(?: [A-Za-z0-9_.\-]+)*)>").expect("static regex"));
+static BRACE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{\{\s*([A-Za-z_][A-Za-z0-9_\-]*)\s*\}\}").expect("static regex"));
+static DOLLAR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*)(?:(:?[-=?+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*)((?:-[A-Z0-9]+)+\b)?)")
+        .expect("static regex")
+});
+
+/// One command's text with its place in the step, for collecting placeholders.
+pub(crate) struct CommandText<'a> {
+    pub index: usize,
+    /// The command's script text and its lexing.
+    pub text: &'a str,
+    pub lexed: &'a Lexed,
+    /// Block line and column (1-based) of each byte offset's line start: maps offsets to spans.
+    pub position: &'a dyn Fn(usize) -> (u32, u32),
+}
+
+/// Variables a script sets: assignments, `export`/`local`/`declare`/`readonly`, `read`,
+/// `for NAME in`, `mapfile`/`readarray`, `printf -v`, `getopts`.
+pub(crate) fn variables_set(tokens: &[Token]) -> HashSet<String> {
+    let mut set = HashSet::new();
+    let words: Vec<&Token> = tokens.iter().filter(|t| t.kind == Kind::Word).collect();
+    for (index, word) in words.iter().enumerate() {
+        let value = word.value.as_str();
+        if is_assignment(value) {
+            let name = value.split(['=', '[', '+']).next().unwrap_or("");
+            set.insert(name.to_owned());
+            continue;
+        }
+        let following = || words[index + 1..].iter().map(|t| t.value.as_str());
+        match value {
+            "export" | "local" | "declare" | "typeset" | "readonly" | "read" | "mapfile" | "readarray" => {
+                for next in following().take_while(|w| is_name_or_flag(w)) {
+                    if !next.starts_with('-') {
+                        set.insert(next.to_owned());
+                    }
+                }
+            }
+            "for" | "select" => {
+                if let Some(name) = following().next() {
+                    set.insert(name.to_owned());
+                }
+            }
+            "getopts" => {
+                if let Some(name) = following().nth(1) {
+                    set.insert(name.to_owned());
+                }
+            }
+            "printf" => {
+                let mut next = following();
+                if next.next() == Some("-v") {
+                    if let Some(name) = next.next() {
+                        set.insert(name.to_owned());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    set
+}
+
+fn is_name_or_flag(word: &str) -> bool {
+    word.starts_with('-') || word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn quoting(ctx: Ctx) -> Option<Quoting> {
+    match ctx {
+        Ctx::Bare => Some(Quoting::Bare),
+        Ctx::Double => Some(Quoting::Double),
+        Ctx::Single => Some(Quoting::Single),
+        Ctx::HeredocExpanding | Ctx::HeredocLiteral => Some(Quoting::Heredoc),
+        Ctx::Comment => None,
+    }
+}
+
+/// Collects the placeholders of a step's commands, in order of first use.
+pub(crate) fn collect(commands: &[CommandText<'_>], set_in_step: &HashSet<String>) -> Vec<Placeholder> {
+    let mut found: Vec<Placeholder> = Vec::new();
+    let mut add = |name: String, kind: PlaceholderKind, default: Option<String>, occurrence: Occurrence| {
+        if let Some(existing) = found.iter_mut().find(|p| p.name == name) {
+            existing.occurrences.push(occurrence);
+            if existing.default.is_none() {
+                existing.default = default;
+            }
+        } else {
+            found.push(Placeholder {
+                name,
+                kind,
+                default,
+                set_by: None,
+                occurrences: vec![occurrence],
+            });
+        }
+    };
+    for command in commands {
+        let ctx_at = |offset: usize| command.lexed.ctx.get(offset).copied().unwrap_or(Ctx::Bare);
+        let occurrence = |offset: usize, quoting: Quoting| {
+            let (line, col) = (command.position)(offset);
+            Occurrence {
+                command: command.index,
+                line,
+                col,
+                quoting,
+            }
+        };
+        for capture in ANGLE.captures_iter(command.text) {
+            let whole = capture.get(0).expect("group 0 always matches");
+            let Some(quoting) = quoting(ctx_at(whole.start())) else { continue };
+            if quoting == Quoting::Bare && is_redirection(command.text, whole.start()) {
+                continue;
+            }
+            add(capture[1].to_owned(), PlaceholderKind::Angle, None, occurrence(whole.start(), quoting));
+        }
+        for capture in BRACE.captures_iter(command.text) {
+            let whole = capture.get(0).expect("group 0 always matches");
+            let name = &capture[1];
+            if TEMPLATE_WORDS.contains(&name) {
+                continue;
+            }
+            let Some(quoting) = quoting(ctx_at(whole.start())) else { continue };
+            add(name.to_owned(), PlaceholderKind::Brace, None, occurrence(whole.start(), quoting));
+        }
+        for capture in DOLLAR.captures_iter(command.text) {
+            let whole = capture.get(0).expect("group 0 always matches");
+            let ctx = ctx_at(whole.start());
+            if !matches!(ctx, Ctx::Bare | Ctx::Double | Ctx::HeredocExpanding) {
+                continue;
+            }
+            if whole.start() > 0 && command.text.as_bytes()[whole.start() - 1] == b'\\' {
+                continue;
+            }
+            let quoting = quoting(ctx).unwrap_or(Quoting::Bare);
+            let (name, kind, default) = if let Some(braced) = capture.get(1) {
+                let name = braced.as_str();
+                let default = capture.get(3).map(|d| d.as_str().to_owned()).filter(|_| {
+                    capture.get(2).is_some_and(|op| op.as_str().ends_with('-') || op.as_str().ends_with('='))
+                });
+                if name.contains('-') {
+                    (name.to_owned(), PlaceholderKind::Dashed, None)
+                } else {
+                    (name.to_owned(), PlaceholderKind::Env, default)
+                }
+            } else {
+                let name = capture.get(4).map_or("", |m| m.as_str());
+                match capture.get(5) {
+                    Some(dashed) if name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') => {
+                        (format!("{name}{}", dashed.as_str()), PlaceholderKind::Dashed, None)
+                    }
+                    _ => (name.to_owned(), PlaceholderKind::Env, None),
+                }
+            };
+            if kind == PlaceholderKind::Env && (set_in_step.contains(&name) || WELL_KNOWN.contains(&name.as_str())) {
+                continue;
+            }
+            add(name, kind, default, occurrence(whole.start(), quoting));
+        }
+    }
+    found.sort_by_key(|p| p.occurrences.first().map(|o| (o.line, o.col)));
+    found
+}
+
+/// `<name>` right after another `<` (heredoc, `<<<`) or a digit/`&` (fd redirection) is shell.
+fn is_redirection(text: &str, at: usize) -> bool {
+    let before = text[..at].chars().next_back();
+    matches!(before, Some('<' | '&' | '0'..='9'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::shell::lex;
+    use super::*;
+
+    fn names(text: &str) -> Vec<(String, PlaceholderKind, Quoting)> {
+        let lexed = lex(text);
+        let set = variables_set(&lexed.tokens);
+        let position = |offset: usize| (1, offset as u32 + 1);
+        let command = CommandText {
+            index: 0,
+            text,
+            lexed: &lexed,
+            position: &position,
+        };
+        collect(&[command], &set)
+            .into_iter()
+            .map(|p| (p.name, p.kind, p.occurrences[0].quoting))
+            .collect()
+    }
+
+    fn just_names(text: &str) -> Vec<String> {
+        names(text).into_iter().map(|(n, _, _)| n).collect()
+    }
+
+    #[test]
+    fn placeholder_table() {
+        let cases: &[(&str, &[&str])] = &[
+            ("kubectl describe pod <pod-name> -n aragora", &["pod-name"]),
+            ("curl -H \"Authorization: Bearer $STATUS_PAGE_TOKEN\" x", &["STATUS_PAGE_TOKEN"]),
+            ("OLD_NODE_POOL=<name of old pool>", &["name of old pool"]),
+            ("oc -n x logs $CONTROLLERPOD -c y", &["CONTROLLERPOD"]),
+            ("oc logs $OVNKUBE-MASTER-POD-NAME", &["OVNKUBE-MASTER-POD-NAME"]),
+            ("oc audit --user=${top-user-from-last-command}", &["top-user-from-last-command"]),
+            ("oc get pods -o template --template '{{range .items}}{{.metadata.name}}{{end}}'", &[]),
+            ("kubectl get pods -o jsonpath='{.items[*].metadata.name}'", &[]),
+            ("echo {{ name }} and {{end}}", &["name"]),
+            ("cat < file > out; cat <<EOF\nx\nEOF", &[]),
+            ("awk '{print $1}' | sed 's/$HOME/x/'", &[]),
+            ("echo $HOME $PATH $1 $@ $?", &[]),
+            ("for i in 1 2; do echo $i; done", &[]),
+            ("X=1; echo $X ${Y:-def}", &["Y"]),
+            ("read -r answer; echo $answer", &[]),
+            ("echo '<value of thing>'", &["value of thing"]),
+            ("echo \\$LITERAL", &[]),
+            ("# replace <pod-name>\n", &[]),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(just_names(text), *expected, "for {text:?}");
+        }
+    }
+
+    #[test]
+    fn quoting_is_recorded() {
+        let found = names("a <x> \"<y>\" '<z>' \"$V\"");
+        let quoting: Vec<_> = found.iter().map(|(_, _, q)| *q).collect();
+        assert_eq!(quoting, [Quoting::Bare, Quoting::Double, Quoting::Single, Quoting::Double]);
+    }
+
+    #[test]
+    fn default_values_are_kept() {
+        let lexed = lex("echo ${REGION:-eu-west-1}");
+        let position = |offset: usize| (1, offset as u32 + 1);
+        let command = CommandText {
+            index: 0,
+            text: "echo ${REGION:-eu-west-1}",
+            lexed: &lexed,
+            position: &position,
+        };
+        let found = collect(&[command], &HashSet::new());
+        assert_eq!(found[0].default.as_deref(), Some("eu-west-1"));
+        assert_eq!(found[0].kind, PlaceholderKind::Env);
+    }
+}

@@ -1,0 +1,742 @@
+//! A small shell lexer: enough of bash's grammar to split a script into commands, find the
+//! program of each simple command, and know the quoting of every byte.
+//!
+//! It is not an interpreter and never fails: unbalanced input yields the tokens it could read
+//! and says what was left open. It knows quotes (`'`, `"`, `$'…'`), escapes, `\` continuations,
+//! `$(…)`, `${…}`, backquotes, comments, operators, heredocs (`<<`, `<<-`, quoted delimiters) and
+//! the compound commands (`if`/`for`/`while`/`until`/`case`/`select`, `{ }`, `( )`) that make a
+//! command span lines.
+
+use std::ops::Range;
+
+/// The quoting a byte of a script stands in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ctx {
+    Bare,
+    Double,
+    Single,
+    Comment,
+    /// Heredoc body whose delimiter was unquoted: `$VAR` expands.
+    HeredocExpanding,
+    /// Heredoc body whose delimiter was quoted: taken literally.
+    HeredocLiteral,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Word,
+    Op,
+    Newline,
+    Comment,
+    HeredocBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Token {
+    pub kind: Kind,
+    pub range: Range<usize>,
+    /// Words: the value with quotes and escapes removed (substitutions kept as written).
+    /// Ops: the operator. Others: empty.
+    pub value: String,
+}
+
+impl Token {
+    pub fn is_op(&self, op: &str) -> bool {
+        self.kind == Kind::Op && self.value == op
+    }
+}
+
+/// What was still open when the script ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Open {
+    SingleQuote,
+    DoubleQuote,
+    Backquote,
+    Substitution,
+    Heredoc,
+    Continuation,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Lexed {
+    pub tokens: Vec<Token>,
+    /// The quoting of each byte of the script.
+    pub ctx: Vec<Ctx>,
+    pub open: Option<Open>,
+}
+
+const OPERATORS: [&str; 20] = [
+    "<<<", "<<-", ";;&", "&&", "||", "|&", ";;", ";&", "<<", ">>", "<&", ">&", "<>", ">|", "&>", ";", "&", "|", "<",
+    ">",
+];
+
+pub(crate) fn lex(src: &str) -> Lexed {
+    let mut lexer = Lexer {
+        src: src.as_bytes(),
+        text: src,
+        pos: 0,
+        tokens: Vec::new(),
+        ctx: vec![Ctx::Bare; src.len()],
+        open: None,
+        pending_heredocs: Vec::new(),
+    };
+    lexer.run();
+    Lexed {
+        tokens: lexer.tokens,
+        ctx: lexer.ctx,
+        open: lexer.open,
+    }
+}
+
+struct Heredoc {
+    delimiter: String,
+    strip_tabs: bool,
+    quoted: bool,
+}
+
+struct Lexer<'a> {
+    src: &'a [u8],
+    text: &'a str,
+    pos: usize,
+    tokens: Vec<Token>,
+    ctx: Vec<Ctx>,
+    open: Option<Open>,
+    pending_heredocs: Vec<Heredoc>,
+}
+
+fn is_blank(b: u8) -> bool {
+    b == b' ' || b == b'\t' || b == b'\r'
+}
+
+fn is_meta(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b';' | b'&' | b'|' | b'(' | b')' | b'<' | b'>')
+}
+
+impl Lexer<'_> {
+    fn peek(&self, offset: usize) -> Option<u8> {
+        self.src.get(self.pos + offset).copied()
+    }
+
+    fn mark(&mut self, range: Range<usize>, ctx: Ctx) {
+        let end = range.end.min(self.ctx.len());
+        for slot in &mut self.ctx[range.start.min(end)..end] {
+            *slot = ctx;
+        }
+    }
+
+    fn push(&mut self, kind: Kind, range: Range<usize>, value: String) {
+        self.tokens.push(Token { kind, range, value });
+    }
+
+    fn run(&mut self) {
+        while let Some(b) = self.peek(0) {
+            match b {
+                b' ' | b'\t' | b'\r' => self.pos += 1,
+                b'\n' => {
+                    self.push(Kind::Newline, self.pos..self.pos + 1, String::new());
+                    self.pos += 1;
+                    self.read_heredoc_bodies();
+                }
+                b'\\' if self.peek(1) == Some(b'\n') => {
+                    self.pos += 2;
+                    if self.pos >= self.src.len() {
+                        self.open = Some(Open::Continuation);
+                    }
+                }
+                b'\\' if self.pos + 1 == self.src.len() => {
+                    self.pos += 1;
+                    self.open = Some(Open::Continuation);
+                }
+                b'#' => {
+                    let start = self.pos;
+                    let end = self.text[start..].find('\n').map_or(self.src.len(), |i| start + i);
+                    self.mark(start..end, Ctx::Comment);
+                    self.push(Kind::Comment, start..end, String::new());
+                    self.pos = end;
+                }
+                b'(' | b')' => {
+                    self.push(Kind::Op, self.pos..self.pos + 1, (b as char).to_string());
+                    self.pos += 1;
+                }
+                b'<' | b'>' if self.peek(1) == Some(b'(') => self.word(),
+                b';' | b'&' | b'|' | b'<' | b'>' => self.operator(),
+                _ => self.word(),
+            }
+        }
+        if !self.pending_heredocs.is_empty() && self.open.is_none() {
+            self.open = Some(Open::Heredoc);
+        }
+    }
+
+    fn operator(&mut self) {
+        let rest = &self.text[self.pos..];
+        let op = OPERATORS.iter().find(|op| rest.starts_with(**op)).copied().unwrap_or(";");
+        let start = self.pos;
+        self.pos += op.len();
+        self.push(Kind::Op, start..self.pos, op.to_owned());
+        if op == "<<" || op == "<<-" {
+            while self.peek(0).is_some_and(is_blank) {
+                self.pos += 1;
+            }
+            if self.peek(0).is_some_and(|b| !is_meta(b)) {
+                let before = self.tokens.len();
+                self.word();
+                if let Some(word) = self.tokens.get(before) {
+                    let raw = &self.text[word.range.clone()];
+                    let quoted = raw.contains(['\'', '"', '\\']);
+                    self.pending_heredocs.push(Heredoc {
+                        delimiter: word.value.clone(),
+                        strip_tabs: op == "<<-",
+                        quoted,
+                    });
+                }
+            }
+        }
+    }
+
+    fn read_heredoc_bodies(&mut self) {
+        let pending = std::mem::take(&mut self.pending_heredocs);
+        for heredoc in pending {
+            let start = self.pos;
+            let mut terminated = false;
+            while self.pos < self.src.len() {
+                let line_end = self.text[self.pos..].find('\n').map_or(self.src.len(), |i| self.pos + i);
+                let line = self.text[self.pos..line_end].trim_end_matches('\r');
+                let line = if heredoc.strip_tabs { line.trim_start_matches('\t') } else { line };
+                self.pos = (line_end + 1).min(self.src.len());
+                if line == heredoc.delimiter {
+                    terminated = true;
+                    break;
+                }
+            }
+            let ctx = if heredoc.quoted { Ctx::HeredocLiteral } else { Ctx::HeredocExpanding };
+            self.mark(start..self.pos, ctx);
+            self.push(Kind::HeredocBody, start..self.pos, String::new());
+            if !terminated {
+                self.open = Some(Open::Heredoc);
+            }
+        }
+    }
+
+    /// Reads one word, marking the quoting of its bytes.
+    fn word(&mut self) {
+        let start = self.pos;
+        let mut value = String::new();
+        // `2>&1`, `2>/dev/null`: a file descriptor number glued to a redirection is part of it.
+        let digits = self.text[start..].bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && matches!(self.peek(digits), Some(b'<' | b'>')) && self.peek(digits + 1) != Some(b'(') {
+            self.pos += digits;
+            self.operator();
+            if let Some(last) = self.tokens.last_mut() {
+                last.range.start = start;
+            }
+            return;
+        }
+        while let Some(b) = self.peek(0) {
+            match b {
+                b'\\' => match self.peek(1) {
+                    Some(b'\n') => self.pos += 2,
+                    Some(_) => {
+                        let ch = self.text[self.pos + 1..].chars().next().unwrap_or('\\');
+                        value.push(ch);
+                        self.pos += 1 + ch.len_utf8();
+                    }
+                    None => {
+                        self.pos += 1;
+                        self.open = Some(Open::Continuation);
+                    }
+                },
+                b'\'' => {
+                    let inner = self.single_quoted(self.pos + 1, false);
+                    value.push_str(&inner);
+                }
+                b'$' if self.peek(1) == Some(b'\'') => {
+                    let inner = self.single_quoted(self.pos + 2, true);
+                    value.push_str(&inner);
+                }
+                b'"' => {
+                    let inner = self.double_quoted();
+                    value.push_str(&inner);
+                }
+                b'$' | b'`' => {
+                    let from = self.pos;
+                    self.substitution(Ctx::Bare);
+                    value.push_str(&self.text[from..self.pos]);
+                }
+                b'<' | b'>' if self.pos == start && self.peek(1) == Some(b'(') => {
+                    let from = self.pos;
+                    self.pos += 1;
+                    self.parens(Ctx::Bare);
+                    value.push_str(&self.text[from..self.pos]);
+                }
+                b'(' if value.ends_with('=') => {
+                    // `arr=(a b c)`: an array assignment is one word.
+                    let from = self.pos;
+                    self.parens(Ctx::Bare);
+                    value.push_str(&self.text[from..self.pos]);
+                }
+                _ if is_meta(b) => break,
+                _ => {
+                    let ch = self.text[self.pos..].chars().next().unwrap_or(' ');
+                    value.push(ch);
+                    self.pos += ch.len_utf8();
+                }
+            }
+        }
+        if self.pos == start {
+            // Never loop on a byte no rule takes.
+            self.pos += 1;
+            return;
+        }
+        self.push(Kind::Word, start..self.pos, value);
+    }
+
+    /// From the byte after the opening quote to after the closing one.
+    fn single_quoted(&mut self, body: usize, ansi_c: bool) -> String {
+        let open = self.pos;
+        let mut i = body;
+        while i < self.src.len() {
+            if ansi_c && self.src[i] == b'\\' {
+                i += 2;
+                continue;
+            }
+            if self.src[i] == b'\'' {
+                break;
+            }
+            i += 1;
+        }
+        let end = i.min(self.src.len());
+        self.mark(open..(end + 1).min(self.src.len()), Ctx::Single);
+        let inner = self.text[body.min(end)..end].to_owned();
+        if end >= self.src.len() {
+            self.open = Some(Open::SingleQuote);
+            self.pos = self.src.len();
+        } else {
+            self.pos = end + 1;
+        }
+        inner
+    }
+
+    fn double_quoted(&mut self) -> String {
+        let open = self.pos;
+        self.pos += 1;
+        let mut inner = String::new();
+        while let Some(b) = self.peek(0) {
+            match b {
+                b'"' => {
+                    self.mark(open..self.pos + 1, Ctx::Double);
+                    self.pos += 1;
+                    return inner;
+                }
+                b'\\' => {
+                    let next = self.text[self.pos + 1..].chars().next();
+                    match next {
+                        Some('\n') => {}
+                        Some(c @ ('"' | '\\' | '$' | '`')) => inner.push(c),
+                        Some(c) => {
+                            inner.push('\\');
+                            inner.push(c);
+                        }
+                        None => {}
+                    }
+                    self.pos += 1 + next.map_or(0, char::len_utf8);
+                }
+                b'$' | b'`' => {
+                    let from = self.pos;
+                    self.mark(open..from, Ctx::Double);
+                    self.substitution(Ctx::Double);
+                    inner.push_str(&self.text[from..self.pos]);
+                }
+                _ => {
+                    let ch = self.text[self.pos..].chars().next().unwrap_or(' ');
+                    inner.push(ch);
+                    self.pos += ch.len_utf8();
+                }
+            }
+        }
+        self.mark(open..self.src.len(), Ctx::Double);
+        self.open = Some(Open::DoubleQuote);
+        inner
+    }
+
+    /// At a `$` or a backquote: reads `$(…)`, `$((…))`, `${…}`, `` `…` ``, `$NAME` or a lone `$`.
+    /// The bytes keep the quoting they stand in (`outer`), except nested quotes.
+    fn substitution(&mut self, outer: Ctx) {
+        match (self.peek(0), self.peek(1)) {
+            (Some(b'$'), Some(b'(')) => {
+                self.pos += 1;
+                self.parens(outer);
+            }
+            (Some(b'$'), Some(b'{')) => {
+                let mut depth = 0usize;
+                while let Some(b) = self.peek(0) {
+                    self.pos += 1;
+                    match b {
+                        b'{' => depth += 1,
+                        b'}' => {
+                            depth = depth.saturating_sub(1);
+                            if depth == 0 {
+                                return;
+                            }
+                        }
+                        b'\\' => self.pos += 1,
+                        _ => {}
+                    }
+                }
+                self.pos = self.pos.min(self.src.len());
+                self.open = Some(Open::Substitution);
+            }
+            (Some(b'`'), _) => {
+                self.pos += 1;
+                while let Some(b) = self.peek(0) {
+                    self.pos += 1;
+                    match b {
+                        b'`' => return,
+                        b'\\' => self.pos = (self.pos + 1).min(self.src.len()),
+                        _ => {}
+                    }
+                }
+                self.open = Some(Open::Backquote);
+            }
+            _ => {
+                self.pos += 1;
+                while self.peek(0).is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                    self.pos += 1;
+                }
+            }
+        }
+    }
+
+    /// At a `(`: reads to its matching `)`, through quotes and nested substitutions.
+    fn parens(&mut self, outer: Ctx) {
+        let mut depth = 0usize;
+        let mut word_start = true;
+        while let Some(b) = self.peek(0) {
+            match b {
+                b'(' => {
+                    depth += 1;
+                    self.pos += 1;
+                }
+                b')' => {
+                    self.pos += 1;
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return;
+                    }
+                }
+                b'\'' => {
+                    self.single_quoted(self.pos + 1, false);
+                }
+                b'"' => {
+                    self.double_quoted();
+                }
+                b'`' | b'$' => self.substitution(outer),
+                b'\\' => self.pos = (self.pos + 2).min(self.src.len()),
+                b'#' if word_start => {
+                    let end = self.text[self.pos..].find('\n').map_or(self.src.len(), |i| self.pos + i);
+                    self.mark(self.pos..end, Ctx::Comment);
+                    self.pos = end;
+                }
+                _ => {
+                    let ch = self.text[self.pos..].chars().next().unwrap_or(' ');
+                    self.pos += ch.len_utf8();
+                }
+            }
+            word_start = self.pos > 0 && matches!(self.src[self.pos - 1], b' ' | b'\t' | b'\n' | b';' | b'(');
+            if self.open.is_some() && self.pos >= self.src.len() {
+                return;
+            }
+        }
+        self.open = Some(Open::Substitution);
+    }
+}
+
+/// A command found by [`split`]: the range of its tokens and of its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub tokens: Range<usize>,
+    pub text: Range<usize>,
+}
+
+/// What [`split`] found: commands, and the comment tokens that stood between them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Split {
+    pub commands: Vec<Span>,
+    /// Indices of comment tokens on lines of their own, outside any command.
+    pub comments: Vec<usize>,
+    /// True when the script ended inside a command (open quote, loop, pipe, `\`).
+    pub open: bool,
+}
+
+const OPENERS: [&str; 6] = ["if", "for", "while", "until", "case", "select"];
+const CLOSERS: [&str; 3] = ["fi", "done", "esac"];
+
+/// Splits a lexed script into top-level commands: a command ends at a newline that is not inside
+/// quotes, parentheses, a compound command, a heredoc or a continuation (`\`, trailing `|`, `&&`).
+pub(crate) fn split(lexed: &Lexed) -> Split {
+    let tokens = &lexed.tokens;
+    let mut out = Split::default();
+    let mut current: Option<usize> = None;
+    let mut depth = 0usize;
+    let mut stack: Vec<&str> = Vec::new();
+    let mut command_position = true;
+    let mut continues = false;
+    let mut index = 0;
+    while index < tokens.len() {
+        let token = &tokens[index];
+        match token.kind {
+            Kind::Comment => {
+                if current.is_none() {
+                    out.comments.push(index);
+                }
+            }
+            Kind::Newline => {
+                command_position = true;
+                if let Some(start) = current {
+                    let mut end = index;
+                    while tokens.get(end + 1).is_some_and(|t| t.kind == Kind::HeredocBody) {
+                        end += 1;
+                    }
+                    if depth == 0 && stack.is_empty() && !continues {
+                        out.commands.push(span(tokens, start..end));
+                        current = None;
+                    }
+                    index = end;
+                }
+            }
+            Kind::HeredocBody => {}
+            Kind::Op => {
+                if current.is_none() {
+                    current = Some(index);
+                }
+                match token.value.as_str() {
+                    "(" => {
+                        depth += 1;
+                        command_position = true;
+                    }
+                    ")" => {
+                        // In a `case` pattern a lone `)` closes the pattern, not a group.
+                        depth = depth.saturating_sub(1);
+                        command_position = true;
+                    }
+                    ";" | ";;" | ";&" | ";;&" | "&" | "&&" | "||" | "|" | "|&" => command_position = true,
+                    _ => command_position = false,
+                }
+                continues = matches!(token.value.as_str(), "|" | "||" | "&&" | "|&");
+            }
+            Kind::Word => {
+                if current.is_none() {
+                    current = Some(index);
+                }
+                continues = false;
+                let word = token.value.as_str();
+                let raw_is_plain = !lexed.ctx.get(token.range.start).is_some_and(|c| *c != Ctx::Bare);
+                if command_position && raw_is_plain {
+                    match word {
+                        _ if OPENERS.contains(&word) => {
+                            stack.push(word);
+                            // `for x in …` and `case x in …`: the words up to `do`/`in` are not
+                            // commands.
+                            command_position = false;
+                            if word == "if" || word == "while" || word == "until" {
+                                command_position = true;
+                            }
+                        }
+                        "{" => {
+                            stack.push("{");
+                        }
+                        "}" => {
+                            if stack.last() == Some(&"{") {
+                                stack.pop();
+                            }
+                            command_position = false;
+                        }
+                        _ if CLOSERS.contains(&word) => {
+                            stack.pop();
+                            command_position = false;
+                        }
+                        "then" | "do" | "else" | "elif" | "!" | "time" => {}
+                        _ if is_assignment(word) => {}
+                        _ => command_position = false,
+                    }
+                } else if raw_is_plain && (word == "do" || word == "in") && matches!(stack.last(), Some(&("for" | "select"))) {
+                    command_position = true;
+                } else if raw_is_plain && word == "esac" && stack.last() == Some(&"case") {
+                    stack.pop();
+                }
+            }
+        }
+        index += 1;
+    }
+    if let Some(start) = current {
+        out.commands.push(span(tokens, start..tokens.len().saturating_sub(1)));
+    }
+    out.open = lexed.open.is_some() || depth > 0 || !stack.is_empty() || continues;
+    out
+}
+
+fn span(tokens: &[Token], range: Range<usize>) -> Span {
+    // Trailing newlines are not part of the command; heredoc bodies are.
+    let mut last = range.end;
+    while last > range.start && matches!(tokens[last].kind, Kind::Newline | Kind::Comment) {
+        last -= 1;
+    }
+    let text_end = if tokens[last].kind == Kind::HeredocBody {
+        tokens[last].range.end
+    } else {
+        // Keep a trailing comment on the command's own line.
+        let mut end = tokens[last].range.end;
+        if let Some(next) = tokens.get(last + 1) {
+            if next.kind == Kind::Comment {
+                end = next.range.end;
+            }
+        }
+        end
+    };
+    Span {
+        tokens: range.start..last + 1,
+        text: tokens[range.start].range.start..text_end,
+    }
+}
+
+/// `NAME=value` (or `NAME+=value`, `NAME[i]=value`).
+pub(crate) fn is_assignment(word: &str) -> bool {
+    let Some(eq) = word.find('=') else { return false };
+    let name = word[..eq].trim_end_matches('+');
+    let name = name.split('[').next().unwrap_or(name);
+    !name.is_empty()
+        && name.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// The simple commands of one command's tokens: runs of words between control operators, with
+/// redirections and their targets left out. Words inside `$(…)` are not separate commands.
+pub(crate) fn simple_commands<'t>(tokens: &'t [Token]) -> Vec<Vec<&'t Token>> {
+    let mut out = Vec::new();
+    let mut current: Vec<&Token> = Vec::new();
+    let mut skip_target = false;
+    for token in tokens {
+        match token.kind {
+            Kind::Word => {
+                if skip_target {
+                    skip_target = false;
+                } else {
+                    current.push(token);
+                }
+            }
+            Kind::Op => match token.value.as_str() {
+                ";" | ";;" | ";&" | ";;&" | "&" | "&&" | "||" | "|" | "|&" | "(" | ")" => {
+                    if !current.is_empty() {
+                        out.push(std::mem::take(&mut current));
+                    }
+                }
+                _ => skip_target = true,
+            },
+            Kind::Newline => {
+                if !current.is_empty() {
+                    out.push(std::mem::take(&mut current));
+                }
+            }
+            Kind::Comment | Kind::HeredocBody => {}
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commands(src: &str) -> Vec<&str> {
+        let lexed = lex(src);
+        split(&lexed).commands.iter().map(|c| &src[c.text.clone()]).collect()
+    }
+
+    fn words(src: &str) -> Vec<String> {
+        lex(src).tokens.into_iter().filter(|t| t.kind == Kind::Word).map(|t| t.value).collect()
+    }
+
+    #[test]
+    fn words_lose_their_quotes() {
+        assert_eq!(words(r#"echo 'a b' "c $d" e\ f"#), ["echo", "a b", "c $d", "e f"]);
+        assert_eq!(words("x=$(date +%s) `id -u`"), ["x=$(date +%s)", "`id -u`"]);
+        assert_eq!(words("arr=(a b) c"), ["arr=(a b)", "c"]);
+    }
+
+    #[test]
+    fn split_table() {
+        let cases: &[(&str, &[&str])] = &[
+            ("a\nb\n", &["a", "b"]),
+            ("a \\\n  b\nc", &["a \\\n  b", "c"]),
+            ("kubectl patch x -p '\nspec:\n  a: 1\n'\nnext", &["kubectl patch x -p '\nspec:\n  a: 1\n'", "next"]),
+            ("for i in 1 2; do\n  echo $i\ndone\nafter", &["for i in 1 2; do\n  echo $i\ndone", "after"]),
+            ("if true; then\n echo fi\nfi", &["if true; then\n echo fi\nfi"]),
+            ("cat <<EOF | curl -d @- x\n# HELP a\nbody\nEOF\nnext", &["cat <<EOF | curl -d @- x\n# HELP a\nbody\nEOF\n", "next"]),
+            ("a |\n  b\nc", &["a |\n  b", "c"]),
+            ("a && \\\n b", &["a && \\\n b"]),
+            ("x=$(\n  date\n)\ny", &["x=$(\n  date\n)", "y"]),
+            ("curl -I https://x  # Claude API\nb", &["curl -I https://x  # Claude API", "b"]),
+            ("case $x in\n a) echo a;;\n *) echo b;;\nesac\nz", &["case $x in\n a) echo a;;\n *) echo b;;\nesac", "z"]),
+            ("{ a; b; }\nc", &["{ a; b; }", "c"]),
+            ("f() {\n  a\n}\ng", &["f() {\n  a\n}", "g"]),
+            ("# comment\na\n\n# other\nb", &["a", "b"]),
+            ("echo done\nb", &["echo done", "b"]),
+        ];
+        for (src, expected) in cases {
+            assert_eq!(&commands(src), expected, "for {src:?}");
+        }
+    }
+
+    #[test]
+    fn heredoc_with_tab_strip_and_quoted_delimiter() {
+        let src = "cat <<-'END'\n\t$NOT_EXPANDED\n\tEND\necho ok";
+        let lexed = lex(src);
+        assert_eq!(commands(src), ["cat <<-'END'\n\t$NOT_EXPANDED\n\tEND\n", "echo ok"]);
+        let dollar = src.find("$NOT").unwrap();
+        assert_eq!(lexed.ctx[dollar], Ctx::HeredocLiteral);
+        assert!(lexed.open.is_none());
+    }
+
+    #[test]
+    fn quoting_context_per_byte() {
+        let src = r#"a '$S' "$D" $B # $C"#;
+        let lexed = lex(src);
+        let at = |needle: &str| lexed.ctx[src.find(needle).unwrap()];
+        assert_eq!(at("$S"), Ctx::Single);
+        assert_eq!(at("$D"), Ctx::Double);
+        assert_eq!(at("$B"), Ctx::Bare);
+        assert_eq!(at("$C"), Ctx::Comment);
+    }
+
+    #[test]
+    fn open_constructs_are_reported() {
+        for src in ["echo 'abc", "echo \"abc", "for i in 1; do", "a |", "a \\", "cat <<EOF\nx", "x=$(a"] {
+            let lexed = lex(src);
+            assert!(split(&lexed).open, "{src:?} should be open");
+        }
+        for src in ["echo 'a'", "a | b", "cat <<EOF\nx\nEOF", "echo $((1+2))"] {
+            assert!(!split(&lex(src)).open, "{src:?} should be complete");
+        }
+    }
+
+    #[test]
+    fn simple_commands_skip_redirections() {
+        let lexed = lex("kubectl get x -o yaml > out.yaml 2>&1 | grep a && sudo b");
+        let simple = simple_commands(&lexed.tokens);
+        let names: Vec<Vec<&str>> = simple
+            .iter()
+            .map(|c| c.iter().map(|t| t.value.as_str()).collect())
+            .collect();
+        assert_eq!(names, [vec!["kubectl", "get", "x", "-o", "yaml"], vec!["grep", "a"], vec!["sudo", "b"]]);
+    }
+
+    #[test]
+    fn fd_redirection_is_one_operator() {
+        let lexed = lex("a 2>/dev/null");
+        let ops: Vec<_> = lexed.tokens.iter().filter(|t| t.kind == Kind::Op).map(|t| t.value.as_str()).collect();
+        assert_eq!(ops, [">"]);
+    }
+}
