@@ -14,7 +14,8 @@ use regex::Regex;
 
 use super::risk::{self, Assessment};
 use super::shape::{self, Shape};
-use super::shell::{self, Kind, Lexed};
+use super::placeholder;
+use super::shell::{self, Kind, Lexed, Open};
 use crate::model::Risk;
 
 /// How the block was tagged, as far as the step decision goes.
@@ -65,7 +66,10 @@ impl Analysis {
             return false;
         }
         match tag {
-            Tag::Shell => true,
+            // A shell tag gives the benefit of the doubt to commands opsbook does not know
+            // (`/incident create`), unless other lines show the block is something else
+            // (PromQL's `or` on a line of its own).
+            Tag::Shell => self.not_shell.is_empty() || self.commands.iter().any(|c| c.shape == Shape::Known),
             Tag::Untagged if self.prompted => true,
             Tag::Untagged => self.not_shell.is_empty() && self.commands.iter().any(|c| c.shape == Shape::Known),
         }
@@ -122,6 +126,23 @@ pub(crate) fn comment_title(comment: &str) -> Option<String> {
     (!text.is_empty()).then(|| text.to_owned())
 }
 
+/// The title a group of comment lines gives: its first line, joined with the lines that carry
+/// on its sentence (an open parenthesis, a lower-case start).
+fn group_title(group: &[String]) -> Option<String> {
+    let mut title = comment_title(group.first()?)?;
+    for line in &group[1..] {
+        let next = line.trim_start().trim_start_matches('#').trim();
+        let open_paren = title.matches('(').count() > title.matches(')').count();
+        if open_paren || next.chars().next().is_some_and(char::is_lowercase) {
+            title.push(' ');
+            title.push_str(next);
+        } else {
+            break;
+        }
+    }
+    Some(title)
+}
+
 pub(crate) fn analyze(content: &str, risk_rules: &[(Regex, Risk, String)]) -> Analysis {
     let lines: Vec<&str> = content.lines().collect();
     let prompted = lines.iter().any(|line| shell_prompt(line).is_some());
@@ -154,13 +175,13 @@ pub(crate) fn analyze(content: &str, risk_rules: &[(Regex, Risk, String)]) -> An
 }
 
 fn new_command(text: String, lines: Vec<(usize, usize)>, title: Option<String>) -> FoundCommand {
-    let lexed = shell::lex(&text);
+    let lexed = shell::lex(&placeholder::mask_angles(&text));
     let split = shell::split(&lexed);
+    let quote_open = matches!(lexed.open, Some(Open::SingleQuote | Open::DoubleQuote | Open::Backquote));
     let shape = match split.commands.first() {
-        Some(span) if !split.open || lexed.open.is_none() => {
-            shape::classify(&lexed.tokens[span.tokens.clone()], &text[span.text.clone()], &lexed)
-        }
-        Some(_) => Shape::NotShell("leaves a quote open"),
+        _ if is_repl_prompt(&text) => Shape::NotShell("stands behind another interpreter's prompt"),
+        _ if quote_open => Shape::NotShell("leaves a quote open"),
+        Some(span) => shape::classify(&lexed.tokens[span.tokens.clone()], &text[span.text.clone()], &lexed),
         None => Shape::NotShell("empty"),
     };
     FoundCommand {
@@ -182,7 +203,7 @@ fn new_command(text: String, lines: Vec<(usize, usize)>, title: Option<String>) 
 
 /// A block without prompts: the shell lexer splits it.
 fn analyze_script(content: &str, lines: &[&str]) -> Analysis {
-    let lexed = shell::lex(content);
+    let lexed = shell::lex(&placeholder::mask_angles(content));
     let split = shell::split(&lexed);
     let line_starts: Vec<usize> = std::iter::once(0)
         .chain(content.match_indices('\n').map(|(i, _)| i + 1))
@@ -191,7 +212,7 @@ fn analyze_script(content: &str, lines: &[&str]) -> Analysis {
     let mut analysis = Analysis::default();
     // Titles: the first line of the comment group closest above each command.
     let mut comments = split.comments.iter().peekable();
-    let mut title: Option<String> = None;
+    let mut group: Vec<String> = Vec::new();
     let mut last_comment_line: Option<usize> = None;
     for span in &split.commands {
         while let Some(&&comment_index) = comments.peek() {
@@ -207,18 +228,18 @@ fn analyze_script(content: &str, lines: &[&str]) -> Analysis {
             }
             let continues_group = last_comment_line.is_some_and(|last| last + 1 == line);
             if !continues_group {
-                title = comment_title(&content[comment.range.clone()]);
-            } else if title.is_none() {
-                title = comment_title(&content[comment.range.clone()]);
+                group.clear();
             }
+            group.push(content[comment.range.clone()].to_owned());
             last_comment_line = Some(line);
         }
+        let title = group_title(&group);
         let text = content[span.text.clone()].trim_end().to_owned();
         let first = line_of(span.text.start);
         let col = span.text.start - line_starts[first];
         let line_count = text.matches('\n').count() + 1;
         let mapping = (0..line_count).map(|i| (first + i, if i == 0 { col } else { 0 })).collect();
-        let command = new_command(text, mapping, title.clone());
+        let command = new_command(text, mapping, title);
         if let Shape::NotShell(_) = command.shape {
             for (index, line) in command.text.lines().enumerate() {
                 analysis.not_shell.push((first + index, line.to_owned()));
@@ -226,7 +247,6 @@ fn analyze_script(content: &str, lines: &[&str]) -> Analysis {
         } else {
             analysis.commands.push(command);
         }
-        let _ = Kind::Word;
     }
     analysis
 }
@@ -234,9 +254,9 @@ fn analyze_script(content: &str, lines: &[&str]) -> Analysis {
 /// A block with prompts: prompted lines (and continuations) are commands, the rest output.
 fn analyze_prompted(lines: &[&str]) -> Analysis {
     let mut analysis = Analysis::default();
-    let mut title: Option<String> = None;
+    let mut group: Vec<String> = Vec::new();
+    let mut last_comment_line: Option<usize> = None;
     let mut root_shell = false;
-    let mut in_repl = false;
     let mut output: Vec<&str> = Vec::new();
     let flush_output = |analysis: &mut Analysis, output: &mut Vec<&str>| {
         while output.last().is_some_and(|l| l.trim().is_empty()) {
@@ -260,10 +280,16 @@ fn analyze_prompted(lines: &[&str]) -> Analysis {
         if let Some(prompt_len) = prompt {
             flush_output(&mut analysis, &mut output);
             let first_text = &line[prompt_len.min(line.len())..];
-            if first_text.trim_start().starts_with('#') || first_text.trim().is_empty() {
-                if let Some(found) = comment_title(first_text) {
-                    title = Some(found);
+            if first_text.trim_start().starts_with('#') {
+                if last_comment_line.is_none_or(|last| last + 1 != index) {
+                    group.clear();
                 }
+                group.push(first_text.to_owned());
+                last_comment_line = Some(index);
+                index += 1;
+                continue;
+            }
+            if first_text.trim().is_empty() {
                 index += 1;
                 continue;
             }
@@ -285,7 +311,7 @@ fn analyze_prompted(lines: &[&str]) -> Analysis {
                 mapping.push((index, offset));
             }
             let text = text.trim_end().to_owned();
-            let command = new_command(text, mapping, title.clone());
+            let command = new_command(text, mapping, group_title(&group));
             let words: Vec<&str> = command
                 .lexed
                 .tokens
@@ -296,7 +322,6 @@ fn analyze_prompted(lines: &[&str]) -> Analysis {
             if matches!(words.as_slice(), ["sudo", "su", ..] | ["sudo", "-i"] | ["sudo", "-s"] | ["su"] | ["su", "-"]) {
                 root_shell = true;
             }
-            in_repl = false;
             analysis.commands.push(command);
             index += 1;
             continue;
@@ -304,20 +329,20 @@ fn analyze_prompted(lines: &[&str]) -> Analysis {
         let trimmed = line.trim_start();
         let next_is_prompt = lines[index + 1..]
             .iter()
-            .find(|l| !l.trim().is_empty())
+            .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
             .is_some_and(|l| shell_prompt(l).is_some());
         let nothing_pending = output.iter().all(|l| l.trim().is_empty());
         if trimmed.starts_with('#') && !root_shell && (analysis.commands.is_empty() || (next_is_prompt && nothing_pending)) {
             flush_output(&mut analysis, &mut output);
-            title = comment_title(trimmed);
-        } else if is_repl_prompt(line) {
-            in_repl = true;
-            output.push(line);
+            if last_comment_line.is_none_or(|last| last + 1 != index) {
+                group.clear();
+            }
+            group.push(trimmed.to_owned());
+            last_comment_line = Some(index);
         } else if analysis.commands.is_empty() && !trimmed.is_empty() {
             // Text before the first prompt: neither a command nor anyone's output.
             analysis.not_shell.push((index, line.to_owned()));
         } else {
-            let _ = in_repl;
             output.push(line);
         }
         index += 1;
@@ -397,6 +422,13 @@ mod tests {
             titles,
             [Some("Check pods".to_owned()), Some("Check pods".to_owned()), Some("Restart if needed".to_owned())]
         );
+    }
+
+    #[test]
+    fn multi_line_comment_titles_join() {
+        let content = "# Check node status and conditions (may require admin\n# permissions)\n$ oc describe node x\n\n# Discover it\n# More detail\n$ oc get x\n";
+        let titles: Vec<_> = analyze(content, &[]).commands.into_iter().map(|c| c.title.unwrap_or_default()).collect();
+        assert_eq!(titles, ["Check node status and conditions (may require admin permissions)", "Discover it"]);
     }
 
     #[test]

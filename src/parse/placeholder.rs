@@ -189,6 +189,23 @@ pub(crate) fn collect(commands: &[CommandText<'_>], set_in_step: &HashSet<String
     found
 }
 
+/// The text with each `<placeholder>` replaced by underscores of the same length, so that the
+/// shell lexer sees one word where bash would see redirections. Offsets are unchanged.
+pub(crate) fn mask_angles(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('<') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut masked: Option<String> = None;
+    for found in ANGLE.find_iter(text) {
+        if is_redirection(text, found.start()) {
+            continue;
+        }
+        let out = masked.get_or_insert_with(|| text.to_owned());
+        out.replace_range(found.range(), &"_".repeat(found.len()));
+    }
+    masked.map_or(std::borrow::Cow::Borrowed(text), std::borrow::Cow::Owned)
+}
+
 /// `<name>` right after another `<` (heredoc, `<<<`) or a digit/`&` (fd redirection) is shell.
 fn is_redirection(text: &str, at: usize) -> bool {
     let before = text[..at].chars().next_back();

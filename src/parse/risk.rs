@@ -249,7 +249,7 @@ fn assess_words(words: &[&str], depth: usize) -> Assessment {
         }
         "git" => git(args),
         "helm" => helm(args),
-        "terraform" | "tofu" => terraform(program, args),
+        "terraform" | "tofu" | "tf" => terraform(program, args),
         "ssh" => ssh(words, depth),
         "rm" | "shred" | "mkfs" | "fdisk" | "wipefs" | "dd" | "truncate" => {
             Assessment::new(Risk::Destructive, format!("`{program}` destroys data"))
@@ -324,6 +324,7 @@ fn assess_words(words: &[&str], depth: usize) -> Assessment {
         }
         "kill" | "pkill" | "killall" => Assessment::new(Risk::Mutating, format!("`{program}` stops processes")),
         "reboot" | "shutdown" | "poweroff" | "halt" => Assessment::new(Risk::Destructive, format!("`{program}` stops the machine")),
+        "mount" | "umount" if args.iter().all(|a| is_flag(a)) => Assessment::read_only(format!("`{program}` lists mounts")),
         "mv" | "cp" | "mkdir" | "rmdir" | "touch" | "chmod" | "chown" | "chgrp" | "ln" | "install" | "tee" | "rsync"
         | "scp" | "sftp" | "patch" | "tar" | "unzip" | "zip" | "gzip" | "gunzip" | "bzip2" | "bunzip2" | "mount"
         | "umount" | "swapoff" | "swapon" | "sysctl" | "iptables" | "useradd" | "usermod" | "chage" | "logrotate"
@@ -382,41 +383,65 @@ const READ_VERBS: &[&str] = &[
     "get", "list", "ls", "show", "describe", "status", "health", "info", "inspect", "view", "cat", "read", "check",
     "diff", "history", "logs", "log", "top", "version", "stat", "stats", "dump", "detail", "search", "find", "query",
     "explain", "lint", "validate", "verify", "whoami", "ping", "count", "current", "print", "tree", "df", "du",
-    "audit", "report", "lookup", "-s", "--status", "quorum_status", "versions", "tail", "endpoint", "members",
+    "audit", "report", "lookup", "quorum_status", "versions", "tail", "endpoint", "members", "perf", "ops", "df",
 ];
 
+/// Verbs that run arbitrary code: whatever follows them, opsbook cannot judge.
+const CODE_VERBS: &[&str] = &["runner", "exec", "eval", "script", "console", "shell", "ssh"];
+
+enum Verb {
+    Destructive,
+    Mutating,
+    Read,
+    RunsCode,
+}
+
+/// A subcommand word's meaning; for compound words (`backup-list`, `backup-push`) the last
+/// part is the verb.
+fn verb_meaning(word: &str) -> Option<Verb> {
+    let lower = word.to_ascii_lowercase();
+    let mut parts: Vec<&str> = vec![lower.as_str()];
+    if let Some((first, last)) = lower.split_once(['-', '_']).map(|(f, _)| (f, lower.rsplit(['-', '_']).next().unwrap_or(f))) {
+        parts.push(last);
+        parts.push(first);
+    }
+    let listing = ["ls", "list", "get", "show", "dump", "describe"].iter().any(|p| lower.starts_with(p));
+    let found = parts.into_iter().find_map(|part| {
+        if CODE_VERBS.contains(&part) {
+            Some(Verb::RunsCode)
+        } else if DESTRUCTIVE_VERBS.contains(&part) {
+            Some(Verb::Destructive)
+        } else if MUTATING_VERBS.contains(&part) {
+            Some(Verb::Mutating)
+        } else if READ_VERBS.contains(&part) {
+            Some(Verb::Read)
+        } else {
+            None
+        }
+    });
+    found.or(listing.then_some(Verb::Read))
+}
+
+/// The first of a tool's first three subcommand words that is a known verb decides.
 fn by_verbs(program: &str, args: &[&str]) -> Assessment {
     let verbs: Vec<&str> = positional(args, &["-n", "-c", "--cluster", "--config", "--format", "-f", "--endpoints"])
         .into_iter()
         .take(3)
         .collect();
-    let parts = |verb: &str| -> Vec<String> {
-        let lower = verb.to_ascii_lowercase();
-        let mut parts: Vec<String> = lower.split(['-', '_']).map(str::to_owned).collect();
-        parts.push(lower);
-        parts
-    };
-    let mut best: Option<Assessment> = None;
-    for verb in &verbs {
-        for part in parts(verb) {
-            let found = if DESTRUCTIVE_VERBS.contains(&part.as_str()) {
-                Some(Assessment::new(Risk::Destructive, format!("`{program} {verb}` destroys or removes")))
-            } else if MUTATING_VERBS.contains(&part.as_str()) {
-                Some(Assessment::new(Risk::Mutating, format!("`{program} {verb}` changes state")))
-            } else if READ_VERBS.contains(&part.as_str()) {
-                Some(Assessment::read_only(format!("`{program} {verb}` reads")))
-            } else {
-                None
-            };
-            if let Some(found) = found {
-                match &mut best {
-                    None => best = Some(found),
-                    Some(best) => best.merge(found),
-                }
-            }
-        }
+    // `ceph -s`, `tool --version`: a read-only flag alone.
+    if verbs.is_empty() && args.iter().any(|a| matches!(*a, "-s" | "--status" | "--version" | "-v" | "--help" | "-h")) {
+        return Assessment::read_only(format!("`{program} {}` reads", args.join(" ")));
     }
-    let mut assessment = best.unwrap_or_else(|| {
+    let decided = verbs.iter().find_map(|verb| {
+        let named = format!("`{program} {verb}`");
+        Some(match verb_meaning(verb)? {
+            Verb::Destructive => Assessment::new(Risk::Destructive, format!("{named} destroys or removes")),
+            Verb::Mutating => Assessment::new(Risk::Mutating, format!("{named} changes state")),
+            Verb::Read => Assessment::read_only(format!("{named} reads")),
+            Verb::RunsCode => Assessment::new(Risk::Unknown, format!("{named} runs code opsbook cannot judge")),
+        })
+    });
+    let mut assessment = decided.unwrap_or_else(|| {
         let shown = verbs.first().map_or(program.to_owned(), |verb| format!("{program} {verb}"));
         Assessment::new(Risk::Unknown, format!("no rule for `{shown}`"))
     });
@@ -455,11 +480,13 @@ fn kube(program: &str, words: &[&str], depth: usize) -> Assessment {
         "drain" => Assessment::new(Risk::Destructive, named("evicts every pod from a node")),
         "scale" => Assessment::new(Risk::Mutating, named("changes replica counts")),
         "patch" | "apply" | "create" | "replace" | "set" | "label" | "annotate" | "expose" | "autoscale" | "taint"
-        | "cordon" | "uncordon" | "cp" | "run" | "debug" | "rsync" | "new-app" | "start-build" | "import-image"
+        | "cordon" | "uncordon" | "cp" | "run" | "rsync" | "new-app" | "start-build" | "import-image"
         | "tag" | "certificate" | "process" => Assessment::new(Risk::Mutating, named("changes the cluster")),
         "edit" => Assessment::new(Risk::Mutating, named("changes the cluster")).interactive(named("opens an editor")),
         "port-forward" | "proxy" => Assessment::read_only(named("opens a local tunnel")).long_running(named("runs until stopped")),
         "attach" => Assessment::read_only(named("attaches to a container")).interactive(named("attaches a terminal")),
+        "debug" if !words.contains(&"--") => Assessment::new(Risk::Mutating, named("starts a debug pod"))
+            .interactive(named("opens a shell in a debug pod; the commands after it run there")),
         "exec" | "rsh" => {
             let after_dashes = words.iter().position(|w| *w == "--").map(|i| i + 1);
             let command_start = after_dashes.or_else(|| {
@@ -482,6 +509,7 @@ fn kube(program: &str, words: &[&str], depth: usize) -> Assessment {
             }
         }
         "adm" => match sub {
+            "upgrade" if position.len() == 2 => Assessment::read_only(format!("`{program} adm upgrade` shows the upgrade status")),
             "must-gather" | "inspect" | "top" | "node-logs" | "release" => Assessment::read_only(format!("`{program} adm {sub}` collects diagnostics")),
             "drain" => Assessment::new(Risk::Destructive, format!("`{program} adm drain` evicts every pod from a node")),
             _ => Assessment::new(Risk::Mutating, format!("`{program} adm {sub}` changes the cluster")),
@@ -919,6 +947,15 @@ mod tests {
             ("etcdctl endpoint status -w table", Risk::ReadOnly),
             ("patronictl list", Risk::ReadOnly),
             ("patronictl switchover", Risk::Mutating),
+            ("wal-g backup-list", Risk::ReadOnly),
+            ("ceph daemon mds.x dump_ops_in_flight", Risk::ReadOnly),
+            ("ceph -s", Risk::ReadOnly),
+            ("ceph osd lspools", Risk::ReadOnly),
+            ("mount | grep rbd", Risk::ReadOnly),
+            ("oc adm upgrade", Risk::ReadOnly),
+            ("wal-g backup-push /data", Risk::Mutating),
+            ("sudo gitlab-rails runner /tmp/sq.rb show", Risk::Unknown),
+            ("ceph osd pool delete p p --yes-i-really-really-mean-it", Risk::Destructive),
             ("export NS=openshift-monitoring", Risk::ReadOnly),
             ("NS=x", Risk::ReadOnly),
             ("echo $(kubectl delete pod x)", Risk::Destructive),

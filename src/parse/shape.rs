@@ -46,7 +46,8 @@ static KNOWN_PROGRAMS: &[&str] = &[
 ];
 
 /// Shell reserved words that start a command.
-static KEYWORDS: &[&str] = &["case", "for", "function", "if", "select", "until", "while", "{", "!", "(("];
+/// (`select` is left out: in runbooks it is SQL far more often than bash.)
+static KEYWORDS: &[&str] = &["case", "for", "function", "if", "until", "while", "{", "!", "(("];
 
 pub(crate) fn is_known_program(name: &str) -> bool {
     let base = name.rsplit('/').next().unwrap_or(name);
@@ -133,38 +134,56 @@ fn misfit_name(name: &str, raw: &str) -> Option<&'static str> {
     None
 }
 
-/// A `(` glued to a word (`sum(`, `by(job)`), or a `)` that closes nothing: not bash.
+/// A `(` where bash allows none (`sum by(job)`, `on ... (rw,relatime)`), or a `)` that closes
+/// nothing: not bash.
 fn syntax_misfit(tokens: &[Token], lexed: &Lexed) -> Option<&'static str> {
     let mut depth = 0i32;
     let mut in_case = false;
+    let mut command_position = true;
     for (index, token) in tokens.iter().enumerate() {
         match token.kind {
             Kind::Word => {
-                if lexed.ctx.get(token.range.start) == Some(&super::shell::Ctx::Bare) {
-                    if token.value == "case" {
-                        in_case = true;
-                    }
-                    if token.value == "esac" {
-                        in_case = false;
-                    }
+                let bare = lexed.ctx.get(token.range.start) == Some(&super::shell::Ctx::Bare);
+                let word = token.value.as_str();
+                if bare && word == "case" {
+                    in_case = true;
                 }
+                if bare && word == "esac" {
+                    in_case = false;
+                }
+                let reserved = bare
+                    && matches!(word, "then" | "do" | "else" | "elif" | "if" | "while" | "until" | "!" | "{" | "time");
+                command_position = reserved || (command_position && is_assignment(word));
             }
             Kind::Op if token.value == "(" => {
                 let glued = index > 0
                     && tokens[index - 1].kind == Kind::Word
                     && tokens[index - 1].range.end == token.range.start;
-                let function_definition = glued && tokens.get(index + 1).is_some_and(|t| t.is_op(")"));
+                let function_definition = tokens.get(index + 1).is_some_and(|t| t.is_op(")"))
+                    && (glued || (index == 1 && tokens[0].kind == Kind::Word));
                 if glued && !function_definition && !in_case {
                     return Some("a word is followed by `(` as in a function call (PromQL, SQL)");
                 }
+                if !command_position && !function_definition && !in_case {
+                    return Some("a `(` stands where bash allows none");
+                }
                 depth += 1;
+                command_position = true;
             }
             Kind::Op if token.value == ")" => {
                 depth -= 1;
                 if depth < 0 && !in_case {
                     return Some("a `)` closes nothing");
                 }
+                command_position = true;
             }
+            Kind::Op => {
+                command_position = matches!(
+                    token.value.as_str(),
+                    ";" | ";;" | ";&" | ";;&" | "&" | "&&" | "||" | "|" | "|&"
+                );
+            }
+            Kind::Newline => command_position = true,
             _ => {}
         }
     }
@@ -175,7 +194,7 @@ fn syntax_misfit(tokens: &[Token], lexed: &Lexed) -> Option<&'static str> {
 fn is_tabular(text: &str) -> bool {
     let code = text.lines().next().unwrap_or("").trim();
     let code = code.split(" #").next().unwrap_or(code);
-    code.split("  ").filter(|s| !s.trim().is_empty()).count() >= 3
+    code.split("  ").filter(|s| !s.trim().is_empty()).count() >= 3 || code.matches('\t').count() >= 2
 }
 
 #[cfg(test)]
@@ -222,6 +241,10 @@ mod tests {
             ("apiVersion: v1", Shape::NotShell("starts with a label")),
             ("po/rook-ceph-mgr0   1/1       Running   0", Shape::NotShell("reads as tabular output")),
             ("^CCluster connection interrupted", Shape::NotShell("starts with punctuation")),
+            ("base_0000\t2019-06-15 04:27:42\t\t0000", Shape::NotShell("reads as tabular output")),
+            ("select a, b from t where x='y'", Shape::Plausible),
+            ("/dev/rbdx on ... (rw,relatime, ..., noquota)", Shape::NotShell("a `(` stands where bash allows none")),
+            ("(cd /tmp && ls)", Shape::Known),
             ("{\"status\": 1}", Shape::NotShell("starts with punctuation")),
         ];
         for (text, expected) in cases {
