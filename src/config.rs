@@ -278,10 +278,8 @@ pub enum ConfigError {
 impl Config {
     /// Reads and validates `book.toml` at `path`.
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
         Config::from_toml(&text, path)
     }
 
@@ -295,13 +293,7 @@ impl Config {
     fn validate(&self, text: &str, path: &Path) -> Result<(), ConfigError> {
         let fail = |key: &str, message: String| {
             let (line, col) = locate_key(text, key);
-            Err(ConfigError::Invalid {
-                path: path.to_owned(),
-                line,
-                col,
-                key: Some(key.to_owned()),
-                message,
-            })
+            Err(ConfigError::Invalid { path: path.to_owned(), line, col, key: Some(key.to_owned()), message })
         };
         if self.opsbook.shell.trim().is_empty() {
             return fail("opsbook.shell", "`opsbook.shell` is empty; name a shell such as \"bash\"".to_owned());
@@ -327,6 +319,7 @@ impl Config {
     /// The book's runbook folder, relative to the book root.
     pub fn src_dir(&self, root: &Path) -> PathBuf {
         match &self.book.src {
+            Some(src) if root == Path::new(".") => src.clone(),
             Some(src) => root.join(src),
             None if root.join("src").is_dir() => root.join("src"),
             None => root.to_owned(),
@@ -365,13 +358,7 @@ fn invalid(text: &str, path: &Path, err: &toml::de::Error) -> ConfigError {
         Some(key) => format!("invalid `{key}`: {message}"),
         None => message,
     };
-    ConfigError::Invalid {
-        path: path.to_owned(),
-        line,
-        col,
-        key,
-        message,
-    }
+    ConfigError::Invalid { path: path.to_owned(), line, col, key, message }
 }
 
 /// 1-based line and character column of byte `offset`.
@@ -391,11 +378,10 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
     let mut table = String::new();
     for (index, line) in text.lines().enumerate() {
         let trimmed = line.trim();
-        let header = trimmed.strip_prefix("[[").and_then(|s| s.split("]]").next()).or_else(|| {
-            trimmed
-                .strip_prefix('[')
-                .and_then(|s| s.split(']').next())
-        });
+        let header = trimmed
+            .strip_prefix("[[")
+            .and_then(|s| s.split("]]").next())
+            .or_else(|| trimmed.strip_prefix('[').and_then(|s| s.split(']').next()));
         if index + 1 == line_no as usize {
             if let Some(header) = header {
                 return Some(header.trim().to_owned());
@@ -533,9 +519,7 @@ reason = "promotes a release"
     #[test]
     fn unknown_opsbook_key_names_line_and_key() {
         let err = parse("[book]\ntitle = \"x\"\n\n[opsbook]\ntimout = \"30s\"\n").unwrap_err();
-        let ConfigError::Invalid { line, col, key, message, .. } = &err else {
-            panic!("{err}")
-        };
+        let ConfigError::Invalid { line, col, key, message, .. } = &err else { panic!("{err}") };
         assert_eq!((*line, *col), (5, 1));
         assert_eq!(key.as_deref(), Some("opsbook.timout"));
         assert!(message.contains("unknown field `timout`"), "{message}");

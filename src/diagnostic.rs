@@ -71,10 +71,7 @@ impl Diagnostic {
     pub fn at(mut self, source: &str, line: u32, col: u32) -> Self {
         self.line = line;
         self.col = col;
-        self.source_line = line
-            .checked_sub(1)
-            .and_then(|index| source.lines().nth(index as usize))
-            .map(str::to_owned);
+        self.source_line = line.checked_sub(1).and_then(|index| source.lines().nth(index as usize)).map(str::to_owned);
         self
     }
 
@@ -103,11 +100,7 @@ impl Diagnostic {
         let _ = writeln!(
             out,
             "{level_style}{}{level_style:#}: {}{}{:#} [{}]",
-            self.level,
-            style.strong,
-            self.message,
-            style.strong,
-            self.rule
+            self.level, style.strong, self.message, style.strong, self.rule
         );
         let gutter = if self.source_line.is_some() { self.line.to_string() } else { String::new() };
         let pad = " ".repeat(gutter.len());

@@ -70,17 +70,11 @@ fn short_path(dir: &Path) -> PathBuf {
 
 fn read_config(root: &Path) -> Result<Config, LoadError> {
     let file = root.join("book.toml");
-    if file.is_file() {
-        Ok(Config::from_file(&file)?)
-    } else {
-        Ok(Config::default())
-    }
+    if file.is_file() { Ok(Config::from_file(&file)?) } else { Ok(Config::default()) }
 }
 
 fn options(config: &Config) -> ParseOptions {
-    ParseOptions {
-        risk_rules: config.compiled_risk_rules(),
-    }
+    ParseOptions { risk_rules: config.compiled_risk_rules() }
 }
 
 /// Loads every runbook of the book at `root`.
@@ -88,10 +82,7 @@ pub fn load_book(root: &Path) -> Result<Book, LoadError> {
     let config = read_config(root)?;
     let src = config.src_dir(root);
     if !src.is_dir() {
-        return Err(LoadError::MissingSrc {
-            src,
-            config: root.join("book.toml"),
-        });
+        return Err(LoadError::MissingSrc { src, config: root.join("book.toml") });
     }
     let mut diagnostics = Vec::new();
     let files = match summary_order(&src, &mut diagnostics) {
@@ -106,13 +97,7 @@ pub fn load_book(root: &Path) -> Result<Book, LoadError> {
             runbooks.push(parsed);
         }
     }
-    Ok(Book {
-        root: root.to_owned(),
-        src,
-        config,
-        runbooks,
-        diagnostics,
-    })
+    Ok(Book { root: root.to_owned(), src, config, runbooks, diagnostics })
 }
 
 /// Loads one runbook file, with the configuration of the book it lives in, if any.
@@ -132,13 +117,7 @@ pub fn load_file(file: &Path) -> Result<Book, LoadError> {
     });
     let mut diagnostics = Vec::new();
     let runbooks = read_and_parse(file, &rel, &options(&config), &mut diagnostics).into_iter().collect();
-    Ok(Book {
-        root,
-        src,
-        config,
-        runbooks,
-        diagnostics,
-    })
+    Ok(Book { root, src, config, runbooks, diagnostics })
 }
 
 /// `file`'s path below `dir`, with `/` separators, when it is below it.
@@ -171,7 +150,8 @@ fn read_and_parse(
         Err(err) => {
             let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
             let line = valid.iter().filter(|b| **b == b'\n').count() as u32 + 1;
-            let col = String::from_utf8_lossy(valid.rsplit(|b| *b == b'\n').next().unwrap_or(&[])).chars().count() as u32 + 1;
+            let col =
+                String::from_utf8_lossy(valid.rsplit(|b| *b == b'\n').next().unwrap_or(&[])).chars().count() as u32 + 1;
             let mut diagnostic = Diagnostic::error(
                 "not-utf8",
                 file,
@@ -209,9 +189,13 @@ fn summary_order(src: &Path, diagnostics: &mut Vec<Diagnostic>) -> Option<Vec<St
             let line = line_of(range.start);
             let col = text[..range.start].rsplit('\n').next().map_or(1, |s| s.chars().count() as u32 + 1);
             diagnostics.push(
-                Diagnostic::error("missing-chapter", &summary_path, format!("`SUMMARY.md` lists `{dest}`, which does not exist"))
-                    .at(&text, line, col)
-                    .with_help("create the file or remove the entry from SUMMARY.md"),
+                Diagnostic::error(
+                    "missing-chapter",
+                    &summary_path,
+                    format!("`SUMMARY.md` lists `{dest}`, which does not exist"),
+                )
+                .at(&text, line, col)
+                .with_help("create the file or remove the entry from SUMMARY.md"),
             );
             continue;
         }
@@ -293,7 +277,11 @@ mod tests {
     fn summary_order_wins_and_missing_entries_are_reported() {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "book.toml", "[book]\nsrc = \"src\"\n");
-        write(dir.path(), "src/SUMMARY.md", "# Summary\n\n- [Zed](z.md)\n- [Alpha](a.md)\n  - [Gone](gone.md)\n- [Web](https://x.io/a.md)\n");
+        write(
+            dir.path(),
+            "src/SUMMARY.md",
+            "# Summary\n\n- [Zed](z.md)\n- [Alpha](a.md)\n  - [Gone](gone.md)\n- [Web](https://x.io/a.md)\n",
+        );
         write(dir.path(), "src/a.md", "# A\n");
         write(dir.path(), "src/z.md", "# Z\n");
         write(dir.path(), "src/unlisted.md", "# U\n");

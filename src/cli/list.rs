@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::output::{BOLD, DIM, Output, risk_style};
 use super::EXIT_INPUT;
+use super::output::{BOLD, DIM, Output, risk_style};
 use crate::{listing, load};
 
 #[derive(Debug, clap::Args)]
@@ -42,7 +42,14 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
             let width = runbook.steps.iter().map(|s| s.id.chars().count()).max().unwrap_or(0);
             for step in &runbook.steps {
                 let style = risk_style(step.risk);
-                let mut notes: Vec<String> = step.placeholders.iter().map(|p| format!("<{}>", p.name)).collect();
+                let mut notes: Vec<String> = step
+                    .placeholders
+                    .iter()
+                    .map(|p| match &p.set_by {
+                        Some(by) => format!("<{}> (from {by})", p.name),
+                        None => format!("<{}>", p.name),
+                    })
+                    .collect();
                 if step.long_running.is_some() {
                     notes.push("long-running".to_owned());
                 }

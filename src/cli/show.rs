@@ -4,8 +4,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::output::{BOLD, DIM, Output, risk_style};
 use super::InputError;
+use super::output::{BOLD, DIM, Output, risk_style};
 use crate::load;
 use crate::model::{Book, Runbook, Step};
 
@@ -78,7 +78,15 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
         }
         let style = risk_style(cmd.risk);
         let title = cmd.title.as_deref().unwrap_or("");
-        writeln!(w, "  {BOLD}{}.{}{BOLD:#} {title}  {style}[{}]{style:#} {DIM}{} · line {}{DIM:#}", step.id, index + 1, cmd.risk, cmd.risk_reason, cmd.line)?;
+        writeln!(
+            w,
+            "  {BOLD}{}.{}{BOLD:#} {title}  {style}[{}]{style:#} {DIM}{} · line {}{DIM:#}",
+            step.id,
+            index + 1,
+            cmd.risk,
+            cmd.risk_reason,
+            cmd.line
+        )?;
         for line in cmd.text.lines() {
             writeln!(w, "      {line}")?;
         }
@@ -102,11 +110,8 @@ fn find_runbook<'b>(book: &'b Book, wanted: &str) -> Result<&'b Runbook, InputEr
     if let Some(runbook) = by_path {
         return Ok(runbook);
     }
-    let by_name: Vec<&Runbook> = book
-        .runbooks
-        .iter()
-        .filter(|r| r.path.rsplit('/').next() == Some(with_md.as_str()))
-        .collect();
+    let by_name: Vec<&Runbook> =
+        book.runbooks.iter().filter(|r| r.path.rsplit('/').next() == Some(with_md.as_str())).collect();
     match by_name.as_slice() {
         [one] => Ok(one),
         [] => Err(InputError(format!(

@@ -12,9 +12,9 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::placeholder;
 use super::risk::{self, Assessment};
 use super::shape::{self, Shape};
-use super::placeholder;
 use super::shell::{self, Kind, Lexed, Open};
 use crate::model::Risk;
 
@@ -94,11 +94,7 @@ static REPL_PROMPT: LazyLock<Regex> = LazyLock::new(|| {
 fn root_prompt(line: &str) -> Option<usize> {
     let trimmed = line.trim_start();
     let indent = line.len() - trimmed.len();
-    if trimmed.starts_with("# ") {
-        Some(indent + 2)
-    } else {
-        (trimmed == "#").then_some(indent + 1)
-    }
+    if trimmed.starts_with("# ") { Some(indent + 2) } else { (trimmed == "#").then_some(indent + 1) }
 }
 
 fn shell_prompt(line: &str) -> Option<usize> {
@@ -112,16 +108,10 @@ fn is_repl_prompt(line: &str) -> bool {
 /// `# 2. Check logs` -> `Check logs`.
 pub(crate) fn comment_title(comment: &str) -> Option<String> {
     let text = comment.trim_start().trim_start_matches('#').trim();
-    let text = text
-        .strip_prefix("Step ")
-        .or_else(|| text.strip_prefix("step "))
-        .unwrap_or(text);
+    let text = text.strip_prefix("Step ").or_else(|| text.strip_prefix("step ")).unwrap_or(text);
     let digits = text.bytes().take_while(u8::is_ascii_digit).count();
-    let text = if digits > 0 && text[digits..].starts_with(['.', ')', ':']) {
-        text[digits + 1..].trim_start()
-    } else {
-        text
-    };
+    let text =
+        if digits > 0 && text[digits..].starts_with(['.', ')', ':']) { text[digits + 1..].trim_start() } else { text };
     let text = text.trim_end_matches(':').trim();
     (!text.is_empty()).then(|| text.to_owned())
 }
@@ -146,11 +136,7 @@ fn group_title(group: &[String]) -> Option<String> {
 pub(crate) fn analyze(content: &str, risk_rules: &[(Regex, Risk, String)]) -> Analysis {
     let lines: Vec<&str> = content.lines().collect();
     let prompted = lines.iter().any(|line| shell_prompt(line).is_some());
-    let mut analysis = if prompted {
-        analyze_prompted(&lines)
-    } else {
-        analyze_script(content, &lines)
-    };
+    let mut analysis = if prompted { analyze_prompted(&lines) } else { analyze_script(content, &lines) };
     analysis.prompted = prompted;
     // Judge each command, and hand the lines after a prompt-opening command to that prompt.
     let mut commands = Vec::new();
@@ -205,9 +191,7 @@ fn new_command(text: String, lines: Vec<(usize, usize)>, title: Option<String>) 
 fn analyze_script(content: &str, lines: &[&str]) -> Analysis {
     let lexed = shell::lex(&placeholder::mask_angles(content));
     let split = shell::split(&lexed);
-    let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(content.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
+    let line_starts: Vec<usize> = std::iter::once(0).chain(content.match_indices('\n').map(|(i, _)| i + 1)).collect();
     let line_of = |offset: usize| line_starts.partition_point(|start| *start <= offset).saturating_sub(1);
     let mut analysis = Analysis::default();
     // Titles: the first line of the comment group closest above each command.
@@ -312,13 +296,8 @@ fn analyze_prompted(lines: &[&str]) -> Analysis {
             }
             let text = text.trim_end().to_owned();
             let command = new_command(text, mapping, group_title(&group));
-            let words: Vec<&str> = command
-                .lexed
-                .tokens
-                .iter()
-                .filter(|t| t.kind == Kind::Word)
-                .map(|t| t.value.as_str())
-                .collect();
+            let words: Vec<&str> =
+                command.lexed.tokens.iter().filter(|t| t.kind == Kind::Word).map(|t| t.value.as_str()).collect();
             if matches!(words.as_slice(), ["sudo", "su", ..] | ["sudo", "-i"] | ["sudo", "-s"] | ["su"] | ["su", "-"]) {
                 root_shell = true;
             }
@@ -332,7 +311,10 @@ fn analyze_prompted(lines: &[&str]) -> Analysis {
             .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
             .is_some_and(|l| shell_prompt(l).is_some());
         let nothing_pending = output.iter().all(|l| l.trim().is_empty());
-        if trimmed.starts_with('#') && !root_shell && (analysis.commands.is_empty() || (next_is_prompt && nothing_pending)) {
+        if trimmed.starts_with('#')
+            && !root_shell
+            && (analysis.commands.is_empty() || (next_is_prompt && nothing_pending))
+        {
             flush_output(&mut analysis, &mut output);
             if last_comment_line.is_none_or(|last| last + 1 != index) {
                 group.clear();
@@ -361,13 +343,27 @@ mod tests {
 
     #[test]
     fn prompt_table() {
-        for line in ["$ ls", "  $ ls", "user@host:~$ ls", "host.internal:~$ ping x", "[root@h tmp]# ls", "~ knife vault show", "% ls"] {
+        for line in [
+            "$ ls",
+            "  $ ls",
+            "user@host:~$ ls",
+            "host.internal:~$ ping x",
+            "[root@h tmp]# ls",
+            "~ knife vault show",
+            "% ls",
+        ] {
             assert!(shell_prompt(line).is_some(), "{line:?} has a shell prompt");
         }
         for line in ["$HOME/bin/x", "# comment", "pgbouncer=# SHOW STATS;", "ls", "~/bin/x"] {
             assert!(shell_prompt(line).is_none(), "{line:?} has no shell prompt");
         }
-        for line in ["pgbouncer=# SHOW STATS;", "gitlabhq_production=# select 1;", "127.0.0.1:6379> SLOWLOG GET 10", "mysql> show tables;", ">>> import os"] {
+        for line in [
+            "pgbouncer=# SHOW STATS;",
+            "gitlabhq_production=# select 1;",
+            "127.0.0.1:6379> SLOWLOG GET 10",
+            "mysql> show tables;",
+            ">>> import os",
+        ] {
             assert!(is_repl_prompt(line), "{line:?} is another interpreter's prompt");
         }
     }

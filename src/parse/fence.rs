@@ -39,18 +39,20 @@ pub(crate) fn parse_info(info: &str) -> Info {
         let body = attributes.trim();
         let inner = body.strip_prefix('{').and_then(|b| b.strip_suffix('}'));
         match inner {
-            Some(inner) if inner.trim_start().starts_with('"') => match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(body) {
-                Ok(map) => {
-                    for (key, value) in map {
-                        let value = match value {
-                            serde_json::Value::String(s) => s,
-                            other => other.to_string(),
-                        };
-                        apply(&mut out, &key, Some(&value));
+            Some(inner) if inner.trim_start().starts_with('"') => {
+                match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(body) {
+                    Ok(map) => {
+                        for (key, value) in map {
+                            let value = match value {
+                                serde_json::Value::String(s) => s,
+                                other => other.to_string(),
+                            };
+                            apply(&mut out, &key, Some(&value));
+                        }
                     }
+                    Err(err) => out.problems.push(format!("attributes `{body}` are not valid JSON ({err})")),
                 }
-                Err(err) => out.problems.push(format!("attributes `{body}` are not valid JSON ({err})")),
-            },
+            }
             Some(inner) => {
                 for (key, value) in tokenize(inner) {
                     if let Some(class) = key.strip_prefix('.') {
@@ -141,9 +143,9 @@ fn apply(out: &mut Info, key: &str, value: Option<&str>) {
     match key {
         "name" | "id" => match value.map(str::trim).filter(|v| !v.is_empty()) {
             Some(name) if is_valid_id(name) => settings.name = Some(name.to_owned()),
-            Some(name) => out.problems.push(format!(
-                "step name `{name}` may only hold letters, digits, `-`, `_` and `.`"
-            )),
+            Some(name) => {
+                out.problems.push(format!("step name `{name}` may only hold letters, digits, `-`, `_` and `.`"))
+            }
             None => out.problems.push(format!("attribute `{key}` needs a value, as in `{key}=restart-api`")),
         },
         "ignore" | "no-run" | "norun" | "noexec" | "skip" | "no_run" => settings.ignore = flag(&mut out.problems, key),

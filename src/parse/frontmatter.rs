@@ -74,7 +74,9 @@ fn scalar(value: &serde_json::Value) -> Option<String> {
 fn list(value: &serde_json::Value) -> Vec<String> {
     match value {
         serde_json::Value::Array(items) => items.iter().filter_map(scalar).collect(),
-        serde_json::Value::String(s) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        serde_json::Value::String(s) => {
+            s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+        }
         other => scalar(other).into_iter().collect(),
     }
 }
@@ -85,7 +87,11 @@ mod tests {
 
     #[test]
     fn yaml_fields() {
-        let front = parse("title: DB down\nseverity: SEV1\nowner: dba\ntags: [db, postgres]\nservices: api, worker\nweight: 20\n", Format::Yaml).unwrap();
+        let front = parse(
+            "title: DB down\nseverity: SEV1\nowner: dba\ntags: [db, postgres]\nservices: api, worker\nweight: 20\n",
+            Format::Yaml,
+        )
+        .unwrap();
         assert_eq!(front.title.as_deref(), Some("DB down"));
         assert_eq!(front.severity.as_deref(), Some("SEV1"));
         assert_eq!(front.owner.as_deref(), Some("dba"));

@@ -44,22 +44,139 @@ pub struct Parsed {
 
 /// Tags that mark a shell block: content still decides.
 const SHELL_TAGS: &[&str] = &[
-    "bash", "sh", "shell", "zsh", "ksh", "console", "shell-session", "shellsession", "bash-session", "sh-session",
-    "terminal", "shell-script", "shellscript", "fish",
+    "bash",
+    "sh",
+    "shell",
+    "zsh",
+    "ksh",
+    "console",
+    "shell-session",
+    "shellsession",
+    "bash-session",
+    "sh-session",
+    "terminal",
+    "shell-script",
+    "shellscript",
+    "fish",
 ];
 
 /// Languages that are never steps. Any other tag (typos such as `shel`, `8sh`) is treated as
 /// untagged: the content decides, strictly.
 const OTHER_LANGUAGES: &[&str] = &[
-    "text", "txt", "plain", "plaintext", "output", "log", "logs", "yaml", "yml", "json", "jsonc", "json5", "toml",
-    "ini", "conf", "cfg", "sql", "psql", "pgsql", "mysql", "promql", "logql", "python", "py", "ruby", "rb", "go",
-    "golang", "rust", "rs", "js", "javascript", "ts", "typescript", "java", "c", "cpp", "c++", "cs", "csharp", "html",
-    "xml", "css", "markdown", "md", "diff", "patch", "dockerfile", "docker", "hcl", "terraform", "tf", "lua", "perl",
-    "php", "jsonnet", "nginx", "apache", "csv", "tsv", "graphql", "mermaid", "properties", "powershell", "ps1", "pwsh",
-    "bat", "cmd", "batch", "groovy", "kotlin", "swift", "scala", "haskell", "elixir", "erlang", "r", "make",
-    "makefile", "cmake", "proto", "protobuf", "nix", "rego", "cue", "starlark", "jinja", "j2", "tmpl", "handlebars",
-    "gotemplate", "helm", "promql-expr", "spl", "kql", "lucene", "vim", "awk", "sed", "jq", "redis", "http", "email",
-    "ruby-console", "irb", "pycon", "scss", "less", "svg", "tex", "latex", "rst", "asciidoc", "none",
+    "text",
+    "txt",
+    "plain",
+    "plaintext",
+    "output",
+    "log",
+    "logs",
+    "yaml",
+    "yml",
+    "json",
+    "jsonc",
+    "json5",
+    "toml",
+    "ini",
+    "conf",
+    "cfg",
+    "sql",
+    "psql",
+    "pgsql",
+    "mysql",
+    "promql",
+    "logql",
+    "python",
+    "py",
+    "ruby",
+    "rb",
+    "go",
+    "golang",
+    "rust",
+    "rs",
+    "js",
+    "javascript",
+    "ts",
+    "typescript",
+    "java",
+    "c",
+    "cpp",
+    "c++",
+    "cs",
+    "csharp",
+    "html",
+    "xml",
+    "css",
+    "markdown",
+    "md",
+    "diff",
+    "patch",
+    "dockerfile",
+    "docker",
+    "hcl",
+    "terraform",
+    "tf",
+    "lua",
+    "perl",
+    "php",
+    "jsonnet",
+    "nginx",
+    "apache",
+    "csv",
+    "tsv",
+    "graphql",
+    "mermaid",
+    "properties",
+    "powershell",
+    "ps1",
+    "pwsh",
+    "bat",
+    "cmd",
+    "batch",
+    "groovy",
+    "kotlin",
+    "swift",
+    "scala",
+    "haskell",
+    "elixir",
+    "erlang",
+    "r",
+    "make",
+    "makefile",
+    "cmake",
+    "proto",
+    "protobuf",
+    "nix",
+    "rego",
+    "cue",
+    "starlark",
+    "jinja",
+    "j2",
+    "tmpl",
+    "handlebars",
+    "gotemplate",
+    "helm",
+    "promql-expr",
+    "spl",
+    "kql",
+    "lucene",
+    "vim",
+    "awk",
+    "sed",
+    "jq",
+    "redis",
+    "http",
+    "email",
+    "ruby-console",
+    "irb",
+    "pycon",
+    "scss",
+    "less",
+    "svg",
+    "tex",
+    "latex",
+    "rst",
+    "asciidoc",
+    "none",
 ];
 
 /// Tags under which an untagged-style block may be a template.
@@ -75,7 +192,9 @@ pub fn parse_runbook(display_path: &Path, rel_path: &str, source: &str, options:
         let (message, help) = match (fence.closed_at, fence.to_end_of_file) {
             (Some(line), _) => (
                 "code fence is never closed".to_owned(),
-                format!("opsbook closed it at line {line}, before the heading that follows; add the closing fence there"),
+                format!(
+                    "opsbook closed it at line {line}, before the heading that follows; add the closing fence there"
+                ),
             ),
             (None, true) => (
                 "code fence is never closed: the rest of the file is code".to_owned(),
@@ -96,10 +215,7 @@ pub fn parse_runbook(display_path: &Path, rel_path: &str, source: &str, options:
     let mut parsed = walk.run(rel_path);
     diagnostics.append(&mut parsed.diagnostics);
     diagnostics.sort_by_key(|d| (d.line, d.col));
-    Parsed {
-        runbook: parsed.runbook,
-        diagnostics,
-    }
+    Parsed { runbook: parsed.runbook, diagnostics }
 }
 
 /// A fenced block as the walk found it.
@@ -176,12 +292,7 @@ impl<'a> Walk<'a> {
                         stack.pop();
                     }
                     stack.push((level, title.clone(), anchor.clone()));
-                    sections.push(Section {
-                        level,
-                        title,
-                        anchor,
-                        line: self.line_of(start) as u32 + 1,
-                    });
+                    sections.push(Section { level, title, anchor, line: self.line_of(start) as u32 + 1 });
                 }
                 Event::Start(Tag::MetadataBlock(kind)) => {
                     let format = match kind {
@@ -200,7 +311,10 @@ impl<'a> Walk<'a> {
                                 first_line + line.unwrap_or(0),
                                 1,
                                 format!("front matter is not valid: {message}"),
-                                Some("fix the front matter; its fields (title, severity, tags…) are ignored until then".to_owned()),
+                                Some(
+                                    "fix the front matter; its fields (title, severity, tags…) are ignored until then"
+                                        .to_owned(),
+                                ),
                             ),
                         }
                     }
@@ -208,9 +322,10 @@ impl<'a> Walk<'a> {
                 Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
                     let fence_line = self.line_of(range.start);
                     let end_line = self.line_of(range.end.saturating_sub(1).max(range.start));
-                    let fence_col = self.lines.get(fence_line).map_or(1, |l| {
-                        l.chars().take_while(|c| c.is_whitespace()).count() as u32 + 1
-                    });
+                    let fence_col = self
+                        .lines
+                        .get(fence_line)
+                        .map_or(1, |l| l.chars().take_while(|c| c.is_whitespace()).count() as u32 + 1);
                     code = Some(FencedBlock {
                         info: info.to_string(),
                         fence_line,
@@ -252,14 +367,7 @@ impl<'a> Walk<'a> {
             .unwrap_or_else(|| file_stem(rel_path));
         let (steps, templates) = self.steps(blocks, &title);
         Parsed {
-            runbook: Runbook {
-                path: rel_path.to_owned(),
-                title,
-                front_matter,
-                sections,
-                steps,
-                templates,
-            },
+            runbook: Runbook { path: rel_path.to_owned(), title, front_matter, sections, steps, templates },
             diagnostics: self.diagnostics,
         }
     }
@@ -366,15 +474,17 @@ impl<'a> Walk<'a> {
     }
 
     /// Block line index + byte column in the block's content -> file line and character column.
-    fn file_position(&self, block: &FencedBlock, content_lines: &[&str], block_line: usize, byte_col: usize) -> (u32, u32) {
+    fn file_position(
+        &self,
+        block: &FencedBlock,
+        content_lines: &[&str],
+        block_line: usize,
+        byte_col: usize,
+    ) -> (u32, u32) {
         let file_line = block.fence_line + 1 + block_line;
         let content_line = content_lines.get(block_line).copied().unwrap_or("");
         let source_line = self.lines.get(file_line).copied().unwrap_or("");
-        let indent = if source_line.ends_with(content_line) {
-            source_line[..source_line.len() - content_line.len()].chars().count()
-        } else {
-            0
-        };
+        let indent = source_line.strip_suffix(content_line).map_or(0, |indent| indent.chars().count());
         let col = content_line.get(..byte_col.min(content_line.len())).map_or(byte_col, |s| s.chars().count());
         (file_line as u32 + 1, (indent + col) as u32 + 1)
     }
@@ -394,34 +504,19 @@ impl<'a> Walk<'a> {
         for found in &analysis.commands {
             set_in_step.extend(placeholder::variables_set(&found.lexed.tokens));
         }
-        let positions: Vec<Box<dyn Fn(usize) -> (u32, u32) + '_>> = analysis
-            .commands
-            .iter()
-            .map(|found| {
-                let block = &block;
-                let content_lines = &content_lines;
-                let this = self;
-                Box::new(move |offset: usize| {
-                    let (line, col) = found.position(offset);
-                    this.file_position(block, content_lines, line, col)
-                }) as Box<dyn Fn(usize) -> (u32, u32)>
-            })
-            .collect();
+        let position = |command: usize, offset: usize| {
+            let (line, col) = analysis.commands[command].position(offset);
+            self.file_position(&block, &content_lines, line, col)
+        };
         let texts: Vec<placeholder::CommandText<'_>> = analysis
             .commands
             .iter()
             .enumerate()
-            .map(|(index, found)| placeholder::CommandText {
-                index,
-                text: &found.text,
-                lexed: &found.lexed,
-                position: positions[index].as_ref(),
-            })
+            .map(|(index, found)| placeholder::CommandText { index, text: &found.text, lexed: &found.lexed })
             .collect();
-        let mut placeholders = placeholder::collect(&texts, &set_in_step);
-        drop(texts);
+        let mut placeholders = placeholder::collect(&texts, &set_in_step, &position);
         for found in &analysis.commands {
-            let (line, col) = positions[commands.len()](0);
+            let (line, col) = position(commands.len(), 0);
             let end_line = found.lines.last().map_or(line, |(l, _)| (block.fence_line + 2 + l) as u32);
             commands.push(Command {
                 text: found.text.clone(),
@@ -437,7 +532,6 @@ impl<'a> Walk<'a> {
                 expected_output: found.expected_output.clone(),
             });
         }
-        drop(positions);
         for placeholder in &mut placeholders {
             placeholder.set_by = set_earlier.get(&placeholder.name).cloned();
         }
@@ -455,10 +549,7 @@ impl<'a> Walk<'a> {
         let not_shell = analysis
             .not_shell
             .iter()
-            .map(|(line, text)| SourceLine {
-                line: (block.fence_line + 2 + line) as u32,
-                text: text.clone(),
-            })
+            .map(|(line, text)| SourceLine { line: (block.fence_line + 2 + line) as u32, text: text.clone() })
             .collect();
         Step {
             id,

@@ -16,19 +16,63 @@ use crate::model::{Occurrence, Placeholder, PlaceholderKind, Quoting};
 
 /// Variables the environment or the shell provides: never blanks to fill.
 const WELL_KNOWN: &[&str] = &[
-    "BASH", "BASHPID", "BASH_SOURCE", "BASH_VERSION", "COLUMNS", "DISPLAY", "EDITOR", "EUID", "FUNCNAME", "GROUPS",
-    "HISTFILE", "HOME", "HOSTNAME", "HOSTTYPE", "IFS", "KUBECONFIG", "LANG", "LC_ALL", "LINENO", "LINES", "LOGNAME",
-    "MACHTYPE", "OLDPWD", "OPTARG", "OPTIND", "OSTYPE", "PAGER", "PATH", "PIPESTATUS", "PPID", "PS1", "PS2", "PWD",
-    "RANDOM", "REPLY", "SECONDS", "SHELL", "SHLVL", "SSH_AUTH_SOCK", "TERM", "TMPDIR", "TZ", "UID", "USER", "VISUAL",
-    "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR",
+    "BASH",
+    "BASHPID",
+    "BASH_SOURCE",
+    "BASH_VERSION",
+    "COLUMNS",
+    "DISPLAY",
+    "EDITOR",
+    "EUID",
+    "FUNCNAME",
+    "GROUPS",
+    "HISTFILE",
+    "HOME",
+    "HOSTNAME",
+    "HOSTTYPE",
+    "IFS",
+    "KUBECONFIG",
+    "LANG",
+    "LC_ALL",
+    "LINENO",
+    "LINES",
+    "LOGNAME",
+    "MACHTYPE",
+    "OLDPWD",
+    "OPTARG",
+    "OPTIND",
+    "OSTYPE",
+    "PAGER",
+    "PATH",
+    "PIPESTATUS",
+    "PPID",
+    "PS1",
+    "PS2",
+    "PWD",
+    "RANDOM",
+    "REPLY",
+    "SECONDS",
+    "SHELL",
+    "SHLVL",
+    "SSH_AUTH_SOCK",
+    "TERM",
+    "TMPDIR",
+    "TZ",
+    "UID",
+    "USER",
+    "VISUAL",
+    "XDG_CONFIG_HOME",
+    "XDG_RUNTIME_DIR",
 ];
 
 /// Go template words that are never placeholders.
-const TEMPLATE_WORDS: &[&str] = &["end", "else", "range", "if", "with", "define", "template", "block", "break", "continue"];
+const TEMPLATE_WORDS: &[&str] =
+    &["end", "else", "range", "if", "with", "define", "template", "block", "break", "continue"];
 
 static ANGLE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"<([A-Za-z][A-Za-z0-9_.\-]*(?: [A-Za-z0-9_.\-]+)*)>").expect("static regex"));
-static BRACE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{\{\s*([A-Za-z_][A-Za-z0-9_\-]*)\s*\}\}").expect("static regex"));
+static BRACE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\{\{\s*([A-Za-z_][A-Za-z0-9_\-]*)\s*\}\}").expect("static regex"));
 static DOLLAR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*)(?:(:?[-=?+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*)((?:-[A-Z0-9]+)+\b)?)")
         .expect("static regex")
@@ -40,8 +84,6 @@ pub(crate) struct CommandText<'a> {
     /// The command's script text and its lexing.
     pub text: &'a str,
     pub lexed: &'a Lexed,
-    /// Block line and column (1-based) of each byte offset's line start: maps offsets to spans.
-    pub position: &'a dyn Fn(usize) -> (u32, u32),
 }
 
 /// Variables a script sets: assignments, `export`/`local`/`declare`/`readonly`, `read`,
@@ -104,7 +146,12 @@ fn quoting(ctx: Ctx) -> Option<Quoting> {
 }
 
 /// Collects the placeholders of a step's commands, in order of first use.
-pub(crate) fn collect(commands: &[CommandText<'_>], set_in_step: &HashSet<String>) -> Vec<Placeholder> {
+/// `position(command index, byte offset)` gives the file line and column of a byte of a command.
+pub(crate) fn collect(
+    commands: &[CommandText<'_>],
+    set_in_step: &HashSet<String>,
+    position: &dyn Fn(usize, usize) -> (u32, u32),
+) -> Vec<Placeholder> {
     let mut found: Vec<Placeholder> = Vec::new();
     let mut add = |name: String, kind: PlaceholderKind, default: Option<String>, occurrence: Occurrence| {
         if let Some(existing) = found.iter_mut().find(|p| p.name == name) {
@@ -113,25 +160,14 @@ pub(crate) fn collect(commands: &[CommandText<'_>], set_in_step: &HashSet<String
                 existing.default = default;
             }
         } else {
-            found.push(Placeholder {
-                name,
-                kind,
-                default,
-                set_by: None,
-                occurrences: vec![occurrence],
-            });
+            found.push(Placeholder { name, kind, default, set_by: None, occurrences: vec![occurrence] });
         }
     };
     for command in commands {
         let ctx_at = |offset: usize| command.lexed.ctx.get(offset).copied().unwrap_or(Ctx::Bare);
         let occurrence = |offset: usize, quoting: Quoting| {
-            let (line, col) = (command.position)(offset);
-            Occurrence {
-                command: command.index,
-                line,
-                col,
-                quoting,
-            }
+            let (line, col) = position(command.index, offset);
+            Occurrence { command: command.index, line, col, quoting }
         };
         for capture in ANGLE.captures_iter(command.text) {
             let whole = capture.get(0).expect("group 0 always matches");
@@ -220,17 +256,9 @@ mod tests {
     fn names(text: &str) -> Vec<(String, PlaceholderKind, Quoting)> {
         let lexed = lex(text);
         let set = variables_set(&lexed.tokens);
-        let position = |offset: usize| (1, offset as u32 + 1);
-        let command = CommandText {
-            index: 0,
-            text,
-            lexed: &lexed,
-            position: &position,
-        };
-        collect(&[command], &set)
-            .into_iter()
-            .map(|p| (p.name, p.kind, p.occurrences[0].quoting))
-            .collect()
+        let position = |_: usize, offset: usize| (1, offset as u32 + 1);
+        let command = CommandText { index: 0, text, lexed: &lexed };
+        collect(&[command], &set, &position).into_iter().map(|p| (p.name, p.kind, p.occurrences[0].quoting)).collect()
     }
 
     fn just_names(text: &str) -> Vec<String> {
@@ -274,14 +302,9 @@ mod tests {
     #[test]
     fn default_values_are_kept() {
         let lexed = lex("echo ${REGION:-eu-west-1}");
-        let position = |offset: usize| (1, offset as u32 + 1);
-        let command = CommandText {
-            index: 0,
-            text: "echo ${REGION:-eu-west-1}",
-            lexed: &lexed,
-            position: &position,
-        };
-        let found = collect(&[command], &HashSet::new());
+        let position = |_: usize, offset: usize| (1, offset as u32 + 1);
+        let command = CommandText { index: 0, text: "echo ${REGION:-eu-west-1}", lexed: &lexed };
+        let found = collect(&[command], &HashSet::new(), &position);
         assert_eq!(found[0].default.as_deref(), Some("eu-west-1"));
         assert_eq!(found[0].kind, PlaceholderKind::Env);
     }

@@ -32,11 +32,7 @@ fn opener(line: &str) -> Option<Opener> {
     let trimmed = line.trim_start();
     let marker = trimmed.chars().next().filter(|c| *c == '`' || *c == '~')?;
     let len = trimmed.chars().take_while(|c| *c == marker).count();
-    (len >= 3).then(|| Opener {
-        indent: line[..line.len() - trimmed.len()].to_owned(),
-        marker,
-        len,
-    })
+    (len >= 3).then(|| Opener { indent: line[..line.len() - trimmed.len()].to_owned(), marker, len })
 }
 
 /// A bare fence line of `marker` (any length >= 3) with nothing after it.
@@ -108,11 +104,8 @@ fn first_unterminated(text: &str, known: &[Unterminated]) -> Option<(Unterminate
         if known.iter().any(|k| k.line as usize == first + 1) {
             continue;
         }
-        let closed = last > first
-            && lines
-                .get(last)
-                .and_then(|l| bare_fence(l, open.marker))
-                .is_some_and(|len| len >= open.len);
+        let closed =
+            last > first && lines.get(last).and_then(|l| bare_fence(l, open.marker)).is_some_and(|len| len >= open.len);
         if closed {
             continue;
         }

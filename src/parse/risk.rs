@@ -25,13 +25,7 @@ pub(crate) struct Assessment {
 
 impl Assessment {
     fn new(risk: Risk, reason: impl Into<String>) -> Self {
-        Assessment {
-            risk,
-            reason: reason.into(),
-            long_running: None,
-            interactive: None,
-            opens_repl: false,
-        }
+        Assessment { risk, reason: reason.into(), long_running: None, interactive: None, opens_repl: false }
     }
 
     fn read_only(reason: impl Into<String>) -> Self {
@@ -115,8 +109,23 @@ fn substitution_body(word: &str) -> Option<&str> {
 
 /// Flags that take a value, per tool family, so the verb after them can be found.
 const KUBE_VALUE_FLAGS: &[&str] = &[
-    "-n", "--namespace", "--context", "--cluster", "--kubeconfig", "--user", "-s", "--server", "--as", "--token",
-    "--request-timeout", "-l", "--selector", "-c", "--container", "-o", "--output",
+    "-n",
+    "--namespace",
+    "--context",
+    "--cluster",
+    "--kubeconfig",
+    "--user",
+    "-s",
+    "--server",
+    "--as",
+    "--token",
+    "--request-timeout",
+    "-l",
+    "--selector",
+    "-c",
+    "--container",
+    "-o",
+    "--output",
 ];
 
 fn is_flag(word: &str) -> bool {
@@ -145,16 +154,16 @@ fn positional<'w>(words: &[&'w str], value_flags: &[&str]) -> Vec<&'w str> {
 }
 
 fn has_flag(words: &[&str], flags: &[&str]) -> bool {
-    words.iter().any(|w| {
-        flags.contains(w) || flags.iter().any(|f| f.starts_with("--") && w.starts_with(&format!("{f}=")))
-    })
+    words
+        .iter()
+        .any(|w| flags.contains(w) || flags.iter().any(|f| f.starts_with("--") && w.starts_with(&format!("{f}="))))
 }
 
 /// Short flag clusters: `-it` holds `i` and `t`.
 fn has_short(words: &[&str], letter: char) -> bool {
-    words
-        .iter()
-        .any(|w| w.starts_with('-') && !w.starts_with("--") && w[1..].chars().all(char::is_alphabetic) && w[1..].contains(letter))
+    words.iter().any(|w| {
+        w.starts_with('-') && !w.starts_with("--") && w[1..].chars().all(char::is_alphabetic) && w[1..].contains(letter)
+    })
 }
 
 fn tty_interactive(words: &[&str]) -> bool {
@@ -181,7 +190,8 @@ fn assess_words(words: &[&str], depth: usize) -> Assessment {
                 i += 1;
             }
             if i >= words.len() {
-                return Assessment::read_only("opens a root shell").interactive("`sudo` with no command opens a root shell");
+                return Assessment::read_only("opens a root shell")
+                    .interactive("`sudo` with no command opens a root shell");
             }
             inner(i).unwrap_or_else(|| Assessment::new(Risk::Unknown, "`sudo`"))
         }
@@ -222,8 +232,12 @@ fn assess_words(words: &[&str], depth: usize) -> Assessment {
                 let lexed = shell::lex(script);
                 assess_tokens(&lexed.tokens, depth + 1)
             }
-            _ if args.iter().any(|w| !is_flag(w)) => Assessment::new(Risk::Unknown, format!("`{program}` runs a script")),
-            _ => Assessment::read_only("opens a shell").interactive(format!("`{program}` with no script opens a shell")),
+            _ if args.iter().any(|w| !is_flag(w)) => {
+                Assessment::new(Risk::Unknown, format!("`{program}` runs a script"))
+            }
+            _ => {
+                Assessment::read_only("opens a shell").interactive(format!("`{program}` with no script opens a shell"))
+            }
         },
         "kubectl" | "oc" => kube(program, words, depth),
         "psql" | "gitlab-psql" | "mysql" | "mariadb" | "sqlite3" | "clickhouse-client" => sql_client(program, args),
@@ -266,17 +280,16 @@ fn assess_words(words: &[&str], depth: usize) -> Assessment {
         "sed" | "perl" if has_flag(args, &["-i", "--in-place"]) || args.iter().any(|a| a.starts_with("-i")) => {
             Assessment::new(Risk::Mutating, format!("`{program} -i` edits files in place"))
         }
-        "sed" | "awk" | "gawk" | "jq" | "yq" | "grep" | "egrep" | "fgrep" | "zgrep" | "cat" | "zcat" | "ls" | "echo"
-        | "printf" | "head" | "wc" | "sort" | "uniq" | "cut" | "tr" | "column" | "base64" | "md5sum" | "sha1sum"
-        | "sha256sum" | "ps" | "df" | "du" | "free" | "uptime" | "date" | "whoami" | "id" | "uname" | "dmesg"
-        | "netstat" | "ss" | "lsof" | "stat" | "file" | "test" | "[" | "[[" | "true" | "false" | "pwd" | "which"
-        | "type" | "getent" | "nproc" | "lsblk" | "dig" | "nslookup" | "host" | "traceroute" | "mtr" | "pg_isready"
-        | "printenv" | "sleep" | "seq" | "history" | "diff" | "comm" | "join" | "paste" | "rev" | "tac" | "od"
-        | "xxd" | "readlink" | "realpath" | "basename" | "dirname" | "groups" | "last" | "w" | "who" | "vmstat"
-        | "iostat" | "sar" | "ipcs" | "column-t" | "expr" | "numfmt" | "envsubst" | "fold" | "nc" | "ncat"
-        | "telnet" | "openssl" | "lvs" | "pvs" | "vgs" | "ntpq" | "kubectx" | "kubens" | "hostname" | "tsh" => {
-            Assessment::read_only(format!("`{program}` reads"))
-        }
+        "sed" | "awk" | "gawk" | "jq" | "yq" | "grep" | "egrep" | "fgrep" | "zgrep" | "cat" | "zcat" | "ls"
+        | "echo" | "printf" | "head" | "wc" | "sort" | "uniq" | "cut" | "tr" | "column" | "base64" | "md5sum"
+        | "sha1sum" | "sha256sum" | "ps" | "df" | "du" | "free" | "uptime" | "date" | "whoami" | "id" | "uname"
+        | "dmesg" | "netstat" | "ss" | "lsof" | "stat" | "file" | "test" | "[" | "[[" | "true" | "false" | "pwd"
+        | "which" | "type" | "getent" | "nproc" | "lsblk" | "dig" | "nslookup" | "host" | "traceroute" | "mtr"
+        | "pg_isready" | "printenv" | "sleep" | "seq" | "history" | "diff" | "comm" | "join" | "paste" | "rev"
+        | "tac" | "od" | "xxd" | "readlink" | "realpath" | "basename" | "dirname" | "groups" | "last" | "w" | "who"
+        | "vmstat" | "iostat" | "sar" | "ipcs" | "column-t" | "expr" | "numfmt" | "envsubst" | "fold" | "nc"
+        | "ncat" | "telnet" | "openssl" | "lvs" | "pvs" | "vgs" | "ntpq" | "kubectx" | "kubens" | "hostname"
+        | "tsh" => Assessment::read_only(format!("`{program}` reads")),
         "tail" => {
             let assessment = Assessment::read_only("`tail` reads");
             if has_flag(args, &["-f", "-F", "--follow"]) {
@@ -306,14 +319,17 @@ fn assess_words(words: &[&str], depth: usize) -> Assessment {
         }
         "tcpdump" | "strace" => {
             let assessment = Assessment::read_only(format!("`{program}` observes"));
-            if has_flag(args, &["-c"]) { assessment } else { assessment.long_running(format!("`{program}` runs until stopped")) }
+            if has_flag(args, &["-c"]) {
+                assessment
+            } else {
+                assessment.long_running(format!("`{program}` runs until stopped"))
+            }
         }
         "top" | "htop" | "iotop" | "less" | "more" => Assessment::read_only(format!("`{program}` reads"))
             .interactive(format!("`{program}` is a full-screen program"))
             .long_running(format!("`{program}` runs until quit")),
-        "vi" | "vim" | "nano" | "emacs" => {
-            Assessment::new(Risk::Mutating, format!("`{program}` edits files")).interactive(format!("`{program}` is an editor"))
-        }
+        "vi" | "vim" | "nano" | "emacs" => Assessment::new(Risk::Mutating, format!("`{program}` edits files"))
+            .interactive(format!("`{program}` is an editor")),
         "tmux" | "screen" => Assessment::read_only(format!("`{program}` opens a terminal multiplexer"))
             .interactive(format!("`{program}` needs a terminal")),
         "read" => Assessment::read_only("`read` reads typed input").interactive("`read` waits for typed input"),
@@ -322,13 +338,20 @@ fn assess_words(words: &[&str], depth: usize) -> Assessment {
         | "mapfile" | "readarray" | "getopts" | "wait" | "return" | "exit" | "break" | "continue" | "eval" => {
             Assessment::read_only("changes only the shell's own state")
         }
+        "mktemp" => {
+            Assessment::read_only("`mktemp` creates a new temporary file or folder; nothing that exists changes")
+        }
         "kill" | "pkill" | "killall" => Assessment::new(Risk::Mutating, format!("`{program}` stops processes")),
-        "reboot" | "shutdown" | "poweroff" | "halt" => Assessment::new(Risk::Destructive, format!("`{program}` stops the machine")),
-        "mount" | "umount" if args.iter().all(|a| is_flag(a)) => Assessment::read_only(format!("`{program}` lists mounts")),
-        "mv" | "cp" | "mkdir" | "rmdir" | "touch" | "chmod" | "chown" | "chgrp" | "ln" | "install" | "tee" | "rsync"
-        | "scp" | "sftp" | "patch" | "tar" | "unzip" | "zip" | "gzip" | "gunzip" | "bzip2" | "bunzip2" | "mount"
-        | "umount" | "swapoff" | "swapon" | "sysctl" | "iptables" | "useradd" | "usermod" | "chage" | "logrotate"
-        | "apt" | "apt-get" | "yum" | "dnf" | "apk" | "pip" | "npm" | "make" | "chef-client" => {
+        "reboot" | "shutdown" | "poweroff" | "halt" => {
+            Assessment::new(Risk::Destructive, format!("`{program}` stops the machine"))
+        }
+        "mount" | "umount" if args.iter().all(|a| is_flag(a)) => {
+            Assessment::read_only(format!("`{program}` lists mounts"))
+        }
+        "mv" | "cp" | "mkdir" | "rmdir" | "touch" | "chmod" | "chown" | "chgrp" | "ln" | "install" | "tee"
+        | "rsync" | "scp" | "sftp" | "patch" | "tar" | "unzip" | "zip" | "gzip" | "gunzip" | "bzip2" | "bunzip2"
+        | "mount" | "umount" | "swapoff" | "swapon" | "sysctl" | "iptables" | "useradd" | "usermod" | "chage"
+        | "logrotate" | "apt" | "apt-get" | "yum" | "dnf" | "apk" | "pip" | "npm" | "make" | "chef-client" => {
             if program == "tar" && args.first().is_some_and(|a| a.trim_start_matches('-').starts_with('t')) {
                 return Assessment::read_only("`tar -t` lists an archive");
             }
@@ -344,7 +367,8 @@ fn assess_words(words: &[&str], depth: usize) -> Assessment {
             if has_flag(args, &["-r"]) {
                 Assessment::new(Risk::Destructive, "`crontab -r` removes the crontab")
             } else if has_flag(args, &["-e"]) {
-                Assessment::new(Risk::Mutating, "`crontab -e` edits the crontab").interactive("`crontab -e` opens an editor")
+                Assessment::new(Risk::Mutating, "`crontab -e` edits the crontab")
+                    .interactive("`crontab -e` opens an editor")
             } else if has_flag(args, &["-l"]) {
                 Assessment::read_only("`crontab -l` reads")
             } else {
@@ -355,35 +379,180 @@ fn assess_words(words: &[&str], depth: usize) -> Assessment {
             if args.iter().any(|w| !is_flag(w)) || has_flag(args, &["-c", "-e", "--eval"]) {
                 Assessment::new(Risk::Unknown, format!("`{program}` runs code opsbook cannot judge"))
             } else {
-                Assessment::new(Risk::Unknown, format!("`{program}` opens a prompt")).repl(format!("`{program}` opens a prompt"))
+                Assessment::new(Risk::Unknown, format!("`{program}` opens a prompt"))
+                    .repl(format!("`{program}` opens a prompt"))
             }
         }
-        _ if super::shape::is_known_program(words[0]) || super::shape::is_known_program(program) => by_verbs(program, args),
-        _ => Assessment::new(Risk::Unknown, format!("`{program}` is not a program opsbook knows")),
+        _ if super::shape::is_known_program(words[0]) || super::shape::is_known_program(program) => {
+            by_verbs(program, args)
+        }
+        _ => Assessment::new(Risk::Unknown, format!("`{}` is not a program opsbook knows", words[0])),
     }
 }
 
 /// Verbs that decide a tool's risk when it has no table of its own (`ceph osd out`,
 /// `patronictl switchover`, `wal-g backup-list`).
 const DESTRUCTIVE_VERBS: &[&str] = &[
-    "delete", "del", "destroy", "purge", "remove", "rm", "rmi", "drop", "truncate", "terminate", "wipe", "erase",
-    "flush", "flushall", "flushdb", "prune", "uninstall", "unlink", "reinit", "evict", "drain", "revoke",
-    "deregister", "format", "zap",
+    "delete",
+    "del",
+    "destroy",
+    "purge",
+    "remove",
+    "rm",
+    "rmi",
+    "drop",
+    "truncate",
+    "terminate",
+    "wipe",
+    "erase",
+    "flush",
+    "flushall",
+    "flushdb",
+    "prune",
+    "uninstall",
+    "unlink",
+    "reinit",
+    "evict",
+    "drain",
+    "revoke",
+    "deregister",
+    "format",
+    "zap",
 ];
 const MUTATING_VERBS: &[&str] = &[
-    "create", "apply", "set", "unset", "update", "upgrade", "patch", "put", "push", "add", "restart", "reload", "start",
-    "stop", "enable", "disable", "scale", "resize", "promote", "failover", "switchover", "restore", "rollback",
-    "deploy", "install", "import", "write", "edit", "modify", "move", "mv", "cp", "copy", "rename", "reset", "reboot",
-    "run", "pause", "resume", "sync", "repair", "tag", "label", "annotate", "cordon", "uncordon", "taint", "approve",
-    "trigger", "retry", "replace", "mark", "in", "out", "up", "down", "archive", "reweight", "rotate", "renew",
-    "seal", "unseal", "commit", "merge", "compact", "defrag", "backup", "fail", "kill", "send", "post", "publish",
-    "assign", "grant", "attach", "detach", "mount", "umount", "init", "reconfigure", "scrub", "deep-scrub",
+    "create",
+    "apply",
+    "set",
+    "unset",
+    "update",
+    "upgrade",
+    "patch",
+    "put",
+    "push",
+    "add",
+    "restart",
+    "reload",
+    "start",
+    "stop",
+    "enable",
+    "disable",
+    "scale",
+    "resize",
+    "promote",
+    "failover",
+    "switchover",
+    "restore",
+    "rollback",
+    "deploy",
+    "install",
+    "import",
+    "write",
+    "edit",
+    "modify",
+    "move",
+    "mv",
+    "cp",
+    "copy",
+    "rename",
+    "reset",
+    "reboot",
+    "run",
+    "pause",
+    "resume",
+    "sync",
+    "repair",
+    "tag",
+    "label",
+    "annotate",
+    "cordon",
+    "uncordon",
+    "taint",
+    "approve",
+    "trigger",
+    "retry",
+    "replace",
+    "mark",
+    "in",
+    "out",
+    "up",
+    "down",
+    "archive",
+    "reweight",
+    "rotate",
+    "renew",
+    "seal",
+    "unseal",
+    "commit",
+    "merge",
+    "compact",
+    "defrag",
+    "backup",
+    "fail",
+    "kill",
+    "send",
+    "post",
+    "publish",
+    "assign",
+    "grant",
+    "attach",
+    "detach",
+    "mount",
+    "umount",
+    "init",
+    "reconfigure",
+    "scrub",
+    "deep-scrub",
 ];
 const READ_VERBS: &[&str] = &[
-    "get", "list", "ls", "show", "describe", "status", "health", "info", "inspect", "view", "cat", "read", "check",
-    "diff", "history", "logs", "log", "top", "version", "stat", "stats", "dump", "detail", "search", "find", "query",
-    "explain", "lint", "validate", "verify", "whoami", "ping", "count", "current", "print", "tree", "df", "du",
-    "audit", "report", "lookup", "quorum_status", "versions", "tail", "endpoint", "members", "perf", "ops", "df",
+    "get",
+    "list",
+    "ls",
+    "show",
+    "describe",
+    "status",
+    "health",
+    "info",
+    "inspect",
+    "view",
+    "cat",
+    "read",
+    "check",
+    "diff",
+    "history",
+    "logs",
+    "log",
+    "top",
+    "version",
+    "stat",
+    "stats",
+    "dump",
+    "detail",
+    "search",
+    "find",
+    "query",
+    "explain",
+    "lint",
+    "validate",
+    "verify",
+    "whoami",
+    "ping",
+    "count",
+    "current",
+    "print",
+    "tree",
+    "df",
+    "du",
+    "audit",
+    "report",
+    "lookup",
+    "quorum_status",
+    "versions",
+    "tail",
+    "endpoint",
+    "members",
+    "perf",
+    "ops",
+    "df",
 ];
 
 /// Verbs that run arbitrary code: whatever follows them, opsbook cannot judge.
@@ -401,7 +570,9 @@ enum Verb {
 fn verb_meaning(word: &str) -> Option<Verb> {
     let lower = word.to_ascii_lowercase();
     let mut parts: Vec<&str> = vec![lower.as_str()];
-    if let Some((first, last)) = lower.split_once(['-', '_']).map(|(f, _)| (f, lower.rsplit(['-', '_']).next().unwrap_or(f))) {
+    if let Some((first, last)) =
+        lower.split_once(['-', '_']).map(|(f, _)| (f, lower.rsplit(['-', '_']).next().unwrap_or(f)))
+    {
         parts.push(last);
         parts.push(first);
     }
@@ -467,7 +638,9 @@ fn kube(program: &str, words: &[&str], depth: usize) -> Assessment {
         "logs" | "log" => Assessment::read_only(named("reads logs")),
         "auth" => Assessment::read_only(named("checks permissions")),
         "config" | "project" | "projects" | "login" | "logout" | "whoami-token" => match sub {
-            "view" | "get-contexts" | "current-context" | "get-clusters" | "" => Assessment::read_only(named("reads the local configuration")),
+            "view" | "get-contexts" | "current-context" | "get-clusters" | "" => {
+                Assessment::read_only(named("reads the local configuration"))
+            }
             _ => Assessment::read_only(named("changes only the local kubeconfig, not the cluster")),
         },
         "rollout" => match sub {
@@ -480,10 +653,12 @@ fn kube(program: &str, words: &[&str], depth: usize) -> Assessment {
         "drain" => Assessment::new(Risk::Destructive, named("evicts every pod from a node")),
         "scale" => Assessment::new(Risk::Mutating, named("changes replica counts")),
         "patch" | "apply" | "create" | "replace" | "set" | "label" | "annotate" | "expose" | "autoscale" | "taint"
-        | "cordon" | "uncordon" | "cp" | "run" | "rsync" | "new-app" | "start-build" | "import-image"
-        | "tag" | "certificate" | "process" => Assessment::new(Risk::Mutating, named("changes the cluster")),
+        | "cordon" | "uncordon" | "cp" | "run" | "rsync" | "new-app" | "start-build" | "import-image" | "tag"
+        | "certificate" | "process" => Assessment::new(Risk::Mutating, named("changes the cluster")),
         "edit" => Assessment::new(Risk::Mutating, named("changes the cluster")).interactive(named("opens an editor")),
-        "port-forward" | "proxy" => Assessment::read_only(named("opens a local tunnel")).long_running(named("runs until stopped")),
+        "port-forward" | "proxy" => {
+            Assessment::read_only(named("opens a local tunnel")).long_running(named("runs until stopped"))
+        }
         "attach" => Assessment::read_only(named("attaches to a container")).interactive(named("attaches a terminal")),
         "debug" if !words.contains(&"--") => Assessment::new(Risk::Mutating, named("starts a debug pod"))
             .interactive(named("opens a shell in a debug pod; the commands after it run there")),
@@ -509,9 +684,15 @@ fn kube(program: &str, words: &[&str], depth: usize) -> Assessment {
             }
         }
         "adm" => match sub {
-            "upgrade" if position.len() == 2 => Assessment::read_only(format!("`{program} adm upgrade` shows the upgrade status")),
-            "must-gather" | "inspect" | "top" | "node-logs" | "release" => Assessment::read_only(format!("`{program} adm {sub}` collects diagnostics")),
-            "drain" => Assessment::new(Risk::Destructive, format!("`{program} adm drain` evicts every pod from a node")),
+            "upgrade" if position.len() == 2 => {
+                Assessment::read_only(format!("`{program} adm upgrade` shows the upgrade status"))
+            }
+            "must-gather" | "inspect" | "top" | "node-logs" | "release" => {
+                Assessment::read_only(format!("`{program} adm {sub}` collects diagnostics"))
+            }
+            "drain" => {
+                Assessment::new(Risk::Destructive, format!("`{program} adm drain` evicts every pod from a node"))
+            }
             _ => Assessment::new(Risk::Mutating, format!("`{program} adm {sub}` changes the cluster")),
         },
         _ => by_verbs(program, &args.iter().copied().filter(|w| *w != verb).collect::<Vec<_>>())
@@ -523,7 +704,8 @@ fn kube(program: &str, words: &[&str], depth: usize) -> Assessment {
     let follows = matches!(verb, "logs" | "log") && has_flag(args, &["-f", "--follow"]);
     let watches = verb == "get" && has_flag(args, &["-w", "--watch", "--watch-only"]);
     if follows || watches {
-        assessment = assessment.long_running(format!("`{program} {verb} {}` follows until stopped", if follows { "-f" } else { "-w" }));
+        assessment = assessment
+            .long_running(format!("`{program} {verb} {}` follows until stopped", if follows { "-f" } else { "-w" }));
     }
     assessment
 }
@@ -574,8 +756,8 @@ pub(crate) fn sql_risk(program: &str, sql: &str) -> Assessment {
     for statement in upper.split(';').map(str::trim).filter(|s| !s.is_empty()) {
         let keyword = statement.split_whitespace().next().unwrap_or("");
         let part = match keyword {
-            "SELECT" | "SHOW" | "EXPLAIN" | "WITH" | "TABLE" | "VALUES" | "DESCRIBE" | "DESC" | "\\D" | "\\L" | "\\DT"
-            | "\\X" | "PRAGMA" => {
+            "SELECT" | "SHOW" | "EXPLAIN" | "WITH" | "TABLE" | "VALUES" | "DESCRIBE" | "DESC" | "\\D" | "\\L"
+            | "\\DT" | "\\X" | "PRAGMA" => {
                 if upper.contains("PG_CANCEL_BACKEND") {
                     Assessment::new(Risk::Mutating, "SQL `pg_cancel_backend` cancels running queries")
                 } else if keyword == "WITH" && ["INSERT", "UPDATE", "DELETE"].iter().any(|k| statement.contains(k)) {
@@ -584,7 +766,9 @@ pub(crate) fn sql_risk(program: &str, sql: &str) -> Assessment {
                     Assessment::read_only(format!("SQL `{keyword}` reads"))
                 }
             }
-            "DELETE" | "DROP" | "TRUNCATE" => Assessment::new(Risk::Destructive, format!("SQL `{keyword}` removes data")),
+            "DELETE" | "DROP" | "TRUNCATE" => {
+                Assessment::new(Risk::Destructive, format!("SQL `{keyword}` removes data"))
+            }
             "INSERT" | "UPDATE" | "MERGE" | "COPY" | "ALTER" | "CREATE" | "GRANT" | "REVOKE" | "SET" | "VACUUM"
             | "ANALYZE" | "REINDEX" | "CLUSTER" | "CHECKPOINT" | "LOCK" | "COMMENT" | "REFRESH" | "CALL" | "DO"
             | "RESET" | "KILL" | "RELOAD" | "PAUSE" | "RESUME" => {
@@ -601,11 +785,11 @@ pub(crate) fn sql_risk(program: &str, sql: &str) -> Assessment {
 }
 
 fn redis(args: &[&str]) -> Assessment {
-    let value_flags = [
-        "-h", "-p", "-a", "-n", "-u", "-s", "--user", "--pass", "--cacert", "--cert", "--key", "-i", "-r", "--sni",
-    ];
+    let value_flags =
+        ["-h", "-p", "-a", "-n", "-u", "-s", "--user", "--pass", "--cacert", "--cert", "--key", "-i", "-r", "--sni"];
     if has_flag(args, &["--stat", "--latency", "--latency-history", "--monitor"]) {
-        return Assessment::read_only("`redis-cli --stat` observes").long_running("`redis-cli --stat` runs until stopped");
+        return Assessment::read_only("`redis-cli --stat` observes")
+            .long_running("`redis-cli --stat` runs until stopped");
     }
     if has_flag(args, &["--bigkeys", "--memkeys", "--scan", "--hotkeys"]) {
         return Assessment::read_only("`redis-cli --scan` reads keys");
@@ -619,23 +803,54 @@ fn redis(args: &[&str]) -> Assessment {
     let sub = position.get(1).map(|s| s.to_ascii_uppercase()).unwrap_or_default();
     let named = format!("`redis-cli {upper}`");
     match upper.as_str() {
-        "DEL" | "UNLINK" | "FLUSHALL" | "FLUSHDB" | "SHUTDOWN" => Assessment::new(Risk::Destructive, format!("{named} deletes data")),
+        "DEL" | "UNLINK" | "FLUSHALL" | "FLUSHDB" | "SHUTDOWN" => {
+            Assessment::new(Risk::Destructive, format!("{named} deletes data"))
+        }
         "MONITOR" | "SUBSCRIBE" | "PSUBSCRIBE" => {
             Assessment::read_only(format!("{named} observes")).long_running(format!("{named} runs until stopped"))
         }
         "CONFIG" | "SLOWLOG" | "CLIENT" | "ACL" | "CLUSTER" | "MEMORY" | "LATENCY" | "OBJECT" | "XINFO" | "PUBSUB"
         | "COMMAND" | "SCRIPT" | "FUNCTION" | "MODULE"
-            if matches!(sub.as_str(), "GET" | "LEN" | "LIST" | "INFO" | "NODES" | "SLOTS" | "USAGE" | "STATS" | "DOCTOR"
-                | "LATEST" | "HISTORY" | "ENCODING" | "FREQ" | "IDLETIME" | "STREAM" | "GROUPS" | "CONSUMERS"
-                | "CHANNELS" | "NUMSUB" | "COUNT" | "WHOAMI" | "USERS" | "GETNAME" | "ID" | "SHARDS" | "MYID" | "EXISTS") =>
+            if matches!(
+                sub.as_str(),
+                "GET"
+                    | "LEN"
+                    | "LIST"
+                    | "INFO"
+                    | "NODES"
+                    | "SLOTS"
+                    | "USAGE"
+                    | "STATS"
+                    | "DOCTOR"
+                    | "LATEST"
+                    | "HISTORY"
+                    | "ENCODING"
+                    | "FREQ"
+                    | "IDLETIME"
+                    | "STREAM"
+                    | "GROUPS"
+                    | "CONSUMERS"
+                    | "CHANNELS"
+                    | "NUMSUB"
+                    | "COUNT"
+                    | "WHOAMI"
+                    | "USERS"
+                    | "GETNAME"
+                    | "ID"
+                    | "SHARDS"
+                    | "MYID"
+                    | "EXISTS"
+            ) =>
         {
             Assessment::read_only(format!("`redis-cli {upper} {sub}` reads"))
         }
         "GET" | "MGET" | "LLEN" | "LRANGE" | "LINDEX" | "HGET" | "HMGET" | "HGETALL" | "HLEN" | "HKEYS" | "HVALS"
-        | "HEXISTS" | "SCARD" | "SMEMBERS" | "SISMEMBER" | "ZCARD" | "ZRANGE" | "ZRANGEBYSCORE" | "ZSCORE" | "ZCOUNT"
-        | "ZREVRANGE" | "KEYS" | "SCAN" | "SSCAN" | "HSCAN" | "ZSCAN" | "INFO" | "PING" | "TTL" | "PTTL" | "TYPE"
-        | "EXISTS" | "STRLEN" | "DBSIZE" | "ROLE" | "TIME" | "XLEN" | "XRANGE" | "XREVRANGE" | "XPENDING" | "GETRANGE"
-        | "BITCOUNT" | "PFCOUNT" | "LASTSAVE" | "ECHO" | "DEBUG" => Assessment::read_only(format!("{named} reads")),
+        | "HEXISTS" | "SCARD" | "SMEMBERS" | "SISMEMBER" | "ZCARD" | "ZRANGE" | "ZRANGEBYSCORE" | "ZSCORE"
+        | "ZCOUNT" | "ZREVRANGE" | "KEYS" | "SCAN" | "SSCAN" | "HSCAN" | "ZSCAN" | "INFO" | "PING" | "TTL" | "PTTL"
+        | "TYPE" | "EXISTS" | "STRLEN" | "DBSIZE" | "ROLE" | "TIME" | "XLEN" | "XRANGE" | "XREVRANGE" | "XPENDING"
+        | "GETRANGE" | "BITCOUNT" | "PFCOUNT" | "LASTSAVE" | "ECHO" | "DEBUG" => {
+            Assessment::read_only(format!("{named} reads"))
+        }
         _ => Assessment::new(Risk::Mutating, format!("{named} writes")),
     }
 }
@@ -666,18 +881,37 @@ fn aws(args: &[&str]) -> Assessment {
 }
 
 fn cloud_cli(program: &str, args: &[&str]) -> Assessment {
-    let position = positional(args, &["--project", "--zone", "--region", "--format", "--filter", "-g", "--resource-group", "--subscription", "-o", "--output", "--query"]);
+    let position = positional(
+        args,
+        &[
+            "--project",
+            "--zone",
+            "--region",
+            "--format",
+            "--filter",
+            "-g",
+            "--resource-group",
+            "--subscription",
+            "-o",
+            "--output",
+            "--query",
+        ],
+    );
     for (index, word) in position.iter().enumerate() {
         let verb = word.split('-').next().unwrap_or(word);
         let named = || format!("`{program} {}`", position[..=index].join(" "));
         match verb {
-            "list" | "describe" | "show" | "get" | "ls" | "cat" | "read" | "tail" => return Assessment::read_only(format!("{} reads", named())),
+            "list" | "describe" | "show" | "get" | "ls" | "cat" | "read" | "tail" => {
+                return Assessment::read_only(format!("{} reads", named()));
+            }
             "delete" | "remove" | "rm" | "purge" | "destroy" => {
                 return Assessment::new(Risk::Destructive, format!("{} deletes cloud resources", named()));
             }
-            "create" | "update" | "set" | "add" | "start" | "stop" | "restart" | "reset" | "resize" | "deploy" | "promote"
-            | "failover" | "patch" | "import" | "export" | "cp" | "mv" | "scale" | "enable" | "disable" | "apply" | "attach"
-            | "detach" | "move" => return Assessment::new(Risk::Mutating, format!("{} changes cloud resources", named())),
+            "create" | "update" | "set" | "add" | "start" | "stop" | "restart" | "reset" | "resize" | "deploy"
+            | "promote" | "failover" | "patch" | "import" | "export" | "cp" | "mv" | "scale" | "enable" | "disable"
+            | "apply" | "attach" | "detach" | "move" => {
+                return Assessment::new(Risk::Mutating, format!("{} changes cloud resources", named()));
+            }
             _ => {}
         }
     }
@@ -704,11 +938,19 @@ fn docker(program: &str, words: &[&str], depth: usize) -> Assessment {
         }
         "logs" => {
             let assessment = Assessment::read_only(named("reads logs"));
-            if has_flag(args, &["-f", "--follow"]) { assessment.long_running(named("-f follows until stopped")) } else { assessment }
+            if has_flag(args, &["-f", "--follow"]) {
+                assessment.long_running(named("-f follows until stopped"))
+            } else {
+                assessment
+            }
         }
         "stats" | "events" | "top" => {
             let assessment = Assessment::read_only(named("observes"));
-            if has_flag(args, &["--no-stream"]) || verb == "top" { assessment } else { assessment.long_running(named("runs until stopped")) }
+            if has_flag(args, &["--no-stream"]) || verb == "top" {
+                assessment
+            } else {
+                assessment.long_running(named("runs until stopped"))
+            }
         }
         "rm" | "rmi" | "prune" | "kill" => Assessment::new(Risk::Destructive, named("removes containers or data")),
         "system" | "volume" | "network" | "image" | "container" => {
@@ -749,7 +991,8 @@ fn docker(program: &str, words: &[&str], depth: usize) -> Assessment {
 }
 
 fn compose(program: &str, args: &[&str]) -> Assessment {
-    let position = positional(args, &["-f", "--file", "-p", "--project-name", "--env-file", "--profile", "--project-directory"]);
+    let position =
+        positional(args, &["-f", "--file", "-p", "--project-name", "--env-file", "--profile", "--project-directory"]);
     let Some(verb) = position.first().copied() else {
         return Assessment::new(Risk::Unknown, format!("`{program}` with no command"));
     };
@@ -758,7 +1001,11 @@ fn compose(program: &str, args: &[&str]) -> Assessment {
         "ps" | "config" | "top" | "images" | "ls" | "version" | "port" => Assessment::read_only(named("reads")),
         "logs" | "events" => {
             let assessment = Assessment::read_only(named("reads logs"));
-            if has_flag(args, &["-f", "--follow"]) || verb == "events" { assessment.long_running(named("follows until stopped")) } else { assessment }
+            if has_flag(args, &["-f", "--follow"]) || verb == "events" {
+                assessment.long_running(named("follows until stopped"))
+            } else {
+                assessment
+            }
         }
         "down" | "rm" | "kill" => Assessment::new(Risk::Destructive, named("removes containers")),
         _ => Assessment::new(Risk::Mutating, named("changes running services")),
@@ -769,7 +1016,9 @@ fn alembic(args: &[&str]) -> Assessment {
     let position = positional(args, &["-c", "--config", "-n", "--name", "-x"]);
     let verb = position.first().copied().unwrap_or("");
     match verb {
-        "current" | "history" | "heads" | "branches" | "show" | "check" => Assessment::read_only(format!("`alembic {verb}` reads")),
+        "current" | "history" | "heads" | "branches" | "show" | "check" => {
+            Assessment::read_only(format!("`alembic {verb}` reads"))
+        }
         "downgrade" => Assessment::new(Risk::Destructive, "`alembic downgrade` reverts schema migrations"),
         "" => Assessment::new(Risk::Unknown, "`alembic` with no command"),
         _ => Assessment::new(Risk::Mutating, format!("`alembic {verb}` changes the schema")),
@@ -777,14 +1026,19 @@ fn alembic(args: &[&str]) -> Assessment {
 }
 
 fn systemctl(args: &[&str]) -> Assessment {
-    let position = positional(args, &["-H", "--host", "-M", "--machine", "-p", "--property", "-n", "--lines", "-t", "--type", "--state"]);
+    let position = positional(
+        args,
+        &["-H", "--host", "-M", "--machine", "-p", "--property", "-n", "--lines", "-t", "--type", "--state"],
+    );
     let verb = position.first().copied().unwrap_or("status");
     match verb {
         "status" | "show" | "cat" | "is-active" | "is-enabled" | "is-failed" | "is-system-running" | "list-units"
         | "list-unit-files" | "list-timers" | "list-sockets" | "list-dependencies" | "list-jobs" | "help" => {
             Assessment::read_only(format!("`systemctl {verb}` reads"))
         }
-        "reboot" | "poweroff" | "halt" | "kexec" => Assessment::new(Risk::Destructive, format!("`systemctl {verb}` stops the machine")),
+        "reboot" | "poweroff" | "halt" | "kexec" => {
+            Assessment::new(Risk::Destructive, format!("`systemctl {verb}` stops the machine"))
+        }
         _ => Assessment::new(Risk::Mutating, format!("`systemctl {verb}` changes services")),
     }
 }
@@ -819,11 +1073,17 @@ fn git(args: &[&str]) -> Assessment {
     let verb = position.first().copied().unwrap_or("");
     match verb {
         "status" | "log" | "diff" | "show" | "rev-parse" | "blame" | "grep" | "ls-files" | "describe" | "shortlog"
-        | "fetch" | "remote" | "branch" | "reflog" | "config" if !args.contains(&"-D") => Assessment::read_only(format!("`git {verb}` reads")),
+        | "fetch" | "remote" | "branch" | "reflog" | "config"
+            if !args.contains(&"-D") =>
+        {
+            Assessment::read_only(format!("`git {verb}` reads"))
+        }
         "push" if has_flag(args, &["-f", "--force", "--force-with-lease", "--delete", "-d"]) => {
             Assessment::new(Risk::Destructive, "`git push --force` rewrites remote history")
         }
-        "reset" if has_flag(args, &["--hard"]) => Assessment::new(Risk::Destructive, "`git reset --hard` discards changes"),
+        "reset" if has_flag(args, &["--hard"]) => {
+            Assessment::new(Risk::Destructive, "`git reset --hard` discards changes")
+        }
         "clean" => Assessment::new(Risk::Destructive, "`git clean` deletes untracked files"),
         "" => Assessment::new(Risk::Unknown, "`git` with no command"),
         _ => Assessment::new(Risk::Mutating, format!("`git {verb}` changes the repository")),
@@ -836,7 +1096,9 @@ fn helm(args: &[&str]) -> Assessment {
     match verb {
         "list" | "ls" | "status" | "get" | "history" | "hist" | "show" | "search" | "template" | "lint" | "version"
         | "env" | "verify" | "diff" => Assessment::read_only(format!("`helm {verb}` reads")),
-        "uninstall" | "delete" | "del" | "un" => Assessment::new(Risk::Destructive, format!("`helm {verb}` removes a release")),
+        "uninstall" | "delete" | "del" | "un" => {
+            Assessment::new(Risk::Destructive, format!("`helm {verb}` removes a release"))
+        }
         "repo" if position.get(1) == Some(&"list") => Assessment::read_only("`helm repo list` reads"),
         "" => Assessment::new(Risk::Unknown, "`helm` with no command"),
         _ => Assessment::new(Risk::Mutating, format!("`helm {verb}` changes releases")),
@@ -848,17 +1110,19 @@ fn terraform(program: &str, args: &[&str]) -> Assessment {
     let verb = position.first().copied().unwrap_or("");
     let sub = position.get(1).copied().unwrap_or("");
     match (verb, sub) {
-        ("plan" | "show" | "output" | "validate" | "providers" | "version" | "graph" | "fmt", _) | ("state", "list" | "show" | "pull") => {
-            Assessment::read_only(format!("`{program} {verb}` reads"))
+        ("plan" | "show" | "output" | "validate" | "providers" | "version" | "graph" | "fmt", _)
+        | ("state", "list" | "show" | "pull") => Assessment::read_only(format!("`{program} {verb}` reads")),
+        ("destroy", _) | ("state", "rm") => {
+            Assessment::new(Risk::Destructive, format!("`{program} {verb}` destroys infrastructure"))
         }
-        ("destroy", _) | ("state", "rm") => Assessment::new(Risk::Destructive, format!("`{program} {verb}` destroys infrastructure")),
         ("", _) => Assessment::new(Risk::Unknown, format!("`{program}` with no command")),
         _ => Assessment::new(Risk::Mutating, format!("`{program} {verb}` changes infrastructure")),
     }
 }
 
 fn ssh(words: &[&str], depth: usize) -> Assessment {
-    let value_flags = ["-i", "-p", "-l", "-o", "-F", "-J", "-L", "-R", "-D", "-W", "-b", "-c", "-E", "-m", "-O", "-Q", "-S", "-w"];
+    let value_flags =
+        ["-i", "-p", "-l", "-o", "-F", "-J", "-L", "-R", "-D", "-W", "-b", "-c", "-E", "-m", "-O", "-Q", "-S", "-w"];
     let mut i = 1;
     while i < words.len() && is_flag(words[i]) {
         if value_flags.contains(&words[i]) {
@@ -1010,7 +1274,8 @@ mod tests {
 
     #[test]
     fn extra_rules_come_first() {
-        let rules = vec![(regex::Regex::new("^deploy-tool promote").unwrap(), Risk::Destructive, "promotes".to_owned())];
+        let rules =
+            vec![(regex::Regex::new("^deploy-tool promote").unwrap(), Risk::Destructive, "promotes".to_owned())];
         let text = "deploy-tool promote x";
         let lexed = shell::lex(text);
         let a = assess(&lexed.tokens, &rules, text);

@@ -81,11 +81,7 @@ pub(crate) fn lex(src: &str) -> Lexed {
         pending_heredocs: Vec::new(),
     };
     lexer.run();
-    Lexed {
-        tokens: lexer.tokens,
-        ctx: lexer.ctx,
-        open: lexer.open,
-    }
+    Lexed { tokens: lexer.tokens, ctx: lexer.ctx, open: lexer.open }
 }
 
 struct Heredoc {
@@ -559,7 +555,10 @@ pub(crate) fn split(lexed: &Lexed) -> Split {
                         _ if is_assignment(word) => {}
                         _ => command_position = false,
                     }
-                } else if raw_is_plain && (word == "do" || word == "in") && matches!(stack.last(), Some(&("for" | "select"))) {
+                } else if raw_is_plain
+                    && (word == "do" || word == "in")
+                    && matches!(stack.last(), Some(&("for" | "select")))
+                {
                     command_position = true;
                 } else if raw_is_plain && word == "esac" && stack.last() == Some(&"case") {
                     stack.pop();
@@ -593,10 +592,7 @@ fn span(tokens: &[Token], range: Range<usize>) -> Span {
         }
         end
     };
-    Span {
-        tokens: range.start..last + 1,
-        text: tokens[range.start].range.start..text_end,
-    }
+    Span { tokens: range.start..last + 1, text: tokens[range.start].range.start..text_end }
 }
 
 /// `NAME=value` (or `NAME+=value`, `NAME[i]=value`).
@@ -611,7 +607,7 @@ pub(crate) fn is_assignment(word: &str) -> bool {
 
 /// The simple commands of one command's tokens: runs of words between control operators, with
 /// redirections and their targets left out. Words inside `$(…)` are not separate commands.
-pub(crate) fn simple_commands<'t>(tokens: &'t [Token]) -> Vec<Vec<&'t Token>> {
+pub(crate) fn simple_commands(tokens: &[Token]) -> Vec<Vec<&Token>> {
     let mut out = Vec::new();
     let mut current: Vec<&Token> = Vec::new();
     let mut skip_target = false;
@@ -674,7 +670,10 @@ mod tests {
             ("kubectl patch x -p '\nspec:\n  a: 1\n'\nnext", &["kubectl patch x -p '\nspec:\n  a: 1\n'", "next"]),
             ("for i in 1 2; do\n  echo $i\ndone\nafter", &["for i in 1 2; do\n  echo $i\ndone", "after"]),
             ("if true; then\n echo fi\nfi", &["if true; then\n echo fi\nfi"]),
-            ("cat <<EOF | curl -d @- x\n# HELP a\nbody\nEOF\nnext", &["cat <<EOF | curl -d @- x\n# HELP a\nbody\nEOF\n", "next"]),
+            (
+                "cat <<EOF | curl -d @- x\n# HELP a\nbody\nEOF\nnext",
+                &["cat <<EOF | curl -d @- x\n# HELP a\nbody\nEOF\n", "next"],
+            ),
             ("a |\n  b\nc", &["a |\n  b", "c"]),
             ("a && \\\n b", &["a && \\\n b"]),
             ("x=$(\n  date\n)\ny", &["x=$(\n  date\n)", "y"]),
@@ -726,10 +725,7 @@ mod tests {
     fn simple_commands_skip_redirections() {
         let lexed = lex("kubectl get x -o yaml > out.yaml 2>&1 | grep a && sudo b");
         let simple = simple_commands(&lexed.tokens);
-        let names: Vec<Vec<&str>> = simple
-            .iter()
-            .map(|c| c.iter().map(|t| t.value.as_str()).collect())
-            .collect();
+        let names: Vec<Vec<&str>> = simple.iter().map(|c| c.iter().map(|t| t.value.as_str()).collect()).collect();
         assert_eq!(names, [vec!["kubectl", "get", "x", "-o", "yaml"], vec!["grep", "a"], vec!["sudo", "b"]]);
     }
 

@@ -8,10 +8,11 @@ use regex::Regex;
 use crate::model::TemplateField;
 
 static BRACKET: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[([^\[\]\n]{1,80})\]").expect("static regex"));
-static X_BLANK: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?:^|[\s$(])(\$?X|HH:MM|YYYY-MM-DD|TBD|\.\.\.)(?:$|[\s,.;)])").expect("static regex"));
+static X_BLANK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[\s$(])(\$?X|HH:MM|YYYY-MM-DD|TBD|\.\.\.)(?:$|[\s,.;)])").expect("static regex")
+});
 
-/// The blanks of a block, or None when it has none (then it is no template).
+/// The blanks of a block, or None when it has fewer than two (then it is no template).
 pub(crate) fn fields(text: &str, first_line: u32) -> Option<Vec<TemplateField>> {
     let mut fields = Vec::new();
     for (index, line) in text.lines().enumerate() {
@@ -23,35 +24,23 @@ pub(crate) fn fields(text: &str, first_line: u32) -> Option<Vec<TemplateField>> 
             if blank.is_empty() || blank.eq_ignore_ascii_case("x") || line[whole.end()..].starts_with('(') {
                 continue;
             }
+            // A blank has a label before it (`Impact: [Who]`) or a line of its own; bracketed
+            // words inside a log line (`[WARN]`, `[Errno 2]`) are not blanks.
             let label = label_before(&line[..whole.start()]);
             let standalone = line.trim() == whole.as_str();
-            let looks_filled_in = blank.contains(' ') || blank.contains('/') || blank.chars().all(|c| c.is_uppercase() || c == '_' || c == '-');
-            if label.is_some() || standalone || (looks_filled_in && blank.chars().any(char::is_alphabetic)) || is_range(blank) {
-                fields.push(TemplateField {
-                    label,
-                    blank: blank.to_owned(),
-                    line: line_no,
-                });
+            if label.is_some() || standalone {
+                fields.push(TemplateField { label, blank: blank.to_owned(), line: line_no });
             }
         }
         for capture in X_BLANK.captures_iter(line) {
             let blank = capture.get(1).expect("group 1 always matches");
             let label = label_before(&line[..blank.start()]);
             if label.is_some() {
-                fields.push(TemplateField {
-                    label,
-                    blank: blank.as_str().to_owned(),
-                    line: line_no,
-                });
+                fields.push(TemplateField { label, blank: blank.as_str().to_owned(), line: line_no });
             }
         }
     }
-    (!fields.is_empty()).then_some(fields)
-}
-
-fn is_range(blank: &str) -> bool {
-    let mut parts = blank.split('-');
-    matches!((parts.next(), parts.next(), parts.next()), (Some(a), Some(b), None) if a.parse::<u32>().is_ok() && b.parse::<u32>().is_ok())
+    (fields.len() >= 2).then_some(fields)
 }
 
 /// `Severity: SEV` -> `Severity`; `- Duration: ` -> `Duration`.
@@ -72,7 +61,8 @@ mod tests {
     fn status_update_fields() {
         let text = "Incident: [BRIEF DESCRIPTION]\nSeverity: SEV[1-4]\nStatus: [Investigating/Identified/Monitoring/Resolved]\nImpact: [Who/what is affected]\nETA: [If known]\nUpdates: [Channel/URL]\n";
         let fields = fields(text, 10).unwrap();
-        let pairs: Vec<_> = fields.iter().map(|f| (f.label.as_deref().unwrap_or(""), f.blank.as_str(), f.line)).collect();
+        let pairs: Vec<_> =
+            fields.iter().map(|f| (f.label.as_deref().unwrap_or(""), f.blank.as_str(), f.line)).collect();
         assert_eq!(
             pairs,
             [
@@ -105,5 +95,7 @@ mod tests {
     fn logs_and_links_are_not_templates() {
         assert!(fields("2024-01-01 12:00:00 [info] started\n[text](link)\n", 1).is_none());
         assert!(fields("plain text with no blanks\n", 1).is_none());
+        assert!(fields("2023-01-01T10:00:00Z [WARN] agent: x\n2023-01-01T10:00:01Z [INFO] agent: y\n", 1).is_none());
+        assert!(fields("OSError: [Errno 2] No such file\n", 1).is_none());
     }
 }

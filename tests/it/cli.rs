@@ -1,0 +1,138 @@
+//! The command line: outputs, exit codes (0 ok, 1 failed, 2 usage or input) and messages.
+
+use std::path::Path;
+
+use crate::common::*;
+
+fn book(files: &[(&str, &[u8])]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (rel, bytes) in files {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    dir
+}
+
+fn run(args: &[&str], cwd: &Path) -> (i32, String, String) {
+    let output = opsbook(args, cwd);
+    (output.status.code().unwrap(), text(&output.stdout), text(&output.stderr))
+}
+
+#[test]
+fn invalid_book_toml_is_exit_2_with_position_and_key() {
+    let dir = book(&[("book.toml", b"[book]\ntitle = \"x\"\n[opsbook]\ntimeout = \"soon\"\n"), ("src/a.md", b"# A\n")]);
+    let (code, stdout, stderr) = run(&["list"], dir.path());
+    assert_eq!(code, 2);
+    assert_eq!(stdout, "");
+    assert!(stderr.contains("book.toml:4:11: invalid `opsbook.timeout`"), "{stderr}");
+    assert!(stderr.contains("invalid duration `soon`"), "{stderr}");
+}
+
+#[test]
+fn unknown_key_in_opsbook_table() {
+    let dir = book(&[("book.toml", b"[opsbook]\nshel = \"zsh\"\n")]);
+    let (code, _, stderr) = run(&["list"], dir.path());
+    assert_eq!(code, 2);
+    assert!(stderr.contains("book.toml:2:1: invalid `opsbook.shel`: unknown field `shel`"), "{stderr}");
+}
+
+#[test]
+fn non_utf8_runbook_is_reported_and_the_others_listed() {
+    let dir = book(&[("a.md", b"# A\n\n```bash\nuptime\n```\n"), ("b.md", b"# B\ncaf\xe9\n")]);
+    let (code, stdout, stderr) = run(&["list"], dir.path());
+    assert_eq!(code, 2);
+    assert!(stdout.contains("a.md  A  (1 step)"), "{stdout}");
+    assert!(!stdout.contains("b.md"));
+    assert!(stderr.contains("b.md:2:4"), "{stderr}");
+    assert!(stderr.contains("is not valid UTF-8"), "{stderr}");
+    assert!(stderr.contains("save the file as UTF-8"), "{stderr}");
+}
+
+#[test]
+fn missing_path_is_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run(&["list", "no/such/book"], dir.path());
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    assert_eq!(
+        stderr,
+        "error: `no/such/book` does not exist; give a book folder (with or without `book.toml`) or a runbook `.md` file\n"
+    );
+}
+
+#[test]
+fn unterminated_fence_warns_with_file_and_line_and_succeeds() {
+    let dir = book(&[("db.md", b"# DB\n\n## Check\n\n```bash\npg_isready\n\n## Fix\n\nRestart it.\n")]);
+    let (code, stdout, stderr) = run(&["list", "db.md"], dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("warning: code fence is never closed [unterminated-fence]"), "{stderr}");
+    assert!(stderr.contains("--> db.md:5:1"), "{stderr}");
+    assert!(stderr.contains("5 | ```bash"), "{stderr}");
+    assert!(stdout.contains("check  read-only"), "{stdout}");
+}
+
+#[test]
+fn usage_error_is_exit_2() {
+    let (code, _, stderr) = run(&["list", "--bogus"], &repo());
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--bogus"), "{stderr}");
+    let (code, _, _) = run(&["--help"], &repo());
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn show_prints_a_step() {
+    let (code, stdout, stderr) = run(&["show", "incident-response", "database-connections-exhausted"], &repo());
+    assert_eq!(code, 0, "{stderr}");
+    insta::assert_snapshot!("show_database_step", stdout);
+    let (code, stdout, _) = run(&["show", "runbooks/local-demo.md", "inspect.2"], &repo());
+    assert_eq!(code, 0);
+    assert!(stdout.contains("inspect.2 How the machine is doing  [read-only]"), "{stdout}");
+    assert!(!stdout.contains("inspect.1 "), "{stdout}");
+}
+
+#[test]
+fn show_unknown_step_or_runbook_is_exit_2() {
+    let (code, _, stderr) = run(&["show", "local-demo", "nope"], &repo());
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no step `nope` in `local-demo.md`; its steps are: prepare, greet"), "{stderr}");
+    let (code, _, stderr) = run(&["show", "missing-runbook", "x"], &repo());
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no runbook `missing-runbook`"), "{stderr}");
+}
+
+#[test]
+fn json_list_of_the_repo_book() {
+    let (code, stdout, _) = run(&["list", "--json"], &repo());
+    assert_eq!(code, 0);
+    let value: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let demo = &value[1];
+    assert_eq!(demo["path"], "local-demo.md");
+    assert_eq!(demo["severity"], "SEV4");
+    let greet = &demo["steps"][1];
+    assert_eq!(greet["id"], "greet");
+    assert_eq!(greet["placeholders"], serde_json::json!(["responder"]));
+    let write = &demo["steps"][2];
+    assert_eq!((write["risk"].as_str(), write["confirm"].as_bool()), (Some("mutating"), Some(true)));
+    let inspect = &demo["steps"][3];
+    assert_eq!(inspect["inputs"][0]["set_by"], "prepare", "DEMO_DIR comes from the prepare step");
+    let rollback = &value[0]["steps"][4];
+    assert_eq!(rollback["id"], "rollback-app");
+    assert_eq!(
+        rollback["commands"][2]["risk_reason"], "`shipit` changes what is deployed",
+        "book.toml risk rules apply"
+    );
+}
+
+#[test]
+fn no_colour_without_a_terminal() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_opsbook"))
+        .args(["list"])
+        .current_dir(repo())
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(!output.stdout.contains(&0x1b), "no escape codes into a pipe");
+    let forced = opsbook(&["--color", "always", "list"], &repo());
+    assert!(forced.stdout.contains(&0x1b), "--color always forces them");
+}

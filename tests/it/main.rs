@@ -1,0 +1,9 @@
+//! Integration tests: one binary over fixture books, the seed, the public corpus and the CLI.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+mod cli;
+mod common;
+mod corpus;
+mod edge_cases;
+mod props;
+mod seed;
