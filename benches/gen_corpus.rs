@@ -70,7 +70,7 @@ const WORDS: &[&str] = &[
 ];
 
 fn sentence(rng: &mut Rng) -> String {
-    let n = 8 + rng.below(14);
+    let n = 5 + rng.below(8);
     let mut s: Vec<&str> = (0..n).map(|_| rng.pick(WORDS)).collect();
     let first = s[0].to_owned();
     let mut out = String::new();
@@ -97,9 +97,7 @@ fn page(rng: &mut Rng, index: usize) -> String {
     let blocks = 8 + rng.below(5);
     for b in 0..blocks {
         let _ = writeln!(out, "## Step {b}: {}\n", sentence(rng).trim_end_matches('.'));
-        for _ in 0..2 + rng.below(3) {
-            let _ = writeln!(out, "{} {}\n", sentence(rng), sentence(rng));
-        }
+        let _ = writeln!(out, "{}\n", sentence(rng));
         if rng.below(4) == 0 {
             let _ = writeln!(out, "| Signal | Threshold |\n|---|---|\n| errors | 5% |\n| p99 | 800ms |\n");
         }

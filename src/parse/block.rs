@@ -98,11 +98,16 @@ fn root_prompt(line: &str) -> Option<usize> {
 }
 
 fn shell_prompt(line: &str) -> Option<usize> {
+    // Cheap first: every prompt form holds one of these.
+    let trimmed = line.trim_start();
+    if !trimmed.starts_with('~') && !trimmed.contains(['$', '%', '#', '➜']) {
+        return None;
+    }
     SHELL_PROMPT.find(line).map(|m| m.end())
 }
 
 fn is_repl_prompt(line: &str) -> bool {
-    REPL_PROMPT.is_match(line) && shell_prompt(line).is_none()
+    line.contains(['#', '>']) && REPL_PROMPT.is_match(line) && shell_prompt(line).is_none()
 }
 
 /// `# 2. Check logs` -> `Check logs`.
@@ -162,6 +167,10 @@ pub(crate) fn analyze(content: &str, risk_rules: &[(Regex, Risk, String)]) -> An
 
 fn new_command(text: String, lines: Vec<(usize, usize)>, title: Option<String>) -> FoundCommand {
     let lexed = shell::lex(&placeholder::mask_angles(&text));
+    command_from(text, lines, title, lexed)
+}
+
+fn command_from(text: String, lines: Vec<(usize, usize)>, title: Option<String>, lexed: Lexed) -> FoundCommand {
     let split = shell::split(&lexed);
     let quote_open = matches!(lexed.open, Some(Open::SingleQuote | Open::DoubleQuote | Open::Backquote));
     let shape = match split.commands.first() {
@@ -198,7 +207,7 @@ fn analyze_script(content: &str, lines: &[&str]) -> Analysis {
     let mut comments = split.comments.iter().peekable();
     let mut group: Vec<String> = Vec::new();
     let mut last_comment_line: Option<usize> = None;
-    for span in &split.commands {
+    for (index, span) in split.commands.iter().enumerate() {
         while let Some(&&comment_index) = comments.peek() {
             let comment = &lexed.tokens[comment_index];
             if comment.range.start >= span.text.start {
@@ -223,7 +232,9 @@ fn analyze_script(content: &str, lines: &[&str]) -> Analysis {
         let col = span.text.start - line_starts[first];
         let line_count = text.matches('\n').count() + 1;
         let mapping = (0..line_count).map(|i| (first + i, if i == 0 { col } else { 0 })).collect();
-        let command = new_command(text, mapping, title);
+        let range = span.text.start..span.text.start + text.len();
+        let own = lexed.slice(span.tokens.clone(), range, index + 1 == split.commands.len());
+        let command = command_from(text, mapping, title, own);
         if let Shape::NotShell(_) = command.shape {
             for (index, line) in command.text.lines().enumerate() {
                 analysis.not_shell.push((first + index, line.to_owned()));
@@ -280,7 +291,8 @@ fn analyze_prompted(lines: &[&str]) -> Analysis {
             let mut text = first_text.to_owned();
             let mut mapping = vec![(index, prompt_len)];
             // Continuation lines: while the command is open, take the next line (minus a `> `).
-            while shell::split(&shell::lex(&text)).open && index + 1 < lines.len() {
+            let mut lexed = shell::lex(&placeholder::mask_angles(&text));
+            while shell::split(&lexed).open && index + 1 < lines.len() {
                 let next = lines[index + 1];
                 if shell_prompt(next).is_some() {
                     break;
@@ -293,9 +305,14 @@ fn analyze_prompted(lines: &[&str]) -> Analysis {
                 text.push('\n');
                 text.push_str(stripped);
                 mapping.push((index, offset));
+                lexed = shell::lex(&placeholder::mask_angles(&text));
             }
-            let text = text.trim_end().to_owned();
-            let command = new_command(text, mapping, group_title(&group));
+            let trimmed_len = text.trim_end().len();
+            let command = if trimmed_len == text.len() {
+                command_from(text, mapping, group_title(&group), lexed)
+            } else {
+                new_command(text[..trimmed_len].to_owned(), mapping, group_title(&group))
+            };
             let words: Vec<&str> =
                 command.lexed.tokens.iter().filter(|t| t.kind == Kind::Word).map(|t| t.value.as_str()).collect();
             if matches!(words.as_slice(), ["sudo", "su", ..] | ["sudo", "-i"] | ["sudo", "-s"] | ["su"] | ["su", "-"]) {

@@ -187,6 +187,13 @@ const TEMPLATE_TAGS: &[&str] = &["text", "txt", "plain", "plaintext", "markdown"
 pub fn parse_runbook(display_path: &Path, rel_path: &str, source: &str, options: &ParseOptions) -> Parsed {
     let source = source.strip_prefix('\u{feff}').unwrap_or(source);
     let mut diagnostics = Vec::new();
+    // One walk in the common case; a file with an unclosed fence is repaired and walked again.
+    let first = Walk::new(display_path, source, options).run(rel_path);
+    if !first.unterminated_fence {
+        let mut parsed = first.parsed;
+        parsed.diagnostics.sort_by_key(|d| (d.line, d.col));
+        return parsed;
+    }
     let (text, unterminated) = recover::recover(source);
     for fence in &unterminated {
         let (message, help) = match (fence.closed_at, fence.to_end_of_file) {
@@ -212,7 +219,7 @@ pub fn parse_runbook(display_path: &Path, rel_path: &str, source: &str, options:
         );
     }
     let walk = Walk::new(display_path, &text, options);
-    let mut parsed = walk.run(rel_path);
+    let mut parsed = walk.run(rel_path).parsed;
     diagnostics.append(&mut parsed.diagnostics);
     diagnostics.sort_by_key(|d| (d.line, d.col));
     Parsed { runbook: parsed.runbook, diagnostics }
@@ -229,6 +236,12 @@ struct FencedBlock {
     content: String,
     section: Vec<String>,
     section_anchor: Option<String>,
+}
+
+struct Walked {
+    parsed: Parsed,
+    /// A fenced block ended without its closing fence.
+    unterminated_fence: bool,
 }
 
 struct Walk<'a> {
@@ -262,7 +275,8 @@ impl<'a> Walk<'a> {
         self.diagnostics.push(diagnostic);
     }
 
-    fn run(mut self, rel_path: &str) -> Parsed {
+    fn run(mut self, rel_path: &str) -> Walked {
+        let mut unterminated_fence = false;
         let mut sections: Vec<Section> = Vec::new();
         let mut anchors = slug::Unique::default();
         let mut stack: Vec<(u8, String, String)> = Vec::new();
@@ -322,6 +336,7 @@ impl<'a> Walk<'a> {
                 Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
                     let fence_line = self.line_of(range.start);
                     let end_line = self.line_of(range.end.saturating_sub(1).max(range.start));
+                    unterminated_fence |= !recover::is_closed(&self.lines, fence_line, end_line);
                     let fence_col = self
                         .lines
                         .get(fence_line)
@@ -366,9 +381,12 @@ impl<'a> Walk<'a> {
             .filter(|t| !t.trim().is_empty())
             .unwrap_or_else(|| file_stem(rel_path));
         let (steps, templates) = self.steps(blocks, &title);
-        Parsed {
-            runbook: Runbook { path: rel_path.to_owned(), title, front_matter, sections, steps, templates },
-            diagnostics: self.diagnostics,
+        Walked {
+            parsed: Parsed {
+                runbook: Runbook { path: rel_path.to_owned(), title, front_matter, sections, steps, templates },
+                diagnostics: self.diagnostics,
+            },
+            unterminated_fence,
         }
     }
 

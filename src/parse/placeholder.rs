@@ -169,7 +169,8 @@ pub(crate) fn collect(
             let (line, col) = position(command.index, offset);
             Occurrence { command: command.index, line, col, quoting }
         };
-        for capture in ANGLE.captures_iter(command.text) {
+        let angles = if command.text.contains('<') { Some(ANGLE.captures_iter(command.text)) } else { None };
+        for capture in angles.into_iter().flatten() {
             let whole = capture.get(0).expect("group 0 always matches");
             let Some(quoting) = quoting(ctx_at(whole.start())) else { continue };
             if quoting == Quoting::Bare && is_redirection(command.text, whole.start()) {
@@ -177,7 +178,8 @@ pub(crate) fn collect(
             }
             add(capture[1].to_owned(), PlaceholderKind::Angle, None, occurrence(whole.start(), quoting));
         }
-        for capture in BRACE.captures_iter(command.text) {
+        let braces = if command.text.contains("{{") { Some(BRACE.captures_iter(command.text)) } else { None };
+        for capture in braces.into_iter().flatten() {
             let whole = capture.get(0).expect("group 0 always matches");
             let name = &capture[1];
             if TEMPLATE_WORDS.contains(&name) {
@@ -186,7 +188,8 @@ pub(crate) fn collect(
             let Some(quoting) = quoting(ctx_at(whole.start())) else { continue };
             add(name.to_owned(), PlaceholderKind::Brace, None, occurrence(whole.start(), quoting));
         }
-        for capture in DOLLAR.captures_iter(command.text) {
+        let dollars = if command.text.contains('$') { Some(DOLLAR.captures_iter(command.text)) } else { None };
+        for capture in dollars.into_iter().flatten() {
             let whole = capture.get(0).expect("group 0 always matches");
             let ctx = ctx_at(whole.start());
             if !matches!(ctx, Ctx::Bare | Ctx::Double | Ctx::HeredocExpanding) {

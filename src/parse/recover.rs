@@ -47,6 +47,14 @@ fn is_heading(line: &str) -> bool {
     (1..=6).contains(&hashes) && line[hashes..].starts_with(' ') && !line[hashes..].trim().is_empty()
 }
 
+/// Whether the fenced block on lines `first..=last` (0-based) ends with its closing fence.
+pub(crate) fn is_closed(lines: &[&str], first: usize, last: usize) -> bool {
+    let Some(open) = lines.get(first).and_then(|l| opener(l)) else {
+        return true;
+    };
+    last > first && lines.get(last).and_then(|l| bare_fence(l, open.marker)).is_some_and(|len| len >= open.len)
+}
+
 pub(crate) fn parser_options() -> pulldown_cmark::Options {
     use pulldown_cmark::Options;
     Options::ENABLE_TABLES

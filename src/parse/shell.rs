@@ -40,6 +40,24 @@ pub(crate) struct Token {
     pub value: String,
 }
 
+impl Lexed {
+    /// The lexing of the sub-script `range` of this one, as if it had been lexed alone (token
+    /// ranges rebased to its start). Only exact for ranges that start and end between tokens.
+    pub fn slice(&self, tokens: Range<usize>, range: Range<usize>, last: bool) -> Lexed {
+        let base = range.start;
+        let tokens = self.tokens[tokens]
+            .iter()
+            .map(|t| Token {
+                kind: t.kind,
+                range: t.range.start.saturating_sub(base)..t.range.end.saturating_sub(base).min(range.len()),
+                value: t.value.clone(),
+            })
+            .collect();
+        let ctx = self.ctx.get(range).map_or_else(Vec::new, <[Ctx]>::to_vec);
+        Lexed { tokens, ctx, open: if last { self.open } else { None } }
+    }
+}
+
 impl Token {
     pub fn is_op(&self, op: &str) -> bool {
         self.kind == Kind::Op && self.value == op
@@ -273,9 +291,17 @@ impl Lexer<'_> {
                 }
                 _ if is_meta(b) => break,
                 _ => {
-                    let ch = self.text[self.pos..].chars().next().unwrap_or(' ');
-                    value.push(ch);
-                    self.pos += ch.len_utf8();
+                    // A run of ordinary bytes at once; it ends on an ASCII byte, so on a char
+                    // boundary.
+                    let run = self.src[self.pos..]
+                        .iter()
+                        .take_while(|&&b| !is_meta(b) && !matches!(b, b'\\' | b'\'' | b'"' | b'$' | b'`'))
+                        .count()
+                        .max(1);
+                    let end = (self.pos + run).min(self.src.len());
+                    let end = (end..=self.src.len()).find(|i| self.text.is_char_boundary(*i)).unwrap_or(self.src.len());
+                    value.push_str(&self.text[self.pos..end]);
+                    self.pos = end;
                 }
             }
         }
