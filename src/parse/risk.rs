@@ -154,9 +154,10 @@ fn positional<'w>(words: &[&'w str], value_flags: &[&str]) -> Vec<&'w str> {
 }
 
 fn has_flag(words: &[&str], flags: &[&str]) -> bool {
-    words
-        .iter()
-        .any(|w| flags.contains(w) || flags.iter().any(|f| f.starts_with("--") && w.strip_prefix(f).is_some_and(|rest| rest.starts_with('='))))
+    words.iter().any(|w| {
+        flags.contains(w)
+            || flags.iter().any(|f| f.starts_with("--") && w.strip_prefix(f).is_some_and(|rest| rest.starts_with('=')))
+    })
 }
 
 /// Short flag clusters: `-it` holds `i` and `t`.
