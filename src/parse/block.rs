@@ -98,16 +98,24 @@ fn root_prompt(line: &str) -> Option<usize> {
 }
 
 fn shell_prompt(line: &str) -> Option<usize> {
-    // Cheap first: every prompt form holds one of these.
+    // Cheap first: a prompt is the line's first word, and ends in `$`, `#` or `%` (or is `~`,
+    // `➜`, or a bracketed `[user@host dir]#`); a lone `#` is a comment.
     let trimmed = line.trim_start();
-    if !trimmed.starts_with('~') && !trimmed.contains(['$', '%', '#', '➜']) {
+    let first = trimmed.split([' ', '\t']).next().unwrap_or("");
+    let candidate = matches!(first, "$" | "%" | "~" | "➜")
+        || trimmed.starts_with('[')
+        || (first.len() > 1 && first.ends_with(['$', '#', '%']));
+    if !candidate {
         return None;
     }
     SHELL_PROMPT.find(line).map(|m| m.end())
 }
 
 fn is_repl_prompt(line: &str) -> bool {
-    line.contains(['#', '>']) && REPL_PROMPT.is_match(line) && shell_prompt(line).is_none()
+    let trimmed = line.trim_start();
+    let first = trimmed.split([' ', '\t']).next().unwrap_or("");
+    let candidate = first.ends_with(['#', '>']) || trimmed.starts_with('[');
+    candidate && REPL_PROMPT.is_match(line) && shell_prompt(line).is_none()
 }
 
 /// `# 2. Check logs` -> `Check logs`.

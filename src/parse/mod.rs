@@ -394,7 +394,9 @@ impl<'a> Walk<'a> {
         let mut drafts: Vec<(FencedBlock, fence::Info, block::Analysis)> = Vec::new();
         let mut templates = Vec::new();
         for mut block in blocks {
-            block.content = block.content.replace("\r\n", "\n");
+            if block.content.contains('\r') {
+                block.content = block.content.replace("\r\n", "\n");
+            }
             let info = fence::parse_info(&block.info);
             let line = block.fence_line as u32 + 1;
             for problem in &info.problems {
@@ -517,7 +519,6 @@ impl<'a> Walk<'a> {
         set_earlier: &mut HashMap<String, String>,
     ) -> Step {
         let content_lines: Vec<&str> = block.content.lines().collect();
-        let mut commands = Vec::new();
         let mut set_in_step: HashSet<String> = HashSet::new();
         for found in &analysis.commands {
             set_in_step.extend(placeholder::variables_set(&found.lexed.tokens));
@@ -533,21 +534,24 @@ impl<'a> Walk<'a> {
             .map(|(index, found)| placeholder::CommandText { index, text: &found.text, lexed: &found.lexed })
             .collect();
         let mut placeholders = placeholder::collect(&texts, &set_in_step, &position);
-        for found in &analysis.commands {
-            let (line, col) = position(commands.len(), 0);
+        let starts: Vec<(u32, u32)> = (0..analysis.commands.len()).map(|index| position(index, 0)).collect();
+        let block::Analysis { commands: found_commands, prompted, not_shell } = analysis;
+        let mut commands = Vec::with_capacity(found_commands.len());
+        for (found, (line, col)) in found_commands.into_iter().zip(starts) {
             let end_line = found.lines.last().map_or(line, |(l, _)| (block.fence_line + 2 + l) as u32);
+            let known_program = found.shape == shape::Shape::Known;
             commands.push(Command {
-                text: found.text.clone(),
-                title: found.title.clone(),
+                text: found.text,
+                title: found.title,
                 line,
                 col,
                 end_line,
                 risk: found.assessment.risk,
-                risk_reason: found.assessment.reason.clone(),
-                long_running: found.assessment.long_running.clone(),
-                interactive: found.assessment.interactive.clone(),
-                known_program: found.shape == shape::Shape::Known,
-                expected_output: found.expected_output.clone(),
+                risk_reason: found.assessment.reason,
+                long_running: found.assessment.long_running,
+                interactive: found.assessment.interactive,
+                known_program,
+                expected_output: found.expected_output,
             });
         }
         for placeholder in &mut placeholders {
@@ -564,10 +568,9 @@ impl<'a> Walk<'a> {
             Some(false) => interactive = None,
             _ => {}
         }
-        let not_shell = analysis
-            .not_shell
-            .iter()
-            .map(|(line, text)| SourceLine { line: (block.fence_line + 2 + line) as u32, text: text.clone() })
+        let not_shell = not_shell
+            .into_iter()
+            .map(|(line, text)| SourceLine { line: (block.fence_line + 2 + line) as u32, text })
             .collect();
         Step {
             id,
@@ -575,12 +578,12 @@ impl<'a> Walk<'a> {
             line: block.fence_line as u32 + 1,
             col: block.fence_col,
             end_line: block.end_line as u32 + 1,
-            section: block.section.clone(),
-            section_anchor: block.section_anchor.clone(),
+            section: block.section,
+            section_anchor: block.section_anchor,
             lang: info.lang.clone(),
             settings: info.settings,
-            prompted: analysis.prompted,
-            source: block.content.clone(),
+            prompted,
+            source: block.content,
             risk,
             risk_reason,
             long_running: commands.iter().find_map(|c| c.long_running.clone()),

@@ -90,39 +90,34 @@ pub(crate) struct CommandText<'a> {
 /// `for NAME in`, `mapfile`/`readarray`, `printf -v`, `getopts`.
 pub(crate) fn variables_set(tokens: &[Token]) -> HashSet<String> {
     let mut set = HashSet::new();
-    let words: Vec<&Token> = tokens.iter().filter(|t| t.kind == Kind::Word).collect();
-    for (index, word) in words.iter().enumerate() {
-        let value = word.value.as_str();
+    let mut words = tokens.iter().filter(|t| t.kind == Kind::Word).map(|t| t.value.as_str()).peekable();
+    while let Some(value) = words.next() {
         if is_assignment(value) {
             let name = value.split(['=', '[', '+']).next().unwrap_or("");
             set.insert(name.to_owned());
             continue;
         }
-        let following = || words[index + 1..].iter().map(|t| t.value.as_str());
         match value {
             "export" | "local" | "declare" | "typeset" | "readonly" | "read" | "mapfile" | "readarray" => {
-                for next in following().take_while(|w| is_name_or_flag(w)) {
+                while let Some(next) = words.next_if(|w| is_name_or_flag(w)) {
                     if !next.starts_with('-') {
                         set.insert(next.to_owned());
                     }
                 }
             }
             "for" | "select" => {
-                if let Some(name) = following().next() {
+                if let Some(name) = words.next() {
                     set.insert(name.to_owned());
                 }
             }
             "getopts" => {
-                if let Some(name) = following().nth(1) {
+                if let Some(name) = words.nth(1) {
                     set.insert(name.to_owned());
                 }
             }
-            "printf" => {
-                let mut next = following();
-                if next.next() == Some("-v") {
-                    if let Some(name) = next.next() {
-                        set.insert(name.to_owned());
-                    }
+            "printf" if words.peek() == Some(&"-v") => {
+                if let Some(name) = words.nth(1) {
+                    set.insert(name.to_owned());
                 }
             }
             _ => {}

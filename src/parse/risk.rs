@@ -99,6 +99,9 @@ fn assess_tokens(tokens: &[Token], depth: usize) -> Assessment {
 }
 
 fn substitution_body(word: &str) -> Option<&str> {
+    if !word.as_bytes().contains(&b'$') {
+        return None;
+    }
     let start = word.find("$(")? + 2;
     if word[start..].starts_with('(') {
         return None; // arithmetic

@@ -9,6 +9,8 @@
 
 use std::ops::Range;
 
+use compact_str::CompactString;
+
 /// The quoting a byte of a script stands in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ctx {
@@ -37,7 +39,7 @@ pub(crate) struct Token {
     pub range: Range<usize>,
     /// Words: the value with quotes and escapes removed (substitutions kept as written).
     /// Ops: the operator. Others: empty.
-    pub value: String,
+    pub value: CompactString,
 }
 
 impl Lexed {
@@ -138,7 +140,7 @@ impl Lexer<'_> {
         }
     }
 
-    fn push(&mut self, kind: Kind, range: Range<usize>, value: String) {
+    fn push(&mut self, kind: Kind, range: Range<usize>, value: CompactString) {
         self.tokens.push(Token { kind, range, value });
     }
 
@@ -147,7 +149,7 @@ impl Lexer<'_> {
             match b {
                 b' ' | b'\t' | b'\r' => self.pos += 1,
                 b'\n' => {
-                    self.push(Kind::Newline, self.pos..self.pos + 1, String::new());
+                    self.push(Kind::Newline, self.pos..self.pos + 1, CompactString::default());
                     self.pos += 1;
                     self.read_heredoc_bodies();
                 }
@@ -165,11 +167,11 @@ impl Lexer<'_> {
                     let start = self.pos;
                     let end = self.text[start..].find('\n').map_or(self.src.len(), |i| start + i);
                     self.mark(start..end, Ctx::Comment);
-                    self.push(Kind::Comment, start..end, String::new());
+                    self.push(Kind::Comment, start..end, CompactString::default());
                     self.pos = end;
                 }
                 b'(' | b')' => {
-                    self.push(Kind::Op, self.pos..self.pos + 1, (b as char).to_string());
+                    self.push(Kind::Op, self.pos..self.pos + 1, CompactString::from(if b == b'(' { "(" } else { ")" }));
                     self.pos += 1;
                 }
                 b'<' | b'>' if self.peek(1) == Some(b'(') => self.word(),
@@ -187,7 +189,7 @@ impl Lexer<'_> {
         let op = OPERATORS.iter().find(|op| rest.starts_with(**op)).copied().unwrap_or(";");
         let start = self.pos;
         self.pos += op.len();
-        self.push(Kind::Op, start..self.pos, op.to_owned());
+        self.push(Kind::Op, start..self.pos, CompactString::from(op));
         if op == "<<" || op == "<<-" {
             while self.peek(0).is_some_and(is_blank) {
                 self.pos += 1;
@@ -199,7 +201,7 @@ impl Lexer<'_> {
                     let raw = &self.text[word.range.clone()];
                     let quoted = raw.contains(['\'', '"', '\\']);
                     self.pending_heredocs.push(Heredoc {
-                        delimiter: word.value.clone(),
+                        delimiter: word.value.to_string(),
                         strip_tabs: op == "<<-",
                         quoted,
                     });
@@ -225,7 +227,7 @@ impl Lexer<'_> {
             }
             let ctx = if heredoc.quoted { Ctx::HeredocLiteral } else { Ctx::HeredocExpanding };
             self.mark(start..self.pos, ctx);
-            self.push(Kind::HeredocBody, start..self.pos, String::new());
+            self.push(Kind::HeredocBody, start..self.pos, CompactString::default());
             if !terminated {
                 self.open = Some(Open::Heredoc);
             }
@@ -235,7 +237,7 @@ impl Lexer<'_> {
     /// Reads one word, marking the quoting of its bytes.
     fn word(&mut self) {
         let start = self.pos;
-        let mut value = String::new();
+        let mut value = CompactString::default();
         // `2>&1`, `2>/dev/null`: a file descriptor number glued to a redirection is part of it.
         let digits = self.text[start..].bytes().take_while(u8::is_ascii_digit).count();
         if digits > 0 && matches!(self.peek(digits), Some(b'<' | b'>')) && self.peek(digits + 1) != Some(b'(') {
@@ -623,12 +625,20 @@ fn span(tokens: &[Token], range: Range<usize>) -> Span {
 
 /// `NAME=value` (or `NAME+=value`, `NAME[i]=value`).
 pub(crate) fn is_assignment(word: &str) -> bool {
-    let Some(eq) = word.find('=') else { return false };
-    let name = word[..eq].trim_end_matches('+');
-    let name = name.split('[').next().unwrap_or(name);
-    !name.is_empty()
-        && name.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    let bytes = word.as_bytes();
+    if !bytes.first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_') {
+        return false;
+    }
+    let name_len = bytes.iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count();
+    match bytes.get(name_len) {
+        Some(b'=') => true,
+        Some(b'+') => bytes.get(name_len + 1) == Some(&b'='),
+        Some(b'[') => bytes[name_len..].iter().position(|b| *b == b']').is_some_and(|close| {
+            let after = &bytes[name_len + close + 1..];
+            after.starts_with(b"=") || after.starts_with(b"+=")
+        }),
+        _ => false,
+    }
 }
 
 /// The simple commands of one command's tokens: runs of words between control operators, with
@@ -678,7 +688,7 @@ mod tests {
     }
 
     fn words(src: &str) -> Vec<String> {
-        lex(src).tokens.into_iter().filter(|t| t.kind == Kind::Word).map(|t| t.value).collect()
+        lex(src).tokens.into_iter().filter(|t| t.kind == Kind::Word).map(|t| t.value.to_string()).collect()
     }
 
     #[test]
@@ -753,6 +763,16 @@ mod tests {
         let simple = simple_commands(&lexed.tokens);
         let names: Vec<Vec<&str>> = simple.iter().map(|c| c.iter().map(|t| t.value.as_str()).collect()).collect();
         assert_eq!(names, [vec!["kubectl", "get", "x", "-o", "yaml"], vec!["grep", "a"], vec!["sudo", "b"]]);
+    }
+
+    #[test]
+    fn assignments() {
+        for word in ["A=1", "a_b=", "X+=2", "arr[3]=x", "_=y"] {
+            assert!(is_assignment(word), "{word}");
+        }
+        for word in ["=1", "1A=2", "a-b=3", "echo", "a[1", "--x=1", "a+b"] {
+            assert!(!is_assignment(word), "{word}");
+        }
     }
 
     #[test]
