@@ -11,6 +11,9 @@ use std::time::Instant;
 
 use opsbook::parse::{ParseOptions, parse_runbook};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let dir = args.next().unwrap_or_else(|| "/tmp/opsbook-bench/src".to_owned());

@@ -76,13 +76,6 @@ impl Analysis {
     }
 }
 
-/// A shell prompt at the start of a line: `$ `, `% `, `user@host:~$ `, `host:~$ `, `[u@h dir]# `,
-/// zsh's `~ `, `➜ `.
-static SHELL_PROMPT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?:\$|%|➜|~|[\w.-]+@[\w.-]+(?::\S*)?[$#%]|[\w.-]+:[~/]\S*[$#]|\[[^\]\n]+\][$#])(?: |$)")
-        .expect("static regex")
-});
-
 /// A prompt of another interpreter: psql `db=# `/`db=> `, redis `127.0.0.1:6379> `, `mysql> `,
 /// python `>>> `, `irb(main):001:0> `.
 static REPL_PROMPT: LazyLock<Regex> = LazyLock::new(|| {
@@ -98,17 +91,39 @@ fn root_prompt(line: &str) -> Option<usize> {
 }
 
 fn shell_prompt(line: &str) -> Option<usize> {
-    // Cheap first: a prompt is the line's first word, and ends in `$`, `#` or `%` (or is `~`,
-    // `➜`, or a bracketed `[user@host dir]#`); a lone `#` is a comment.
-    let trimmed = line.trim_start();
-    let first = trimmed.split([' ', '\t']).next().unwrap_or("");
-    let candidate = matches!(first, "$" | "%" | "~" | "➜")
-        || trimmed.starts_with('[')
-        || (first.len() > 1 && first.ends_with(['$', '#', '%']));
-    if !candidate {
-        return None;
+    let indent = line.len() - line.trim_start().len();
+    let rest = &line[indent..];
+    // The prompt must be followed by a space or end the line.
+    let ends_prompt = |len: usize| match rest.as_bytes().get(len) {
+        None | Some(b' ') => Some(indent + len + usize::from(rest.len() > len)),
+        _ => None,
+    };
+    for simple in ["$", "%", "~", "➜"] {
+        if rest.starts_with(simple) {
+            if let Some(end) = ends_prompt(simple.len()) {
+                return Some(end);
+            }
+        }
     }
-    SHELL_PROMPT.find(line).map(|m| m.end())
+    // `[user@host dir]# `
+    if let Some(inner) = rest.strip_prefix('[') {
+        let close = inner.find(']')?;
+        let after = inner.as_bytes().get(close + 1)?;
+        return if close > 0 && matches!(after, b'$' | b'#') { ends_prompt(close + 3) } else { None };
+    }
+    // `user@host:~/dir$ `, `host.internal:~$ `
+    let first = rest.split([' ', '\t']).next().unwrap_or("");
+    let body = first.strip_suffix(['$', '#', '%'])?;
+    let word = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    let (head, path) = match body.split_once(':') {
+        Some((head, path)) => (head, Some(path)),
+        None => (body, None),
+    };
+    let fits = match head.split_once('@') {
+        Some((user, host)) => word(user) && word(host) && path.is_none_or(|p| !p.contains(char::is_whitespace)),
+        None => word(head) && path.is_some_and(|p| p.starts_with(['~', '/'])) && !first.ends_with('%'),
+    };
+    if fits { ends_prompt(first.len()) } else { None }
 }
 
 fn is_repl_prompt(line: &str) -> bool {
@@ -147,7 +162,7 @@ fn group_title(group: &[String]) -> Option<String> {
 }
 
 pub(crate) fn analyze(content: &str, risk_rules: &[(Regex, Risk, String)]) -> Analysis {
-    let lines: Vec<&str> = content.lines().collect();
+    let lines: Vec<&str> = super::lines::split(content);
     let prompted = lines.iter().any(|line| shell_prompt(line).is_some());
     let mut analysis = if prompted { analyze_prompted(&lines) } else { analyze_script(content, &lines) };
     analysis.prompted = prompted;
@@ -208,7 +223,7 @@ fn command_from(text: String, lines: Vec<(usize, usize)>, title: Option<String>,
 fn analyze_script(content: &str, lines: &[&str]) -> Analysis {
     let lexed = shell::lex(&placeholder::mask_angles(content));
     let split = shell::split(&lexed);
-    let line_starts: Vec<usize> = std::iter::once(0).chain(content.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let line_starts: Vec<usize> = super::lines::starts(content);
     let line_of = |offset: usize| line_starts.partition_point(|start| *start <= offset).saturating_sub(1);
     let mut analysis = Analysis::default();
     // Titles: the first line of the comment group closest above each command.
@@ -368,6 +383,10 @@ mod tests {
 
     #[test]
     fn prompt_table() {
+        assert_eq!(shell_prompt("$ ls"), Some(2));
+        assert_eq!(shell_prompt("  user@host:~$ ls"), Some(15));
+        assert_eq!(shell_prompt("$"), Some(1));
+        assert_eq!(shell_prompt("[root@h tmp]# ls"), Some(14));
         for line in [
             "$ ls",
             "  $ ls",
@@ -379,7 +398,7 @@ mod tests {
         ] {
             assert!(shell_prompt(line).is_some(), "{line:?} has a shell prompt");
         }
-        for line in ["$HOME/bin/x", "# comment", "pgbouncer=# SHOW STATS;", "ls", "~/bin/x"] {
+        for line in ["$HOME/bin/x", "# comment", "pgbouncer=# SHOW STATS;", "ls", "~/bin/x", "$1", "a:b$ x", "[x] y"] {
             assert!(shell_prompt(line).is_none(), "{line:?} has no shell prompt");
         }
         for line in [

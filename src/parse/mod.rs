@@ -10,6 +10,7 @@
 mod block;
 mod fence;
 mod frontmatter;
+mod lines;
 mod placeholder;
 mod recover;
 mod risk;
@@ -258,8 +259,8 @@ impl<'a> Walk<'a> {
         Walk {
             display_path,
             text,
-            lines: text.lines().collect(),
-            line_starts: std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect(),
+            lines: lines::split(text),
+            line_starts: lines::starts(text),
             options,
             diagnostics: Vec::new(),
         }
@@ -518,7 +519,7 @@ impl<'a> Walk<'a> {
         runbook_title: &str,
         set_earlier: &mut HashMap<String, String>,
     ) -> Step {
-        let content_lines: Vec<&str> = block.content.lines().collect();
+        let content_lines: Vec<&str> = lines::split(&block.content);
         let mut set_in_step: HashSet<String> = HashSet::new();
         for found in &analysis.commands {
             set_in_step.extend(placeholder::variables_set(&found.lexed.tokens));

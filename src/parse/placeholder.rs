@@ -89,7 +89,7 @@ pub(crate) struct CommandText<'a> {
 /// Variables a script sets: assignments, `export`/`local`/`declare`/`readonly`, `read`,
 /// `for NAME in`, `mapfile`/`readarray`, `printf -v`, `getopts`.
 pub(crate) fn variables_set(tokens: &[Token]) -> HashSet<String> {
-    let mut set = HashSet::new();
+    let mut set = HashSet::with_capacity(0);
     let mut words = tokens.iter().filter(|t| t.kind == Kind::Word).map(|t| t.value.as_str()).peekable();
     while let Some(value) = words.next() {
         if is_assignment(value) {

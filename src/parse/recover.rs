@@ -55,13 +55,12 @@ pub(crate) fn is_closed(lines: &[&str], first: usize, last: usize) -> bool {
     last > first && lines.get(last).and_then(|l| bare_fence(l, open.marker)).is_some_and(|len| len >= open.len)
 }
 
+/// The Markdown extensions the step model needs: front matter and `{#id}` heading attributes.
+/// Tables, footnotes and the other inline extensions change no fence nor heading, so the
+/// parser leaves them off and is faster for it; the site renders with its own options.
 pub(crate) fn parser_options() -> pulldown_cmark::Options {
     use pulldown_cmark::Options;
-    Options::ENABLE_TABLES
-        | Options::ENABLE_FOOTNOTES
-        | Options::ENABLE_STRIKETHROUGH
-        | Options::ENABLE_TASKLISTS
-        | Options::ENABLE_HEADING_ATTRIBUTES
+    Options::ENABLE_HEADING_ATTRIBUTES
         | Options::ENABLE_YAML_STYLE_METADATA_BLOCKS
         | Options::ENABLE_PLUSES_DELIMITED_METADATA_BLOCKS
 }
@@ -97,9 +96,9 @@ pub(crate) fn recover(source: &str) -> (Cow<'_, str>, Vec<Unterminated>) {
 type Patch = Option<(usize, String)>;
 
 fn first_unterminated(text: &str, known: &[Unterminated]) -> Option<(Unterminated, Patch)> {
-    let line_starts: Vec<usize> = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let line_starts: Vec<usize> = super::lines::starts(text);
     let line_of = |offset: usize| line_starts.partition_point(|s| *s <= offset) - 1;
-    let lines: Vec<&str> = text.lines().collect();
+    let lines: Vec<&str> = super::lines::split(text);
     for (event, range) in Parser::new_ext(text, parser_options()).into_offset_iter() {
         let Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(_))) = event else {
             continue;

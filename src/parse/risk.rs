@@ -78,11 +78,13 @@ pub(crate) fn assess(tokens: &[Token], extra_rules: &[(regex::Regex, Risk, Strin
 
 fn assess_tokens(tokens: &[Token], depth: usize) -> Assessment {
     let mut total: Option<Assessment> = None;
-    for simple in shell::simple_commands(tokens) {
-        let words: Vec<&str> = simple.iter().map(|t| t.value.as_str()).collect();
+    let mut words: Vec<&str> = Vec::with_capacity(16);
+    shell::for_each_simple_command(tokens, |simple| {
+        words.clear();
+        words.extend(simple.iter().map(|t| t.value.as_str()));
         let mut part = assess_words(&words, depth);
         // Commands hidden in `$(…)` run too.
-        for token in &simple {
+        for token in simple {
             if let Some(inner) = substitution_body(&token.value) {
                 if depth < 4 {
                     let lexed = shell::lex(inner);
@@ -94,7 +96,7 @@ fn assess_tokens(tokens: &[Token], depth: usize) -> Assessment {
             None => total = Some(part),
             Some(total) => total.merge(part),
         }
-    }
+    });
     total.unwrap_or_else(|| Assessment::read_only("does nothing"))
 }
 

@@ -7,7 +7,7 @@
 //! `/incident`); it is [`Shape::NotShell`] when it has the shape of something else: log lines
 //! (`1 drain_controller.go:173] …`), PromQL (`sum by(job) (rate(…))`), prose, YAML, tables.
 
-use super::shell::{Kind, Lexed, Token, is_assignment};
+use super::shell::{Kind, Lexed, Token};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Shape {
@@ -335,7 +335,7 @@ pub(crate) fn is_known_program(name: &str) -> bool {
 
 /// The word a command starts with, past `VAR=value` prefixes. None when it is only assignments.
 pub(crate) fn program<'t>(words: &[&'t Token]) -> Option<&'t Token> {
-    words.iter().copied().find(|word| !is_assignment(&word.value))
+    words.iter().copied().find(|word| !word.assignment)
 }
 
 /// Classifies one command, given its tokens and its text.
@@ -423,7 +423,7 @@ fn syntax_misfit(tokens: &[Token], lexed: &Lexed) -> Option<&'static str> {
                 }
                 let reserved = bare
                     && matches!(word, "then" | "do" | "else" | "elif" | "if" | "while" | "until" | "!" | "{" | "time");
-                command_position = reserved || (command_position && is_assignment(word));
+                command_position = reserved || (command_position && token.assignment);
             }
             Kind::Op if token.value == "(" => {
                 let glued = index > 0

@@ -40,6 +40,8 @@ pub(crate) struct Token {
     /// Words: the value with quotes and escapes removed (substitutions kept as written).
     /// Ops: the operator. Others: empty.
     pub value: CompactString,
+    /// Words: whether the word is `NAME=value` (see [`is_assignment`]).
+    pub assignment: bool,
 }
 
 impl Lexed {
@@ -53,6 +55,7 @@ impl Lexed {
                 kind: t.kind,
                 range: t.range.start.saturating_sub(base)..t.range.end.saturating_sub(base).min(range.len()),
                 value: t.value.clone(),
+                assignment: t.assignment,
             })
             .collect();
         let ctx = self.ctx.get(range).map_or_else(Vec::new, <[Ctx]>::to_vec);
@@ -141,7 +144,8 @@ impl Lexer<'_> {
     }
 
     fn push(&mut self, kind: Kind, range: Range<usize>, value: CompactString) {
-        self.tokens.push(Token { kind, range, value });
+        let assignment = kind == Kind::Word && value.as_bytes().contains(&b'=') && is_assignment(&value);
+        self.tokens.push(Token { kind, range, value, assignment });
     }
 
     fn run(&mut self) {
@@ -580,7 +584,7 @@ pub(crate) fn split(lexed: &Lexed) -> Split {
                             command_position = false;
                         }
                         "then" | "do" | "else" | "elif" | "!" | "time" => {}
-                        _ if is_assignment(word) => {}
+                        _ if token.assignment => {}
                         _ => command_position = false,
                     }
                 } else if raw_is_plain
@@ -643,9 +647,18 @@ pub(crate) fn is_assignment(word: &str) -> bool {
 
 /// The simple commands of one command's tokens: runs of words between control operators, with
 /// redirections and their targets left out. Words inside `$(…)` are not separate commands.
+#[cfg(test)]
 pub(crate) fn simple_commands(tokens: &[Token]) -> Vec<Vec<&Token>> {
     let mut out = Vec::new();
-    let mut current: Vec<&Token> = Vec::new();
+    for_each_simple_command(tokens, |words| out.push(words.to_vec()));
+    out
+}
+
+/// Each simple command of one command's tokens, in turn: runs of words between control
+/// operators, with redirections and their targets left out (words inside `$(…)` are not
+/// separate commands). One buffer serves them all.
+pub(crate) fn for_each_simple_command<'t>(tokens: &'t [Token], mut f: impl FnMut(&[&'t Token])) {
+    let mut current: Vec<&Token> = Vec::with_capacity(16);
     let mut skip_target = false;
     for token in tokens {
         match token.kind {
@@ -659,23 +672,24 @@ pub(crate) fn simple_commands(tokens: &[Token]) -> Vec<Vec<&Token>> {
             Kind::Op => match token.value.as_str() {
                 ";" | ";;" | ";&" | ";;&" | "&" | "&&" | "||" | "|" | "|&" | "(" | ")" => {
                     if !current.is_empty() {
-                        out.push(std::mem::take(&mut current));
+                        f(&current);
+                        current.clear();
                     }
                 }
                 _ => skip_target = true,
             },
             Kind::Newline => {
                 if !current.is_empty() {
-                    out.push(std::mem::take(&mut current));
+                    f(&current);
+                    current.clear();
                 }
             }
             Kind::Comment | Kind::HeredocBody => {}
         }
     }
     if !current.is_empty() {
-        out.push(current);
+        f(&current);
     }
-    out
 }
 
 #[cfg(test)]

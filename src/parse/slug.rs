@@ -26,15 +26,22 @@ pub(crate) struct Unique {
 
 impl Unique {
     pub fn claim(&mut self, base: &str) -> String {
-        let mut candidate = base.to_owned();
-        let mut n = *self.seen.get(base).unwrap_or(&1);
-        while self.seen.contains_key(&candidate) {
+        let Some(&last) = self.seen.get(base) else {
+            self.seen.insert(base.to_owned(), 1);
+            return base.to_owned();
+        };
+        let mut n = last;
+        loop {
             n += 1;
-            candidate = format!("{base}-{n}");
+            let candidate = format!("{base}-{n}");
+            if !self.seen.contains_key(&candidate) {
+                if let Some(count) = self.seen.get_mut(base) {
+                    *count = n;
+                }
+                self.seen.insert(candidate.clone(), 1);
+                return candidate;
+            }
         }
-        self.seen.insert(base.to_owned(), n);
-        self.seen.insert(candidate.clone(), 1);
-        candidate
     }
 
     /// Marks an id as taken without changing it (explicit `name=` attributes).
