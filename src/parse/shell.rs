@@ -98,7 +98,7 @@ pub(crate) fn lex(src: &str) -> Lexed {
         src: src.as_bytes(),
         text: src,
         pos: 0,
-        tokens: Vec::new(),
+        tokens: Vec::with_capacity(src.len() / 5 + 4),
         ctx: vec![Ctx::Bare; src.len()],
         open: None,
         pending_heredocs: Vec::new(),
