@@ -10,3 +10,4 @@ pub mod listing;
 pub mod load;
 pub mod model;
 pub mod parse;
+pub mod site;

@@ -3,6 +3,7 @@
 //!
 //! Exit codes (DESIGN): 0 ok, 1 a check, test or run failed, 2 usage or input error.
 
+mod build;
 mod list;
 mod output;
 mod show;
@@ -39,6 +40,8 @@ pub enum ColorWhen {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Build the static site: one page per runbook, an index, a print page, runbooks.json.
+    Build(build::Args),
     /// List runbooks and their steps (id, risk, inputs).
     List(list::Args),
     /// Show one step: where it is, its commands with risk and reason, inputs and flags.
@@ -60,6 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     choice.write_global();
     let mut out = Output::new();
     match cli.command {
+        Command::Build(args) => build::run(args, &mut out),
         Command::List(args) => list::run(args, &mut out),
         Command::Show(args) => show::run(args, &mut out),
     }
@@ -68,7 +72,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// The exit code for an error that ended a command.
 pub fn exit_code_for(err: &anyhow::Error) -> u8 {
     let is_input = err.chain().any(|cause| {
-        cause.is::<InputError>() || cause.is::<crate::load::LoadError>() || cause.is::<crate::config::ConfigError>()
+        cause.is::<InputError>()
+            || cause.is::<crate::load::LoadError>()
+            || cause.is::<crate::config::ConfigError>()
+            || cause.is::<crate::site::SiteError>()
     });
     if is_input { EXIT_INPUT } else { EXIT_FAILED }
 }

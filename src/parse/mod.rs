@@ -226,6 +226,14 @@ pub fn parse_runbook(display_path: &Path, rel_path: &str, source: &str, options:
     Parsed { runbook: parsed.runbook, diagnostics }
 }
 
+/// The Markdown a renderer should read: the byte-order mark removed and unterminated fences
+/// closed as the parser closed them, so that the rendered page and the step model agree line for
+/// line.
+pub fn markdown_for_render(source: &str) -> std::borrow::Cow<'_, str> {
+    let source = source.strip_prefix('\u{feff}').unwrap_or(source);
+    recover::recover(source).0
+}
+
 /// A fenced block as the walk found it.
 struct FencedBlock {
     info: String,

@@ -7,3 +7,4 @@ mod corpus;
 mod edge_cases;
 mod props;
 mod seed;
+mod site;

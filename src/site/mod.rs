@@ -1,0 +1,426 @@
+//! The static site: `opsbook build`. A loaded [`Book`] becomes a folder of HTML pages (one per
+//! runbook, an index, a print page, a 404 page), `runbooks.json`, the theme's assets and the
+//! book's other files.
+//!
+//! Knows nothing of processes or sessions. The expensive parts (syntect, tera) load once per
+//! [`Site`]; pages render in parallel; highlighting is cached by content hash across builds (in
+//! `.opsbook/cache/` beside `book.toml`); [`Site::rebuild_runbook`] re-renders one page and the
+//! lists that name it, for the server's live reload.
+
+mod card;
+mod highlight;
+mod render;
+mod theme;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::diagnostic::{Diagnostic, Level};
+use crate::model::{Book, Runbook};
+use highlight::Highlighter;
+use render::{LinkTargets, Mode, TocItem};
+use theme::Theme;
+
+/// Why a build could not run at all (problems with single runbooks are diagnostics).
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    #[error("the build folder `{}` is inside the runbook folder `{}`; choose a folder outside it with `--dest-dir` or `[build] build-dir`", dest.display(), src.display())]
+    DestInsideSrc { dest: PathBuf, src: PathBuf },
+    #[error("cannot write the build folder `{}`: {source}; check its permissions or choose another `--dest-dir`", path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("failed to read `{}`: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("theme file `{}` {message}", path.display())]
+    Theme { path: PathBuf, message: String },
+    #[error("failed to render `{page}`: {message}")]
+    Render { page: String, message: String },
+}
+
+/// What a build did.
+#[derive(Debug, Default)]
+pub struct BuildReport {
+    pub pages: usize,
+    /// Broken links and other findings, in page order.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Blocks highlighted anew (the others came from the cache).
+    pub highlighted: usize,
+}
+
+/// A book ready to render, with its theme, highlighter and link targets loaded once.
+#[derive(Debug)]
+pub struct Site<'b> {
+    book: &'b Book,
+    dest: PathBuf,
+    theme: Theme,
+    highlighter: Highlighter,
+    targets: LinkTargets,
+    /// Non-Markdown files of the book (images, attachments), relative to `src`.
+    files: Vec<String>,
+    cache_file: PathBuf,
+    cached_entries: usize,
+}
+
+#[derive(Serialize)]
+struct Common<'a> {
+    book_title: &'a str,
+    description: Option<&'a str>,
+    lang: &'a str,
+    root: String,
+    nav: &'a [NavItem],
+    search: bool,
+    additional_css: Vec<String>,
+    additional_js: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct NavItem {
+    title: String,
+    href: Option<String>,
+    depth: usize,
+    active: bool,
+}
+
+#[derive(Serialize)]
+struct PageData<'a> {
+    title: &'a str,
+    path: &'a str,
+    severity: Option<&'a str>,
+    owner: Option<&'a str>,
+    tags: &'a [String],
+    services: &'a [String],
+    body: String,
+    toc: Vec<TocItem>,
+}
+
+#[derive(Serialize)]
+struct IndexEntry<'a> {
+    title: &'a str,
+    path: &'a str,
+    href: String,
+    severity: Option<&'a str>,
+    owner: Option<&'a str>,
+    tags: &'a [String],
+    services: &'a [String],
+    steps: usize,
+}
+
+#[derive(Serialize)]
+struct PrintPage<'a> {
+    anchor: String,
+    path: &'a str,
+    body: String,
+}
+
+/// `runbooks/db/failover.md` -> `db/failover.html`.
+pub fn html_path(rel: &str) -> String {
+    format!("{}.html", rel.strip_suffix(".md").unwrap_or(rel))
+}
+
+/// `../` once per folder level of a page.
+fn root_of(html_path: &str) -> String {
+    "../".repeat(html_path.matches('/').count())
+}
+
+impl<'b> Site<'b> {
+    /// Checks the destination and loads the theme; writes nothing yet.
+    pub fn new(book: &'b Book, dest: &Path) -> Result<Site<'b>, SiteError> {
+        let dest = dest.to_owned();
+        let absolute =
+            |p: &Path| std::fs::canonicalize(p).or_else(|_| std::path::absolute(p)).unwrap_or_else(|_| p.to_owned());
+        let (dest_abs, src_abs, root_abs) = (absolute(&dest), absolute(&book.src), absolute(&book.root));
+        // A book whose runbooks sit in its own folder (no `src/`) keeps its site beside them, as
+        // `book/`; a book with a separate runbook folder must not write into it.
+        let separate_src = src_abs != root_abs;
+        if dest_abs == src_abs || (separate_src && dest_abs.starts_with(&src_abs)) {
+            return Err(SiteError::DestInsideSrc { dest, src: book.src.clone() });
+        }
+        std::fs::create_dir_all(&dest).map_err(|source| SiteError::Write { path: dest.clone(), source })?;
+        let probe = dest.join(".opsbook-write-test");
+        std::fs::write(&probe, b"").map_err(|source| SiteError::Write { path: dest.clone(), source })?;
+        let _ = std::fs::remove_file(&probe);
+
+        let theme_dir = match &book.config.output.html.theme {
+            Some(dir) => Some(book.root.join(dir)),
+            None => Some(book.root.join("theme")).filter(|d| d.is_dir()),
+        };
+        let theme = Theme::load(theme_dir.as_deref())?;
+        let files = other_files(&book.src, &dest_abs);
+        let targets = LinkTargets::of(book, files.iter().cloned());
+        let cache_file = book.root.join(".opsbook").join("cache").join("highlight.json");
+        let cached: HashMap<u64, String> = std::fs::read(&cache_file)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Vec<(u64, String)>>(&bytes).ok())
+            .map(|entries| entries.into_iter().collect())
+            .unwrap_or_default();
+        let cached_entries = cached.len();
+        Ok(Site {
+            book,
+            dest,
+            theme,
+            highlighter: Highlighter::with_cache(cached),
+            targets,
+            files,
+            cache_file,
+            cached_entries,
+        })
+    }
+
+    fn common(&self, root: String, nav: &'b [NavItem]) -> Common<'_> {
+        let html = &self.book.config.output.html;
+        Common {
+            book_title: self.title(),
+            description: self.book.config.book.description.as_deref(),
+            lang: self.book.config.book.language.as_deref().unwrap_or("en"),
+            root,
+            nav,
+            search: false,
+            additional_css: html.additional_css.iter().map(|p| p.to_string_lossy().replace('\\', "/")).collect(),
+            additional_js: html.additional_js.iter().map(|p| p.to_string_lossy().replace('\\', "/")).collect(),
+        }
+    }
+
+    fn title(&self) -> &str {
+        self.book.config.book.title.as_deref().unwrap_or_else(|| {
+            self.book.root.file_name().and_then(|n| n.to_str()).filter(|n| *n != ".").unwrap_or("Runbooks")
+        })
+    }
+
+    /// Sidebar entries: runbooks in book order, with a folder line where the folder changes.
+    fn nav(&self, active: Option<&str>) -> Vec<NavItem> {
+        let mut items = Vec::new();
+        let mut current_folder: Vec<&str> = Vec::new();
+        for runbook in &self.book.runbooks {
+            let mut parts: Vec<&str> = runbook.path.split('/').collect();
+            parts.pop();
+            let common = current_folder.iter().zip(&parts).take_while(|(a, b)| a == b).count();
+            for (depth, folder) in parts.iter().enumerate().skip(common) {
+                items.push(NavItem { title: (*folder).to_owned(), href: None, depth, active: false });
+            }
+            current_folder = parts.clone();
+            items.push(NavItem {
+                title: runbook.title.clone(),
+                href: Some(html_path(&runbook.path)),
+                depth: parts.len(),
+                active: active == Some(runbook.path.as_str()),
+            });
+        }
+        items
+    }
+
+    fn markdown_of(&self, runbook: &Runbook) -> Result<String, SiteError> {
+        let path = self.book.src.join(&runbook.path);
+        let text = std::fs::read_to_string(&path).map_err(|source| SiteError::Read { path, source })?;
+        Ok(crate::parse::markdown_for_render(&text).into_owned())
+    }
+
+    fn render_page(&self, runbook: &Runbook) -> Result<(String, Vec<Diagnostic>), SiteError> {
+        let markdown = self.markdown_of(runbook)?;
+        let display = self.book.src.join(&runbook.path);
+        let body = render::render_body(runbook, &markdown, &display, &self.targets, &self.highlighter, Mode::Pages);
+        let href = html_path(&runbook.path);
+        let nav = self.nav(Some(&runbook.path));
+        let front = &runbook.front_matter;
+        let page = PageData {
+            title: &runbook.title,
+            path: &runbook.path,
+            severity: front.severity.as_deref(),
+            owner: front.owner.as_deref(),
+            tags: &front.tags,
+            services: &front.services,
+            body: body.html,
+            toc: body.toc,
+        };
+        let mut context = tera::Context::from_serialize(self.common(root_of(&href), &nav))
+            .map_err(|err| render_error(&runbook.path, &err))?;
+        context.insert("page", &page);
+        let html = self.theme.tera.render("page.html", &context).map_err(|err| render_error(&runbook.path, &err))?;
+        Ok((html, body.diagnostics))
+    }
+
+    fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), SiteError> {
+        let path = self.dest.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| SiteError::Write { path: parent.to_owned(), source })?;
+        }
+        // Skip identical files, so a rebuild with nothing changed touches nothing.
+        if std::fs::read(&path).is_ok_and(|old| old == bytes) {
+            return Ok(());
+        }
+        std::fs::write(&path, bytes).map_err(|source| SiteError::Write { path, source })
+    }
+
+    /// Builds every page, in parallel, then the lists and assets.
+    pub fn build(self) -> Result<BuildReport, SiteError> {
+        let runbooks = &self.book.runbooks;
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(runbooks.len().max(1));
+        let chunk = runbooks.len().div_ceil(workers).max(1);
+        let results: Vec<Result<Vec<Diagnostic>, SiteError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = runbooks
+                .chunks(chunk)
+                .map(|part| {
+                    let site = &self;
+                    scope.spawn(move || {
+                        let mut diagnostics = Vec::new();
+                        for runbook in part {
+                            let (html, mut found) = site.render_page(runbook)?;
+                            site.write(&html_path(&runbook.path), html.as_bytes())?;
+                            diagnostics.append(&mut found);
+                        }
+                        Ok(diagnostics)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(render_error_text("a page", "a render thread panicked"))))
+                .collect()
+        });
+        let mut report = BuildReport { pages: runbooks.len(), ..BuildReport::default() };
+        for result in results {
+            report.diagnostics.extend(result?);
+        }
+        self.write_lists()?;
+        self.write_assets()?;
+        report.highlighted = self.save_cache();
+        Ok(report)
+    }
+
+    /// Re-renders one runbook's page and the pages that list it (index, print, runbooks.json):
+    /// what the server calls when one file changed.
+    pub fn rebuild_runbook(&self, rel_path: &str) -> Result<Vec<Diagnostic>, SiteError> {
+        let runbook = self
+            .book
+            .runbooks
+            .iter()
+            .find(|r| r.path == rel_path)
+            .ok_or_else(|| render_error_text(rel_path, "is not a runbook of this book"))?;
+        let (html, diagnostics) = self.render_page(runbook)?;
+        self.write(&html_path(rel_path), html.as_bytes())?;
+        self.write_lists()?;
+        Ok(diagnostics)
+    }
+
+    fn write_lists(&self) -> Result<(), SiteError> {
+        let nav = self.nav(None);
+        let entries: Vec<IndexEntry<'_>> = self
+            .book
+            .runbooks
+            .iter()
+            .map(|r| IndexEntry {
+                title: &r.title,
+                path: &r.path,
+                href: html_path(&r.path),
+                severity: r.front_matter.severity.as_deref(),
+                owner: r.front_matter.owner.as_deref(),
+                tags: &r.front_matter.tags,
+                services: &r.front_matter.services,
+                steps: r.steps.len(),
+            })
+            .collect();
+        let mut context = tera::Context::from_serialize(self.common(String::new(), &nav))
+            .map_err(|e| render_error("index.html", &e))?;
+        context.insert("runbooks", &entries);
+        let index = self.theme.tera.render("index.html", &context).map_err(|e| render_error("index.html", &e))?;
+        self.write("index.html", index.as_bytes())?;
+
+        let mut print_pages = Vec::new();
+        for runbook in &self.book.runbooks {
+            let markdown = self.markdown_of(runbook)?;
+            let display = self.book.src.join(&runbook.path);
+            let body = render::render_body(runbook, &markdown, &display, &self.targets, &self.highlighter, Mode::Print);
+            let prefix = render::print_prefix(&runbook.path);
+            print_pages.push(PrintPage {
+                anchor: prefix.trim_end_matches("--").to_owned(),
+                path: &runbook.path,
+                body: body.html,
+            });
+        }
+        context.insert("pages", &print_pages);
+        let print = self.theme.tera.render("print.html", &context).map_err(|e| render_error("print.html", &e))?;
+        self.write("print.html", print.as_bytes())?;
+
+        let site_url = self.book.config.output.html.site_url.clone().unwrap_or_else(|| "/".to_owned());
+        let not_found_context =
+            tera::Context::from_serialize(self.common(site_url, &nav)).map_err(|e| render_error("404.html", &e))?;
+        let not_found =
+            self.theme.tera.render("404.html", &not_found_context).map_err(|e| render_error("404.html", &e))?;
+        self.write("404.html", not_found.as_bytes())?;
+
+        self.write("runbooks.json", crate::listing::book_json(self.book).as_bytes())
+    }
+
+    fn write_assets(&self) -> Result<(), SiteError> {
+        for (name, bytes) in &self.theme.assets {
+            self.write(&format!("assets/{name}"), bytes)?;
+        }
+        let (light, dark) = highlight::stylesheets();
+        for (name, generated) in [("highlight-light.css", light), ("highlight-dark.css", dark)] {
+            let bytes = self.theme.overridden_generated.get(name).cloned().unwrap_or_else(|| generated.into_bytes());
+            self.write(&format!("assets/{name}"), &bytes)?;
+        }
+        for rel in &self.files {
+            let from = self.book.src.join(rel);
+            let bytes = std::fs::read(&from).map_err(|source| SiteError::Read { path: from, source })?;
+            self.write(rel, &bytes)?;
+        }
+        for extra in
+            self.book.config.output.html.additional_css.iter().chain(&self.book.config.output.html.additional_js)
+        {
+            let from = self.book.root.join(extra);
+            let bytes = std::fs::read(&from).map_err(|source| SiteError::Read { path: from, source })?;
+            self.write(&extra.to_string_lossy().replace('\\', "/"), &bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Saves the highlight cache; returns how many blocks were highlighted anew.
+    fn save_cache(self) -> usize {
+        let cached_before = self.cached_entries;
+        let entries: Vec<(u64, String)> = self.highlighter.into_cache().into_iter().collect();
+        let fresh = entries.len().saturating_sub(cached_before);
+        if let Some(parent) = self.cache_file.parent() {
+            if std::fs::create_dir_all(parent).is_ok() {
+                if let Ok(bytes) = serde_json::to_vec(&entries) {
+                    let _ = std::fs::write(&self.cache_file, bytes);
+                }
+            }
+        }
+        fresh
+    }
+}
+
+fn render_error(page: &str, err: &tera::Error) -> SiteError {
+    SiteError::Render { page: page.to_owned(), message: theme::tera_message(err) }
+}
+
+fn render_error_text(page: &str, message: &str) -> SiteError {
+    SiteError::Render { page: page.to_owned(), message: message.to_owned() }
+}
+
+/// The book's files that are not runbooks (images, attachments), to copy as they are.
+fn other_files(src: &Path, dest: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    let walker = walkdir::WalkDir::new(src).follow_links(true).sort_by_file_name().into_iter().filter_entry(|e| {
+        let name = e.file_name().to_string_lossy();
+        e.depth() == 0
+            || !(name.starts_with('.')
+                || (e.file_type().is_dir() && (name == "target" || name == "node_modules"))
+                || std::fs::canonicalize(e.path()).is_ok_and(|p| p == dest))
+    });
+    for entry in walker.flatten() {
+        let is_md = entry.path().extension().is_some_and(|e| e.eq_ignore_ascii_case("md"));
+        if entry.file_type().is_file() && !is_md {
+            if let Ok(rel) = entry.path().strip_prefix(src) {
+                files.push(rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"));
+            }
+        }
+    }
+    files
+}
+
+/// Whether any diagnostic is an error.
+pub fn has_errors(diagnostics: &[Diagnostic]) -> bool {
+    diagnostics.iter().any(|d| d.level == Level::Error)
+}

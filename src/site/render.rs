@@ -1,0 +1,282 @@
+//! One runbook's Markdown -> the HTML of its page body: headings with anchors, step cards where
+//! steps are, template cards where templates are, other code highlighted, relative `.md` links
+//! rewritten to `.html` and checked (a broken link or anchor is a warning at its line).
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use serde::Serialize;
+
+use super::card;
+use super::highlight::{Highlighter, escape};
+use crate::diagnostic::Diagnostic;
+use crate::model::{Book, Runbook};
+
+/// What links may point at: every runbook's anchors, and the other files of the book.
+#[derive(Debug, Default)]
+pub(crate) struct LinkTargets {
+    pub anchors: HashMap<String, HashSet<String>>,
+    pub files: HashSet<String>,
+}
+
+impl LinkTargets {
+    pub fn of(book: &Book, files: impl IntoIterator<Item = String>) -> Self {
+        let mut anchors = HashMap::new();
+        for runbook in &book.runbooks {
+            anchors.insert(runbook.path.clone(), page_anchors(runbook));
+        }
+        LinkTargets { anchors, files: files.into_iter().collect() }
+    }
+}
+
+/// Every id a runbook's page carries.
+pub(crate) fn page_anchors(runbook: &Runbook) -> HashSet<String> {
+    let mut set: HashSet<String> = runbook.sections.iter().map(|s| s.anchor.clone()).collect();
+    for step in &runbook.steps {
+        set.insert(format!("step-{}", step.id));
+        for n in 1..=step.commands.len() {
+            set.insert(format!("step-{}-{n}", step.id));
+        }
+    }
+    for template in &runbook.templates {
+        set.insert(format!("template-{}", template.line));
+    }
+    set
+}
+
+/// Pages link to pages; the print page links inside itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Pages,
+    Print,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct TocItem {
+    pub level: u8,
+    pub title: String,
+    pub anchor: String,
+}
+
+#[derive(Debug)]
+pub(crate) struct RenderedBody {
+    pub html: String,
+    pub toc: Vec<TocItem>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The id prefix of a runbook inside the print page.
+pub(crate) fn print_prefix(rel_path: &str) -> String {
+    format!("{}--", crate::parse::slug(rel_path.trim_end_matches(".md")))
+}
+
+pub(crate) fn render_body(
+    runbook: &Runbook,
+    markdown: &str,
+    display_path: &Path,
+    targets: &LinkTargets,
+    highlighter: &Highlighter,
+    mode: Mode,
+) -> RenderedBody {
+    let prefix = if mode == Mode::Print { print_prefix(&runbook.path) } else { String::new() };
+    let line_starts: Vec<usize> = std::iter::once(0).chain(markdown.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let line_of = |offset: usize| line_starts.partition_point(|s| *s <= offset) as u32;
+    let headings: HashMap<u32, &str> = runbook.sections.iter().map(|s| (s.line, s.anchor.as_str())).collect();
+    let steps: HashMap<u32, usize> = runbook.steps.iter().enumerate().map(|(i, s)| (s.line, i)).collect();
+    let templates: HashMap<u32, usize> = runbook.templates.iter().enumerate().map(|(i, t)| (t.line, i)).collect();
+
+    let mut events: Vec<Event<'_>> = Vec::new();
+    let mut toc = Vec::new();
+    let mut diagnostics = Vec::new();
+    let mut in_metadata = false;
+    let mut heading: Option<(HeadingLevel, String, u32)> = None;
+    let mut code: Option<(Option<String>, u32, String)> = None;
+
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_HEADING_ATTRIBUTES
+        | Options::ENABLE_YAML_STYLE_METADATA_BLOCKS
+        | Options::ENABLE_PLUSES_DELIMITED_METADATA_BLOCKS;
+    for (event, range) in Parser::new_ext(markdown, options).into_offset_iter() {
+        if in_metadata {
+            in_metadata = !matches!(event, Event::End(TagEnd::MetadataBlock(_)));
+            continue;
+        }
+        if let Some((_, _, ref mut text)) = code {
+            match event {
+                Event::Text(t) => text.push_str(&t),
+                Event::End(TagEnd::CodeBlock) => {
+                    let (lang, line, text) = code.take().unwrap_or_default();
+                    let html = if let Some(&index) = steps.get(&line) {
+                        card::step_card(&runbook.steps[index], &prefix, highlighter)
+                    } else if let Some(&index) = templates.get(&line) {
+                        card::template_card(&runbook.templates[index], &prefix)
+                    } else {
+                        let class =
+                            lang.as_deref().map(|l| format!(" class=\"language-{}\"", escape(l))).unwrap_or_default();
+                        format!("<pre><code{class}>{}</code></pre>\n", highlighter.highlight(&text, lang.as_deref()))
+                    };
+                    events.push(Event::Html(CowStr::from(html)));
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match event {
+            Event::Start(Tag::MetadataBlock(_)) => in_metadata = true,
+            Event::Start(Tag::CodeBlock(kind)) => {
+                let lang = match kind {
+                    CodeBlockKind::Fenced(info) => {
+                        info.split([',', ' ', '{']).next().filter(|l| !l.is_empty()).map(str::to_ascii_lowercase)
+                    }
+                    CodeBlockKind::Indented => None,
+                };
+                code = Some((lang, line_of(range.start), String::new()));
+            }
+            Event::Start(Tag::Heading { level, .. }) => {
+                let line = line_of(range.start);
+                let anchor = headings.get(&line).map_or_else(String::new, |a| (*a).to_owned());
+                heading = Some((level, anchor.clone(), line));
+                events.push(Event::Html(CowStr::from(format!("<{level} id=\"{prefix}{}\">", escape(&anchor)))));
+                if matches!(level, HeadingLevel::H2 | HeadingLevel::H3) {
+                    let title =
+                        runbook.sections.iter().find(|s| s.line == line).map(|s| s.title.clone()).unwrap_or_default();
+                    toc.push(TocItem {
+                        level: if level == HeadingLevel::H2 { 2 } else { 3 },
+                        title,
+                        anchor: format!("{prefix}{anchor}"),
+                    });
+                }
+            }
+            Event::End(TagEnd::Heading(level)) => {
+                let anchor = heading.take().map(|(_, a, _)| a).unwrap_or_default();
+                events.push(Event::Html(CowStr::from(format!(
+                    "<a class=\"heading-anchor\" href=\"#{prefix}{}\" aria-label=\"Link to this section\">#</a></{level}>\n",
+                    escape(&anchor)
+                ))));
+            }
+            Event::Start(Tag::Link { link_type, dest_url, title, id }) => {
+                let line = line_of(range.start);
+                let dest = rewrite_link(&dest_url, runbook, targets, mode, &prefix, |message| {
+                    let col = markdown[line_starts[line as usize - 1]..range.start].chars().count() as u32 + 1;
+                    diagnostics.push(
+                        Diagnostic::warning("broken-link", display_path, message)
+                            .at(markdown, line, col)
+                            .with_help("fix the path or the anchor; `--strict` makes this an error"),
+                    );
+                });
+                events.push(Event::Start(Tag::Link { link_type, dest_url: CowStr::from(dest), title, id }));
+            }
+            other => events.push(other),
+        }
+    }
+    let mut html = String::with_capacity(markdown.len() * 2);
+    pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    RenderedBody { html, toc, diagnostics }
+}
+
+/// A link's destination on the page; reports a broken relative link through `broken`.
+fn rewrite_link(
+    dest: &str,
+    runbook: &Runbook,
+    targets: &LinkTargets,
+    mode: Mode,
+    prefix: &str,
+    mut broken: impl FnMut(String),
+) -> String {
+    let external = dest.contains("://")
+        || dest.starts_with("mailto:")
+        || dest.starts_with("tel:")
+        || dest.starts_with("data:")
+        || dest.starts_with('/')
+        || dest.contains("{{")
+        || dest.is_empty();
+    if external {
+        return dest.to_owned();
+    }
+    let (path, anchor) = match dest.split_once('#') {
+        Some((path, anchor)) => (path, Some(anchor)),
+        None => (dest, None),
+    };
+    if path.is_empty() {
+        let anchor = anchor.unwrap_or("");
+        if !anchor.is_empty() && !targets.anchors.get(&runbook.path).is_some_and(|set| set.contains(anchor)) {
+            broken(format!("link to `#{anchor}`: this page has no such anchor"));
+        }
+        return format!("#{prefix}{anchor}");
+    }
+    let decoded = path.replace("%20", " ");
+    let Some(target) = resolve(&runbook.path, &decoded) else {
+        broken(format!("link to `{path}` leaves the book"));
+        return dest.to_owned();
+    };
+    if target.to_ascii_lowercase().ends_with(".md") {
+        let Some(anchors) = targets.anchors.get(&target) else {
+            broken(if target == path {
+                format!("link to `{path}`, which is not a runbook of this book")
+            } else {
+                format!("link to `{path}` (`{target}` in the book), which is not a runbook of this book")
+            });
+            return dest.to_owned();
+        };
+        if let Some(anchor) = anchor.filter(|a| !a.is_empty()) {
+            if !anchors.contains(anchor) {
+                broken(format!("link to `{dest}`: `{target}` has no anchor `#{anchor}`"));
+            }
+        }
+        return match mode {
+            Mode::Pages => {
+                let html_path = format!("{}.html", &path[..path.len() - 3]);
+                anchor.map_or(html_path.clone(), |a| format!("{html_path}#{a}"))
+            }
+            Mode::Print => {
+                let target_prefix = print_prefix(&target);
+                match anchor.filter(|a| !a.is_empty()) {
+                    Some(a) => format!("#{target_prefix}{a}"),
+                    None => format!("#{}", target_prefix.trim_end_matches("--")),
+                }
+            }
+        };
+    }
+    let is_folder = target.is_empty() || decoded.ends_with('/');
+    if !is_folder && !targets.files.contains(&target) {
+        broken(format!("link to `{path}`: no such file in the book"));
+    }
+    match mode {
+        Mode::Pages => dest.to_owned(),
+        Mode::Print => target,
+    }
+}
+
+/// `link` relative to the folder of `from` (both book-relative, `/`-separated), normalised;
+/// None when it climbs out of the book.
+pub(crate) fn resolve(from: &str, link: &str) -> Option<String> {
+    let mut parts: Vec<&str> = from.split('/').collect();
+    parts.pop();
+    for part in link.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_table() {
+        assert_eq!(resolve("a/b.md", "c.md").as_deref(), Some("a/c.md"));
+        assert_eq!(resolve("a/b.md", "../c.md").as_deref(), Some("c.md"));
+        assert_eq!(resolve("a/b.md", "./x/../d.md").as_deref(), Some("a/d.md"));
+        assert_eq!(resolve("b.md", "../c.md"), None);
+    }
+}

@@ -1,0 +1,119 @@
+// opsbook's default page script. Everything here is an enhancement: the pages read the same
+// without JavaScript (the Copy buttons and the theme toggle stay hidden then).
+(function () {
+  "use strict";
+  var root = document.documentElement;
+
+  // Light and dark: the toggle overrides the system preference, and is remembered.
+  function applyTheme(theme) {
+    root.dataset.theme = theme;
+    var light = document.getElementById("hl-light"), dark = document.getElementById("hl-dark");
+    if (light && dark) {
+      light.media = theme === "dark" ? "not all" : theme === "light" ? "all" : "(prefers-color-scheme: light)";
+      dark.media = theme === "dark" ? "all" : theme === "light" ? "not all" : "(prefers-color-scheme: dark)";
+    }
+  }
+  function currentTheme() {
+    if (root.dataset.theme === "light" || root.dataset.theme === "dark") { return root.dataset.theme; }
+    return window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
+  }
+  applyTheme(root.dataset.theme || "auto");
+  var toggle = document.getElementById("theme-toggle");
+  if (toggle) {
+    toggle.hidden = false;
+    toggle.addEventListener("click", function () {
+      var next = currentTheme() === "dark" ? "light" : "dark";
+      applyTheme(next);
+      try { localStorage.setItem("opsbook-theme", next); } catch (e) {}
+    });
+  }
+
+  // Copy buttons: a step's whole script, or one command, exactly as written.
+  function copyText(text, button) {
+    function done() {
+      button.classList.add("copied");
+      button.textContent = "Copied";
+      setTimeout(function () { button.classList.remove("copied"); button.textContent = "Copy"; }, 1500);
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () { fallbackCopy(text); done(); });
+    } else {
+      fallbackCopy(text);
+      done();
+    }
+  }
+  function fallbackCopy(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    document.body.appendChild(area);
+    area.select();
+    try { document.execCommand("copy"); } catch (e) {}
+    document.body.removeChild(area);
+  }
+  document.querySelectorAll("button.copy").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var scope = button.closest(button.dataset.copy === "step" ? ".step" : ".command");
+      var codes = scope ? scope.querySelectorAll(button.dataset.copy === "step" ? ".command code" : "code") : [];
+      var text = Array.prototype.map.call(codes, function (code) { return code.textContent; }).join("\n");
+      button.dataset.copied = text;
+      copyText(text, button);
+    });
+  });
+
+  // Search: pagefind's index, loaded on first use. From file:// it cannot load; say so.
+  var input = document.getElementById("search-input");
+  var results = document.getElementById("search-results");
+  var offline = document.getElementById("search-offline");
+  if (!input) { return; }
+  var base = document.body.dataset.root || "";
+  var pagefind = null;
+  function loadPagefind() {
+    if (pagefind) { return pagefind; }
+    if (location.protocol === "file:") { return Promise.reject(new Error("file")); }
+    pagefind = import(new URL(base + "pagefind/pagefind.js", location.href).href).then(function (module) {
+      return module.init ? Promise.resolve(module.init()).then(function () { return module; }) : module;
+    });
+    return pagefind;
+  }
+  function escapeText(text) {
+    var div = document.createElement("div");
+    div.textContent = text;
+    return div.innerHTML;
+  }
+  var pending = 0;
+  input.addEventListener("input", function () {
+    var query = input.value.trim();
+    var ticket = ++pending;
+    if (!query) { results.hidden = true; results.innerHTML = ""; return; }
+    loadPagefind().then(function (pf) {
+      return pf.debouncedSearch ? pf.debouncedSearch(query) : pf.search(query);
+    }).then(function (search) {
+      if (!search || ticket !== pending) { return; }
+      return Promise.all(search.results.slice(0, 8).map(function (r) { return r.data(); })).then(function (pages) {
+        if (ticket !== pending) { return; }
+        var html = "";
+        pages.forEach(function (page) {
+          var subs = (page.sub_results && page.sub_results.length ? page.sub_results : [page]).slice(0, 3);
+          subs.forEach(function (sub) {
+            html += '<a class="result" href="' + escapeText(sub.url || page.url) + '"><span class="result-title">' +
+              escapeText(sub.title || page.meta.title || page.url) + '</span><br><span class="result-excerpt">' +
+              (sub.excerpt || page.excerpt || "") + "</span></a>";
+          });
+        });
+        results.innerHTML = html || '<p class="result-excerpt" style="padding:0.5em 0.75em">No match.</p>';
+        results.hidden = false;
+      });
+    }).catch(function () {
+      if (offline) { offline.hidden = false; }
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    var typing = /^(INPUT|TEXTAREA|SELECT)$/.test((event.target && event.target.tagName) || "");
+    if (event.key === "/" && !typing) { event.preventDefault(); input.focus(); }
+    if (event.key === "Escape" && document.activeElement === input) { results.hidden = true; input.blur(); }
+  });
+})();
