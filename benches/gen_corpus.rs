@@ -85,7 +85,7 @@ fn sentence(rng: &mut Rng) -> String {
     out
 }
 
-fn page(rng: &mut Rng, index: usize) -> String {
+fn page(rng: &mut Rng, index: usize, pages: usize) -> String {
     let svc = rng.pick(SERVICES);
     let mut out = String::new();
     let _ = writeln!(
@@ -118,7 +118,7 @@ fn page(rng: &mut Rng, index: usize) -> String {
         }
         let _ = writeln!(out, "```\n");
     }
-    let _ = writeln!(out, "See also [the next page](page-{:04}.md#step-1).", index + 1);
+    let _ = writeln!(out, "See also [the next page](page-{:04}.md).", (index + 1) % pages);
     out
 }
 
@@ -137,14 +137,18 @@ fn main() {
     }
     let src = out.join("src");
     std::fs::create_dir_all(&src).expect("create the output folder");
-    std::fs::write(out.join("book.toml"), "[book]\ntitle = \"Generated runbooks\"\nsrc = \"src\"\n").unwrap();
+    std::fs::write(out.join("book.toml"), "[book]\ntitle = \"Generated runbooks\"\nsrc = \"src\"\n\n[output.html]\n").unwrap();
     let mut rng = Rng(seed.max(1));
     let mut bytes = 0usize;
+    // mdBook needs a SUMMARY.md; opsbook follows it too, so both build the same pages.
+    let mut summary = String::from("# Summary\n\n");
     for index in 0..pages {
-        let text = page(&mut rng, index);
+        let text = page(&mut rng, index, pages);
         bytes += text.len();
         std::fs::write(src.join(format!("page-{index:04}.md")), text).unwrap();
+        let _ = writeln!(summary, "- [Page {index}](page-{index:04}.md)");
     }
+    std::fs::write(src.join("SUMMARY.md"), summary).unwrap();
     println!(
         "wrote {pages} pages, {bytes} bytes ({:.1} KB/page) to {}",
         bytes as f64 / pages as f64 / 1024.0,

@@ -74,8 +74,11 @@
   function loadPagefind() {
     if (pagefind) { return pagefind; }
     if (location.protocol === "file:") { return Promise.reject(new Error("file")); }
-    pagefind = import(new URL(base + "pagefind/pagefind.js", location.href).href).then(function (module) {
-      return module.init ? Promise.resolve(module.init()).then(function () { return module; }) : module;
+    var rootUrl = new URL(base || "./", location.href);
+    pagefind = import(new URL("pagefind/pagefind.js", rootUrl).href).then(function (module) {
+      // Result URLs are relative to the site's root, wherever it is served from.
+      var ready = module.options ? module.options({ baseUrl: rootUrl.pathname }) : null;
+      return Promise.resolve(ready).then(function () { return module.init ? module.init() : null; }).then(function () { return module; });
     });
     return pagefind;
   }
@@ -89,15 +92,35 @@
     var query = input.value.trim();
     var ticket = ++pending;
     if (!query) { results.hidden = true; results.innerHTML = ""; return; }
+    // `severity:SEV1`, `service:api`, `tag:db` narrow the search to runbooks with that front matter.
+    var filters = {};
+    var words = query.split(/\s+/).filter(function (word) {
+      var match = /^(severity|service|tag):(.+)$/i.exec(word);
+      if (match) { filters[match[1].toLowerCase()] = match[2]; }
+      return !match;
+    });
+    var terms = words.join(" ") || null;
     loadPagefind().then(function (pf) {
-      return pf.debouncedSearch ? pf.debouncedSearch(query) : pf.search(query);
+      var options = { filters: filters };
+      return pf.debouncedSearch ? pf.debouncedSearch(terms, options) : pf.search(terms, options);
     }).then(function (search) {
       if (!search || ticket !== pending) { return; }
       return Promise.all(search.results.slice(0, 8).map(function (r) { return r.data(); })).then(function (pages) {
         if (ticket !== pending) { return; }
         var html = "";
+        var phrase = (terms || "").toLowerCase();
+        // Within a page, the sections and steps that hold the whole query come first.
+        function score(sub) {
+          var excerpt = sub.excerpt || "";
+          var plain = excerpt.replace(/<[^>]*>/g, "").toLowerCase();
+          return (plain.indexOf(phrase) >= 0 ? 100 : 0) + (excerpt.match(/<mark>/g) || []).length;
+        }
         pages.forEach(function (page) {
-          var subs = (page.sub_results && page.sub_results.length ? page.sub_results : [page]).slice(0, 3);
+          var subs = (page.sub_results && page.sub_results.length ? page.sub_results.slice() : [page]);
+          subs = subs.map(function (sub, i) { return { sub: sub, i: i, s: score(sub) }; })
+            .sort(function (a, b) { return b.s - a.s || a.i - b.i; })
+            .map(function (x) { return x.sub; })
+            .slice(0, 3);
           subs.forEach(function (sub) {
             html += '<a class="result" href="' + escapeText(sub.url || page.url) + '"><span class="result-title">' +
               escapeText(sub.title || page.meta.title || page.url) + '</span><br><span class="result-excerpt">' +

@@ -25,7 +25,15 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
     let book = load::open(args.book.as_deref())?;
     let load_failed = out.diagnostics(&book)?;
     let dest = args.dest_dir.unwrap_or_else(|| book.config.build_dir(&book.root));
-    let report = site::Site::new(&book, &dest)?.build()?;
+    // A progress bar on a terminal only (indicatif draws nothing when stderr is not one).
+    let bar = indicatif::ProgressBar::new(book.runbooks.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} pages")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let result = site::Site::new(&book, &dest)?.build_with_progress(&|| bar.inc(1));
+    bar.finish_and_clear();
+    let report = result?;
     let styles = Styles::colored();
     for diagnostic in &report.diagnostics {
         write!(out.stderr, "{}", diagnostic.render(&styles))?;

@@ -10,6 +10,7 @@
 mod card;
 mod highlight;
 mod render;
+mod search;
 mod theme;
 
 use std::collections::HashMap;
@@ -175,10 +176,47 @@ impl<'b> Site<'b> {
             lang: self.book.config.book.language.as_deref().unwrap_or("en"),
             root,
             nav,
-            search: false,
+            search: self.search_enabled(),
             additional_css: html.additional_css.iter().map(|p| p.to_string_lossy().replace('\\', "/")).collect(),
             additional_js: html.additional_js.iter().map(|p| p.to_string_lossy().replace('\\', "/")).collect(),
         }
+    }
+
+    /// mdBook's `[output.html.search] enable = false` turns search off; it is on by default.
+    fn search_enabled(&self) -> bool {
+        let search = self.book.config.output.html.other.get("search");
+        !search.and_then(|s| s.get("enable")).and_then(toml::Value::as_bool).is_some_and(|enable| !enable)
+    }
+
+    /// Indexes every runbook page, as written, and writes pagefind's bundle under `pagefind/`,
+    /// removing the files of an earlier index.
+    fn write_search_index(&self) -> Result<(), SiteError> {
+        if !self.search_enabled() {
+            return Ok(());
+        }
+        let mut pages = Vec::with_capacity(self.book.runbooks.len());
+        for runbook in &self.book.runbooks {
+            let rel = html_path(&runbook.path);
+            let path = self.dest.join(&rel);
+            let html = std::fs::read_to_string(&path).map_err(|source| SiteError::Read { path, source })?;
+            pages.push((rel, html));
+        }
+        let language = self.book.config.book.language.as_deref().unwrap_or("en");
+        let files = search::index(pages, language)?;
+        let keep: std::collections::HashSet<PathBuf> = files.iter().map(|(p, _)| p.clone()).collect();
+        for (rel, bytes) in &files {
+            self.write(&rel.to_string_lossy(), bytes)?;
+        }
+        let bundle = self.dest.join("pagefind");
+        for entry in walkdir::WalkDir::new(&bundle).into_iter().flatten() {
+            if entry.file_type().is_file() {
+                let rel = entry.path().strip_prefix(&self.dest).map(Path::to_owned).unwrap_or_default();
+                if !keep.contains(&rel) {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        Ok(())
     }
 
     fn title(&self) -> &str {
@@ -253,6 +291,11 @@ impl<'b> Site<'b> {
 
     /// Builds every page, in parallel, then the lists and assets.
     pub fn build(self) -> Result<BuildReport, SiteError> {
+        self.build_with_progress(&|| {})
+    }
+
+    /// [`Site::build`], calling `page_done` after each page (for a progress bar).
+    pub fn build_with_progress(self, page_done: &(dyn Fn() + Sync)) -> Result<BuildReport, SiteError> {
         let runbooks = &self.book.runbooks;
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(runbooks.len().max(1));
         let chunk = runbooks.len().div_ceil(workers).max(1);
@@ -267,6 +310,7 @@ impl<'b> Site<'b> {
                             let (html, mut found) = site.render_page(runbook)?;
                             site.write(&html_path(&runbook.path), html.as_bytes())?;
                             diagnostics.append(&mut found);
+                            page_done();
                         }
                         Ok(diagnostics)
                     })
@@ -283,6 +327,7 @@ impl<'b> Site<'b> {
         }
         self.write_lists()?;
         self.write_assets()?;
+        self.write_search_index()?;
         report.highlighted = self.save_cache();
         Ok(report)
     }
@@ -299,6 +344,7 @@ impl<'b> Site<'b> {
         let (html, diagnostics) = self.render_page(runbook)?;
         self.write(&html_path(rel_path), html.as_bytes())?;
         self.write_lists()?;
+        self.write_search_index()?;
         Ok(diagnostics)
     }
 
