@@ -137,7 +137,8 @@ fn main() {
     }
     let src = out.join("src");
     std::fs::create_dir_all(&src).expect("create the output folder");
-    std::fs::write(out.join("book.toml"), "[book]\ntitle = \"Generated runbooks\"\nsrc = \"src\"\n\n[output.html]\n").unwrap();
+    std::fs::write(out.join("book.toml"), "[book]\ntitle = \"Generated runbooks\"\nsrc = \"src\"\n\n[output.html]\n")
+        .unwrap();
     let mut rng = Rng(seed.max(1));
     let mut bytes = 0usize;
     // mdBook needs a SUMMARY.md; opsbook follows it too, so both build the same pages.

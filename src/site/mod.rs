@@ -185,7 +185,7 @@ impl<'b> Site<'b> {
     /// mdBook's `[output.html.search] enable = false` turns search off; it is on by default.
     fn search_enabled(&self) -> bool {
         let search = self.book.config.output.html.other.get("search");
-        !search.and_then(|s| s.get("enable")).and_then(toml::Value::as_bool).is_some_and(|enable| !enable)
+        search.and_then(|s| s.get("enable")).and_then(toml::Value::as_bool).is_none_or(|enable| enable)
     }
 
     /// Indexes every runbook page, as written, and writes pagefind's bundle under `pagefind/`,

@@ -75,7 +75,10 @@ fn respond(mut stream: TcpStream, root: &Path) {
         Some("wasm") => "application/wasm",
         _ => "application/octet-stream",
     };
-    let head = format!("HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
     let _ = stream.write_all(head.as_bytes());
     let _ = stream.write_all(&body);
 }
@@ -111,9 +114,16 @@ impl Driver {
             std::thread::sleep(Duration::from_millis(100));
         }
         let args = [
-            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--window-size=1280,900", &format!("--user-data-dir={}", profile.display()),
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1280,900",
+            &format!("--user-data-dir={}", profile.display()),
         ];
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
@@ -146,7 +156,12 @@ impl Driver {
 
     fn element(&self, css: &str) -> String {
         let value = self.call("POST", "/element", json!({"using": "css selector", "value": css}));
-        value.as_object().and_then(|o| o.values().next()).and_then(Value::as_str).unwrap_or_else(|| panic!("no element `{css}`: {value}")).to_owned()
+        value
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("no element `{css}`: {value}"))
+            .to_owned()
     }
 
     fn click(&self, css: &str) {
@@ -225,11 +240,17 @@ fn search_follow_result_dark_mode_and_copy_in_a_real_browser() {
 
     // Copy: the command's button copies exactly the command, placeholder and all.
     browser.click("#step-api-not-responding-2 button.copy");
-    let copied = browser.wait_for("return document.querySelector('#step-api-not-responding-2 button.copy').dataset.copied || null;", 5);
+    let copied = browser
+        .wait_for("return document.querySelector('#step-api-not-responding-2 button.copy').dataset.copied || null;", 5);
     assert_eq!(copied, json!("kubectl describe pod <pod-name> -n aragora"));
     browser.click("section[data-step='api-not-responding'] .step-header button.copy");
     let whole = browser.wait_for("return document.querySelector(\"section[data-step='api-not-responding'] .step-header button.copy\").dataset.copied || null;", 5);
-    assert!(whole.as_str().unwrap().starts_with("kubectl get pods -n aragora\nkubectl describe pod <pod-name> -n aragora\n"));
+    assert!(
+        whole
+            .as_str()
+            .unwrap()
+            .starts_with("kubectl get pods -n aragora\nkubectl describe pod <pod-name> -n aragora\n")
+    );
     assert_eq!(whole.as_str().unwrap().lines().count(), 6);
 }
 
@@ -248,6 +269,9 @@ fn from_file_urls_pages_work_and_search_says_it_needs_a_server() {
     browser.click("main a[href='b.html']");
     browser.wait_for("return location.pathname.endsWith('/b.html') ? 1 : null;", 5);
     browser.type_into("#search-input", "uptime");
-    let notice = browser.wait_for("const p = document.getElementById('search-offline'); return p && !p.hidden ? p.textContent : null;", 5);
+    let notice = browser.wait_for(
+        "const p = document.getElementById('search-offline'); return p && !p.hidden ? p.textContent : null;",
+        5,
+    );
     assert!(notice.as_str().unwrap().contains("opsbook serve"), "{notice}");
 }
