@@ -569,7 +569,8 @@ impl<'a> Walk<'a> {
         for name in &set_in_step {
             set_earlier.entry(name.clone()).or_insert_with(|| id.clone());
         }
-        let riskiest = commands.iter().max_by_key(|c| c.risk);
+        // The first of the riskiest commands gives the step its reason.
+        let riskiest = commands.iter().rev().max_by_key(|c| c.risk);
         let (risk, risk_reason) = riskiest.map_or((Risk::Unknown, String::new()), |c| (c.risk, c.risk_reason.clone()));
         let mut interactive = commands.iter().find_map(|c| c.interactive.clone());
         match info.settings.interactive {
