@@ -332,17 +332,28 @@ impl<'b> Site<'b> {
         Ok(report)
     }
 
-    /// Re-renders one runbook's page and the pages that list it (index, print, runbooks.json):
-    /// what the server calls when one file changed.
-    pub fn rebuild_runbook(&self, rel_path: &str) -> Result<Vec<Diagnostic>, SiteError> {
+    /// Re-renders one changed runbook's page and the pages that list it (index, print,
+    /// runbooks.json, the search index): what the server calls when one file changed.
+    /// `previous` is the book before the change: when the change renamed the runbook (or the
+    /// book's list of runbooks changed), every page's sidebar names it, so every page is redone.
+    pub fn rebuild_runbook(&self, previous: &Book, rel_path: &str) -> Result<Vec<Diagnostic>, SiteError> {
         let runbook = self
             .book
             .runbooks
             .iter()
             .find(|r| r.path == rel_path)
             .ok_or_else(|| render_error_text(rel_path, "is not a runbook of this book"))?;
-        let (html, diagnostics) = self.render_page(runbook)?;
-        self.write(&html_path(rel_path), html.as_bytes())?;
+        let listing = |book: &Book| book.runbooks.iter().map(|r| (r.path.clone(), r.title.clone())).collect::<Vec<_>>();
+        let pages: Vec<&Runbook> =
+            if listing(previous) == listing(self.book) { vec![runbook] } else { self.book.runbooks.iter().collect() };
+        let mut diagnostics = Vec::new();
+        for page in pages {
+            let (html, found) = self.render_page(page)?;
+            self.write(&html_path(&page.path), html.as_bytes())?;
+            if page.path == rel_path {
+                diagnostics = found;
+            }
+        }
         self.write_lists()?;
         self.write_search_index()?;
         Ok(diagnostics)

@@ -304,3 +304,37 @@ fn normalize(path: &Path) -> String {
     }
     parts.join("/")
 }
+
+#[test]
+fn rebuild_one_runbook_rerenders_it_and_the_lists_only() {
+    let book_dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| std::fs::write(book_dir.path().join(name), text).unwrap();
+    write("a.md", "# Alpha\n\n```bash\nuptime\n```\n");
+    write("b.md", "# Beta\n");
+    let dest = book_dir.path().join("site");
+    let book = opsbook::load::load_book(book_dir.path()).unwrap();
+    opsbook::site::Site::new(&book, &dest).unwrap().build().unwrap();
+    let b_time = std::fs::metadata(dest.join("b.html")).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+
+    // A change inside the page: only that page (and the lists) are redone.
+    write("a.md", "# Alpha\n\n```bash\nkubectl get pods\n```\n");
+    let previous = book;
+    let book = opsbook::load::load_book(book_dir.path()).unwrap();
+    let site = opsbook::site::Site::new(&book, &dest).unwrap();
+    let diagnostics = site.rebuild_runbook(&previous, "a.md").unwrap();
+    assert!(diagnostics.is_empty());
+    assert!(read(&dest.join("a.html")).contains("kubectl"));
+    assert!(read(&dest.join("runbooks.json")).contains("kubectl get pods"));
+    assert_eq!(std::fs::metadata(dest.join("b.html")).unwrap().modified().unwrap(), b_time, "b.html untouched");
+
+    // A new title: every sidebar names it, so every page is redone.
+    write("a.md", "# Alpha, renamed\n\n```bash\nkubectl get pods\n```\n");
+    let previous = book;
+    let book = opsbook::load::load_book(book_dir.path()).unwrap();
+    let site = opsbook::site::Site::new(&book, &dest).unwrap();
+    site.rebuild_runbook(&previous, "a.md").unwrap();
+    assert!(read(&dest.join("index.html")).contains("Alpha, renamed"), "the index lists the new title");
+    assert!(read(&dest.join("b.html")).contains("Alpha, renamed"), "b's sidebar too");
+    assert!(site.rebuild_runbook(&book, "nope.md").is_err());
+}
