@@ -6,7 +6,8 @@
 import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
-import { chromium } from "playwright-core";
+// playwright-core from the folder benches/site.sh installed it into (ESM ignores NODE_PATH).
+const { chromium } = await import(process.env.PLAYWRIGHT_CORE || "playwright-core");
 
 const [opsbookDir, mdbookDir, query] = process.argv.slice(2);
 const types = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".json": "application/json", ".wasm": "application/wasm" };

@@ -56,7 +56,7 @@ for pages in "${sizes[@]}"; do
   if command -v node >/dev/null && [ -x /usr/bin/chromium ]; then
     node_modules="$work/node"
     [ -d "$node_modules/node_modules/playwright-core" ] || npm install --silent --prefix "$node_modules" playwright-core@1 >/dev/null
-    NODE_PATH="$node_modules/node_modules" node benches/search-bytes.mjs "$book/out-opsbook" "$book/out-mdbook" "kubectl rollout restart"
+    PLAYWRIGHT_CORE="$node_modules/node_modules/playwright-core/index.mjs" node benches/search-bytes.mjs "$book/out-opsbook" "$book/out-mdbook" "kubectl rollout restart"
   else
     echo "search bytes: skipped (needs node and /usr/bin/chromium)"
   fi

@@ -28,6 +28,35 @@
     });
   }
 
+  // A large book's sidebar comes from assets/nav.js, shared by every page.
+  var navList = document.getElementById("nav-list");
+  if (navList && window.opsbookNav) {
+    var active = navList.dataset.active;
+    var base = document.body.dataset.root || "";
+    var fragment = document.createDocumentFragment();
+    window.opsbookNav.forEach(function (item) {
+      var li = document.createElement("li");
+      li.className = "nav-depth-" + item.depth + (item.href === active ? " active" : "");
+      if (item.href) {
+        var a = document.createElement("a");
+        a.href = base + item.href;
+        a.textContent = item.title;
+        if (item.href === active) { a.setAttribute("aria-current", "page"); }
+        li.appendChild(a);
+      } else {
+        var span = document.createElement("span");
+        span.className = "nav-folder";
+        span.textContent = item.title;
+        li.appendChild(span);
+      }
+      fragment.appendChild(li);
+    });
+    navList.textContent = "";
+    navList.appendChild(fragment);
+    var current = navList.querySelector(".active");
+    if (current && current.scrollIntoView) { current.scrollIntoView({ block: "nearest" }); }
+  }
+
   // Copy buttons: a step's whole script, or one command, exactly as written.
   function copyText(text, button) {
     function done() {

@@ -47,11 +47,17 @@ fn syntax_for(lang: &str) -> Option<&'static SyntaxReference> {
 #[derive(Debug, Default)]
 pub(crate) struct Highlighter {
     cache: Mutex<HashMap<u64, String>>,
+    /// Escape only, never highlight: for the search index's copy of a page and the print page.
+    plain: bool,
 }
 
 impl Highlighter {
     pub fn with_cache(entries: HashMap<u64, String>) -> Self {
-        Highlighter { cache: Mutex::new(entries) }
+        Highlighter { cache: Mutex::new(entries), plain: false }
+    }
+
+    pub fn plain() -> Self {
+        Highlighter { cache: Mutex::default(), plain: true }
     }
 
     /// The cache's entries, for saving.
@@ -60,6 +66,9 @@ impl Highlighter {
     }
 
     pub fn highlight(&self, code: &str, lang: Option<&str>) -> String {
+        if self.plain {
+            return escape(code);
+        }
         let key = cache_key(code, lang);
         if let Some(hit) = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key) {
             return hit.clone();

@@ -56,12 +56,33 @@ pub struct Site<'b> {
     dest: PathBuf,
     theme: Theme,
     highlighter: Highlighter,
+    /// For the print page and the search index's copy of each page: code without colours.
+    plain: Highlighter,
     targets: LinkTargets,
     /// Non-Markdown files of the book (images, attachments), relative to `src`.
     files: Vec<String>,
     cache_file: PathBuf,
     cached_entries: usize,
+    /// What every page depends on besides its own Markdown; see [`Manifest`].
+    fingerprint: u64,
+    manifest_file: PathBuf,
+    previous: Manifest,
 }
+
+/// What the last build produced, so a rebuild can skip what did not change: the destination,
+/// a fingerprint of everything pages share (opsbook's version, the theme, the configuration,
+/// the sidebar, every page's anchors, the book's other files) and each page's Markdown hash.
+#[derive(Debug, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
+struct Manifest {
+    dest: String,
+    fingerprint: u64,
+    pages: std::collections::BTreeMap<String, u64>,
+}
+
+/// Books with more runbooks than this get their sidebar from one shared script (`assets/nav.js`)
+/// instead of a copy in every page: a thousand-page sidebar in each of a thousand pages is most
+/// of the site's bytes. Without JavaScript such a sidebar links to the index.
+const INLINE_NAV_LIMIT: usize = 100;
 
 #[derive(Serialize)]
 struct Common<'a> {
@@ -70,6 +91,8 @@ struct Common<'a> {
     lang: &'a str,
     root: String,
     nav: &'a [NavItem],
+    nav_script: bool,
+    active_href: String,
     search: bool,
     additional_css: Vec<String>,
     additional_js: Vec<String>,
@@ -156,11 +179,34 @@ impl<'b> Site<'b> {
             .map(|entries| entries.into_iter().collect())
             .unwrap_or_default();
         let cached_entries = cached.len();
+        let fingerprint = {
+            let mut parts: Vec<String> = vec![env!("CARGO_PKG_VERSION").to_owned()];
+            parts.extend(theme.signature());
+            parts.push(serde_json::to_string(&book.config).unwrap_or_default());
+            for runbook in &book.runbooks {
+                parts.push(format!("{}\u{0}{}", runbook.path, runbook.title));
+            }
+            let mut anchors: Vec<String> =
+                targets.anchors.iter().flat_map(|(page, set)| set.iter().map(move |a| format!("{page}#{a}"))).collect();
+            anchors.sort();
+            parts.extend(anchors);
+            parts.extend(files.iter().cloned());
+            highlight::cache_key(&parts.join("\u{1}"), None)
+        };
+        let manifest_file = book.root.join(".opsbook").join("cache").join("site.json");
+        let previous = std::fs::read(&manifest_file)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Manifest>(&bytes).ok())
+            .unwrap_or_default();
         Ok(Site {
+            fingerprint,
+            manifest_file,
+            previous,
             book,
             dest,
             theme,
             highlighter: Highlighter::with_cache(cached),
+            plain: Highlighter::plain(),
             targets,
             files,
             cache_file,
@@ -168,14 +214,29 @@ impl<'b> Site<'b> {
         })
     }
 
-    fn common(&self, root: String, nav: &'b [NavItem]) -> Common<'_> {
+    /// Whether the page at `rel` was built, from the same Markdown and everything else the same,
+    /// into this destination by the last build.
+    fn unchanged(&self, rel: &str, hash: u64) -> bool {
+        self.previous.fingerprint == self.fingerprint
+            && self.previous.dest == self.dest.to_string_lossy()
+            && self.previous.pages.get(rel) == Some(&hash)
+    }
+
+    fn nav_script(&self) -> bool {
+        self.book.runbooks.len() > INLINE_NAV_LIMIT
+    }
+
+    fn common<'n>(&'n self, root: String, nav: &'n [NavItem]) -> Common<'n> {
         let html = &self.book.config.output.html;
+        let active_href = nav.iter().find(|i| i.active).and_then(|i| i.href.clone()).unwrap_or_default();
         Common {
             book_title: self.title(),
             description: self.book.config.book.description.as_deref(),
             lang: self.book.config.book.language.as_deref().unwrap_or("en"),
             root,
-            nav,
+            nav: if self.nav_script() { &[] } else { nav },
+            nav_script: self.nav_script(),
+            active_href,
             search: self.search_enabled(),
             additional_css: html.additional_css.iter().map(|p| p.to_string_lossy().replace('\\', "/")).collect(),
             additional_js: html.additional_js.iter().map(|p| p.to_string_lossy().replace('\\', "/")).collect(),
@@ -188,18 +249,42 @@ impl<'b> Site<'b> {
         search.and_then(|s| s.get("enable")).and_then(toml::Value::as_bool).is_none_or(|enable| enable)
     }
 
-    /// Indexes every runbook page, as written, and writes pagefind's bundle under `pagefind/`,
-    /// removing the files of an earlier index.
+    /// The document pagefind indexes for a page: its title and body, with code unhighlighted
+    /// (the colours' markup would be most of what the indexer parses), at the page's URL.
+    fn search_document(&self, runbook: &Runbook) -> Result<String, SiteError> {
+        let markdown = self.markdown_of(runbook)?;
+        let display = self.book.src.join(&runbook.path);
+        let body = render::render_body(runbook, &markdown, &display, &self.targets, &self.plain, Mode::Pages);
+        let mut filters = String::new();
+        let front = &runbook.front_matter;
+        for (name, values) in [
+            ("severity", front.severity.iter().cloned().collect::<Vec<_>>()),
+            ("service", front.services.clone()),
+            ("tag", front.tags.clone()),
+        ] {
+            for value in values {
+                filters
+                    .push_str(&format!("<span data-pagefind-filter=\"{name}\">{}</span>", highlight::escape(&value)));
+            }
+        }
+        Ok(format!(
+            "<html lang=\"{lang}\"><head><title>{title}</title></head><body><main data-pagefind-body \
+             data-pagefind-meta=\"title:{title}\"><div hidden>{filters}</div>{body}</main></body></html>",
+            lang = self.book.config.book.language.as_deref().unwrap_or("en"),
+            title = highlight::escape(&runbook.title),
+            body = body.html,
+        ))
+    }
+
+    /// Indexes every runbook page and writes pagefind's bundle under `pagefind/`, removing the
+    /// files of an earlier index.
     fn write_search_index(&self) -> Result<(), SiteError> {
         if !self.search_enabled() {
             return Ok(());
         }
         let mut pages = Vec::with_capacity(self.book.runbooks.len());
         for runbook in &self.book.runbooks {
-            let rel = html_path(&runbook.path);
-            let path = self.dest.join(&rel);
-            let html = std::fs::read_to_string(&path).map_err(|source| SiteError::Read { path, source })?;
-            pages.push((rel, html));
+            pages.push((html_path(&runbook.path), self.search_document(runbook)?));
         }
         let language = self.book.config.book.language.as_deref().unwrap_or("en");
         let files = search::index(pages, language)?;
@@ -299,20 +384,31 @@ impl<'b> Site<'b> {
         let runbooks = &self.book.runbooks;
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(runbooks.len().max(1));
         let chunk = runbooks.len().div_ceil(workers).max(1);
-        let results: Vec<Result<Vec<Diagnostic>, SiteError>> = std::thread::scope(|scope| {
+        type PageResults = Result<(Vec<Diagnostic>, Vec<(String, u64)>), SiteError>;
+        let results: Vec<PageResults> = std::thread::scope(|scope| {
             let handles: Vec<_> = runbooks
                 .chunks(chunk)
                 .map(|part| {
                     let site = &self;
                     scope.spawn(move || {
                         let mut diagnostics = Vec::new();
+                        let mut hashes = Vec::new();
                         for runbook in part {
-                            let (html, mut found) = site.render_page(runbook)?;
-                            site.write(&html_path(&runbook.path), html.as_bytes())?;
-                            diagnostics.append(&mut found);
+                            let markdown = site.markdown_of(runbook)?;
+                            let hash = highlight::cache_key(&markdown, Some(&runbook.path));
+                            let rel = html_path(&runbook.path);
+                            if site.unchanged(&runbook.path, hash) && site.dest.join(&rel).is_file() {
+                                let display = site.book.src.join(&runbook.path);
+                                diagnostics.extend(render::check_links(runbook, &markdown, &display, &site.targets));
+                            } else {
+                                let (html, mut found) = site.render_page(runbook)?;
+                                site.write(&rel, html.as_bytes())?;
+                                diagnostics.append(&mut found);
+                            }
+                            hashes.push((runbook.path.clone(), hash));
                             page_done();
                         }
-                        Ok(diagnostics)
+                        Ok((diagnostics, hashes))
                     })
                 })
                 .collect();
@@ -322,12 +418,30 @@ impl<'b> Site<'b> {
                 .collect()
         });
         let mut report = BuildReport { pages: runbooks.len(), ..BuildReport::default() };
+        let mut manifest = Manifest {
+            dest: self.dest.to_string_lossy().into_owned(),
+            fingerprint: self.fingerprint,
+            pages: std::collections::BTreeMap::new(),
+        };
         for result in results {
-            report.diagnostics.extend(result?);
+            let (diagnostics, hashes) = result?;
+            report.diagnostics.extend(diagnostics);
+            manifest.pages.extend(hashes);
         }
-        self.write_lists()?;
+        // Nothing changed since the last build into this folder: the lists and the search index
+        // are as they were.
+        let lists_present = ["index.html", "print.html", "runbooks.json"].iter().all(|f| self.dest.join(f).is_file())
+            && (!self.search_enabled() || self.dest.join("pagefind/pagefind.js").is_file());
+        if manifest != self.previous || !lists_present {
+            self.write_lists()?;
+            self.write_search_index()?;
+        }
         self.write_assets()?;
-        self.write_search_index()?;
+        if let (Some(parent), Ok(bytes)) = (self.manifest_file.parent(), serde_json::to_vec(&manifest)) {
+            if std::fs::create_dir_all(parent).is_ok() {
+                let _ = std::fs::write(&self.manifest_file, bytes);
+            }
+        }
         report.highlighted = self.save_cache();
         Ok(report)
     }
@@ -386,7 +500,7 @@ impl<'b> Site<'b> {
         for runbook in &self.book.runbooks {
             let markdown = self.markdown_of(runbook)?;
             let display = self.book.src.join(&runbook.path);
-            let body = render::render_body(runbook, &markdown, &display, &self.targets, &self.highlighter, Mode::Print);
+            let body = render::render_body(runbook, &markdown, &display, &self.targets, &self.plain, Mode::Print);
             let prefix = render::print_prefix(&runbook.path);
             print_pages.push(PrintPage {
                 anchor: prefix.trim_end_matches("--").to_owned(),
@@ -409,6 +523,15 @@ impl<'b> Site<'b> {
     }
 
     fn write_assets(&self) -> Result<(), SiteError> {
+        if self.nav_script() {
+            let items = serde_json::to_string(&self.nav(None))
+                .map_err(|e| render_error_text("assets/nav.js", &e.to_string()))?;
+            let script = format!(
+                "// The sidebar of a large book, shared by every page (written by `opsbook build`).\n\
+                 window.opsbookNav = {items};\n"
+            );
+            self.write("assets/nav.js", script.as_bytes())?;
+        }
         for (name, bytes) in &self.theme.assets {
             self.write(&format!("assets/{name}"), bytes)?;
         }

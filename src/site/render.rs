@@ -93,14 +93,7 @@ pub(crate) fn render_body(
     let mut heading: Option<(HeadingLevel, String, u32)> = None;
     let mut code: Option<(Option<String>, u32, String)> = None;
 
-    let options = Options::ENABLE_TABLES
-        | Options::ENABLE_FOOTNOTES
-        | Options::ENABLE_STRIKETHROUGH
-        | Options::ENABLE_TASKLISTS
-        | Options::ENABLE_HEADING_ATTRIBUTES
-        | Options::ENABLE_YAML_STYLE_METADATA_BLOCKS
-        | Options::ENABLE_PLUSES_DELIMITED_METADATA_BLOCKS;
-    for (event, range) in Parser::new_ext(markdown, options).into_offset_iter() {
+    for (event, range) in Parser::new_ext(markdown, render_options()).into_offset_iter() {
         if in_metadata {
             in_metadata = !matches!(event, Event::End(TagEnd::MetadataBlock(_)));
             continue;
@@ -161,12 +154,7 @@ pub(crate) fn render_body(
             Event::Start(Tag::Link { link_type, dest_url, title, id }) => {
                 let line = line_of(range.start);
                 let dest = rewrite_link(&dest_url, runbook, targets, mode, &prefix, |message| {
-                    let col = markdown[line_starts[line as usize - 1]..range.start].chars().count() as u32 + 1;
-                    diagnostics.push(
-                        Diagnostic::warning("broken-link", display_path, message)
-                            .at(markdown, line, col)
-                            .with_help("fix the path or the anchor; `--strict` makes this an error"),
-                    );
+                    diagnostics.push(link_warning(markdown, display_path, &line_starts, line, range.start, message));
                 });
                 events.push(Event::Start(Tag::Link { link_type, dest_url: CowStr::from(dest), title, id }));
             }
@@ -176,6 +164,52 @@ pub(crate) fn render_body(
     let mut html = String::with_capacity(markdown.len() * 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
     RenderedBody { html, toc, diagnostics }
+}
+
+/// The Markdown extensions a page renders with (mdBook's, plus front matter).
+fn render_options() -> Options {
+    Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_HEADING_ATTRIBUTES
+        | Options::ENABLE_YAML_STYLE_METADATA_BLOCKS
+        | Options::ENABLE_PLUSES_DELIMITED_METADATA_BLOCKS
+}
+
+/// Only the link check of [`render_body`]: the same warnings, without rendering (for pages a
+/// rebuild does not need to redo).
+pub(crate) fn check_links(
+    runbook: &Runbook,
+    markdown: &str,
+    display_path: &Path,
+    targets: &LinkTargets,
+) -> Vec<Diagnostic> {
+    let line_starts: Vec<usize> = std::iter::once(0).chain(markdown.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let mut diagnostics = Vec::new();
+    for (event, range) in Parser::new_ext(markdown, render_options()).into_offset_iter() {
+        if let Event::Start(Tag::Link { dest_url, .. }) = event {
+            let line = line_starts.partition_point(|s| *s <= range.start) as u32;
+            rewrite_link(&dest_url, runbook, targets, Mode::Pages, "", |message| {
+                diagnostics.push(link_warning(markdown, display_path, &line_starts, line, range.start, message));
+            });
+        }
+    }
+    diagnostics
+}
+
+fn link_warning(
+    markdown: &str,
+    display_path: &Path,
+    line_starts: &[usize],
+    line: u32,
+    offset: usize,
+    message: String,
+) -> Diagnostic {
+    let col = markdown[line_starts[line as usize - 1]..offset].chars().count() as u32 + 1;
+    Diagnostic::warning("broken-link", display_path, message)
+        .at(markdown, line, col)
+        .with_help("fix the path or the anchor; `--strict` makes this an error")
 }
 
 /// A link's destination on the page; reports a broken relative link through `broken`.

@@ -22,7 +22,7 @@ pub(crate) fn index(pages: Vec<(String, String)>, language: &str) -> Result<Vec<
         let mut index = PagefindIndex::new(Some(config)).map_err(|err| failed(format!("{err:#}")))?;
         for (path, html) in pages {
             index
-                .add_html_file(Some(path.clone()), None, html)
+                .add_html_file(None, Some(format!("/{path}")), html)
                 .await
                 .map_err(|err| failed(format!("indexing `{path}`: {err:#}")))?;
         }
@@ -38,7 +38,6 @@ mod tests {
         let html = "<html><body><main data-pagefind-body><h1>DB</h1><h4 id=\"step-x\">Restart</h4><pre><code>kubectl rollout restart deployment/api</code></pre></main></body></html>";
         let files = super::index(vec![("db.html".to_owned(), html.to_owned())], "en").unwrap();
         let names: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
-        eprintln!("{names:?}");
         assert!(names.iter().any(|n| n == "pagefind/pagefind.js"), "{names:?}");
     }
 }

@@ -29,9 +29,20 @@ pub(crate) struct Theme {
     pub assets: BTreeMap<String, Vec<u8>>,
     /// Generated assets the theme folder replaced.
     pub overridden_generated: BTreeMap<String, Vec<u8>>,
+    /// The templates' text, as loaded.
+    sources: Vec<String>,
 }
 
 impl Theme {
+    /// The theme's sources, for fingerprinting what pages depend on.
+    pub fn signature(&self) -> Vec<String> {
+        let mut parts: Vec<String> = self.sources.clone();
+        for (name, bytes) in self.assets.iter().chain(&self.overridden_generated) {
+            parts.push(format!("{name}:{}", String::from_utf8_lossy(bytes)));
+        }
+        parts
+    }
+
     /// The built-in theme with the files of `dir` (if it exists) in place of the built-in ones.
     pub fn load(dir: Option<&Path>) -> Result<Theme, SiteError> {
         let read = |name: &str| -> Result<Option<Vec<u8>>, SiteError> {
@@ -55,6 +66,7 @@ impl Theme {
             };
             sources.push((name.to_owned(), text));
         }
+        let texts: Vec<String> = sources.iter().map(|(name, text)| format!("{name}:{text}")).collect();
         tera.add_raw_templates(sources).map_err(|err| SiteError::Theme {
             path: dir.map_or_else(|| PathBuf::from("theme"), Path::to_owned),
             message: tera_message(&err),
@@ -70,7 +82,7 @@ impl Theme {
                 overridden_generated.insert(name.to_owned(), bytes);
             }
         }
-        Ok(Theme { tera, assets, overridden_generated })
+        Ok(Theme { tera, assets, overridden_generated, sources: texts })
     }
 }
 
