@@ -52,9 +52,10 @@ const opsbook = await bytesFor(browser, `http://127.0.0.1:${ops.address().port}/
   await page.waitForSelector("#search-results a.result", { timeout: 30000 });
 }, /\/pagefind\//);
 const mdbook = await bytesFor(browser, `http://127.0.0.1:${md.address().port}/index.html`, async (page) => {
+  // mdBook 0.5 prefixes its ids with `mdbook-`; 0.4 does not.
   await page.keyboard.press("s");
-  await page.fill("#searchbar", query);
-  await page.waitForSelector("#searchresults li", { timeout: 60000 });
+  await page.fill("#mdbook-searchbar, #searchbar", query);
+  await page.waitForSelector("#mdbook-searchresults li, #searchresults li", { timeout: 60000 });
 }, /searchindex|elasticlunr|searcher|mark\.min/);
 await browser.close();
 ops.close(); md.close();

@@ -282,10 +282,8 @@ impl<'b> Site<'b> {
         if !self.search_enabled() {
             return Ok(());
         }
-        let mut pages = Vec::with_capacity(self.book.runbooks.len());
-        for runbook in &self.book.runbooks {
-            pages.push((html_path(&runbook.path), self.search_document(runbook)?));
-        }
+        let pages =
+            self.book.runbooks.iter().map(|runbook| Ok((html_path(&runbook.path), self.search_document(runbook)?)));
         let language = self.book.config.book.language.as_deref().unwrap_or("en");
         let files = search::index(pages, language)?;
         let keep: std::collections::HashSet<PathBuf> = files.iter().map(|(p, _)| p.clone()).collect();
@@ -496,22 +494,23 @@ impl<'b> Site<'b> {
         let index = self.theme.tera.render("index.html", &context).map_err(|e| render_error("index.html", &e))?;
         self.write("index.html", index.as_bytes())?;
 
-        let mut print_pages = Vec::new();
-        for runbook in &self.book.runbooks {
-            let markdown = self.markdown_of(runbook)?;
-            let display = self.book.src.join(&runbook.path);
-            let body = render::render_body(runbook, &markdown, &display, &self.targets, &self.plain, Mode::Print);
-            let prefix = render::print_prefix(&runbook.path);
-            print_pages.push(PrintPage {
-                anchor: prefix.trim_end_matches("--").to_owned(),
+        // The print page holds every runbook: the template renders it with a marker per
+        // runbook, and the bodies are streamed into the file one at a time.
+        let marker = |index: usize| format!("<!--opsbook-print-page-{index}-->");
+        let print_pages: Vec<PrintPage<'_>> = self
+            .book
+            .runbooks
+            .iter()
+            .enumerate()
+            .map(|(index, runbook)| PrintPage {
+                anchor: render::print_prefix(&runbook.path).trim_end_matches("--").to_owned(),
                 path: &runbook.path,
-                body: body.html,
-            });
-        }
+                body: marker(index),
+            })
+            .collect();
         context.insert("pages", &print_pages);
-        let print = self.theme.tera.render("print.html", &context).map_err(|e| render_error("print.html", &e))?;
-        self.write("print.html", print.as_bytes())?;
-
+        let shell = self.theme.tera.render("print.html", &context).map_err(|e| render_error("print.html", &e))?;
+        self.write_print(&shell, &marker)?;
         let site_url = self.book.config.output.html.site_url.clone().unwrap_or_else(|| "/".to_owned());
         let not_found_context =
             tera::Context::from_serialize(self.common(site_url, &nav)).map_err(|e| render_error("404.html", &e))?;
@@ -520,6 +519,26 @@ impl<'b> Site<'b> {
         self.write("404.html", not_found.as_bytes())?;
 
         self.write("runbooks.json", crate::listing::book_json(self.book).as_bytes())
+    }
+
+    fn write_print(&self, shell: &str, marker: &dyn Fn(usize) -> String) -> Result<(), SiteError> {
+        use std::io::Write as _;
+        let path = self.dest.join("print.html");
+        let failed = |source| SiteError::Write { path: path.clone(), source };
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(failed)?);
+        let mut rest = shell;
+        for (index, runbook) in self.book.runbooks.iter().enumerate() {
+            let mark = marker(index);
+            let Some(at) = rest.find(&mark) else { continue };
+            out.write_all(&rest.as_bytes()[..at]).map_err(failed)?;
+            let markdown = self.markdown_of(runbook)?;
+            let display = self.book.src.join(&runbook.path);
+            let body = render::render_body(runbook, &markdown, &display, &self.targets, &self.plain, Mode::Print);
+            out.write_all(body.html.as_bytes()).map_err(failed)?;
+            rest = &rest[at + mark.len()..];
+        }
+        out.write_all(rest.as_bytes()).map_err(failed)?;
+        out.flush().map_err(failed)
     }
 
     fn write_assets(&self) -> Result<(), SiteError> {

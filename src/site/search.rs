@@ -9,9 +9,13 @@ use pagefind::options::PagefindServiceConfig;
 
 use super::SiteError;
 
-/// Indexes `pages` (output path relative to the site root, HTML) and returns the search bundle's
-/// files, with paths relative to the site root (`pagefind/…`).
-pub(crate) fn index(pages: Vec<(String, String)>, language: &str) -> Result<Vec<(PathBuf, Vec<u8>)>, SiteError> {
+/// Indexes `pages` (output path relative to the site root, HTML), taking one at a time so that
+/// only the index is held in memory, and returns the search bundle's files, with paths relative
+/// to the site root (`pagefind/…`).
+pub(crate) fn index(
+    pages: impl IntoIterator<Item = Result<(String, String), SiteError>>,
+    language: &str,
+) -> Result<Vec<(PathBuf, Vec<u8>)>, SiteError> {
     let failed = |message: String| SiteError::Render { page: "the search index".to_owned(), message };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -20,7 +24,8 @@ pub(crate) fn index(pages: Vec<(String, String)>, language: &str) -> Result<Vec<
     runtime.block_on(async move {
         let config = PagefindServiceConfig::builder().keep_index_url(true).force_language(language).build();
         let mut index = PagefindIndex::new(Some(config)).map_err(|err| failed(format!("{err:#}")))?;
-        for (path, html) in pages {
+        for page in pages {
+            let (path, html) = page?;
             index
                 .add_html_file(None, Some(format!("/{path}")), html)
                 .await
@@ -36,7 +41,7 @@ mod tests {
     #[test]
     fn bundle_files() {
         let html = "<html><body><main data-pagefind-body><h1>DB</h1><h4 id=\"step-x\">Restart</h4><pre><code>kubectl rollout restart deployment/api</code></pre></main></body></html>";
-        let files = super::index(vec![("db.html".to_owned(), html.to_owned())], "en").unwrap();
+        let files = super::index([Ok(("db.html".to_owned(), html.to_owned()))], "en").unwrap();
         let names: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
         assert!(names.iter().any(|n| n == "pagefind/pagefind.js"), "{names:?}");
     }
