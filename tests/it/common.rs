@@ -6,6 +6,23 @@ use std::process::{Command, Output};
 use opsbook::model::{Runbook, Step};
 use opsbook::parse::{ParseOptions, parse_runbook};
 
+/// The 13 step ids of the seed runbook, in order.
+pub const SEED_STEP_IDS: [&str; 13] = [
+    "1-acknowledge-incident",
+    "2-assess-impact",
+    "api-not-responding",
+    "high-error-rate-5xx",
+    "high-latency",
+    "database-issues",
+    "memory-issues-oomkilled",
+    "queue-backup",
+    "application-rollback",
+    "database-rollback",
+    "feature-flag-disable",
+    "status-page-update",
+    "1-verify-recovery",
+];
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

@@ -12,24 +12,7 @@ fn seed() -> Option<opsbook::model::Runbook> {
 fn seed_has_13_steps_and_2_templates() {
     let Some(runbook) = seed() else { return };
     let ids: Vec<&str> = runbook.steps.iter().map(|s| s.id.as_str()).collect();
-    assert_eq!(
-        ids,
-        [
-            "1-acknowledge-incident",
-            "2-assess-impact",
-            "api-not-responding",
-            "high-error-rate-5xx",
-            "high-latency",
-            "database-issues",
-            "memory-issues-oomkilled",
-            "queue-backup",
-            "application-rollback",
-            "database-rollback",
-            "feature-flag-disable",
-            "status-page-update",
-            "1-verify-recovery",
-        ]
-    );
+    assert_eq!(ids, SEED_STEP_IDS);
     let templates: Vec<(&str, u32)> = runbook.templates.iter().map(|t| (t.title.as_str(), t.line)).collect();
     assert_eq!(templates, [("Internal Communication", 221), ("2. Write Postmortem", 249)]);
     let status_fields: Vec<&str> =

@@ -48,22 +48,7 @@ fn seed_step_cards() {
 #[test]
 fn seed_has_all_13_step_anchors_and_command_anchors() {
     let Some((_dir, html, _)) = seed_site() else { return };
-    let ids = [
-        "1-acknowledge-incident",
-        "2-assess-impact",
-        "api-not-responding",
-        "high-error-rate-5xx",
-        "high-latency",
-        "database-issues",
-        "memory-issues-oomkilled",
-        "queue-backup",
-        "application-rollback",
-        "database-rollback",
-        "feature-flag-disable",
-        "status-page-update",
-        "1-verify-recovery",
-    ];
-    for id in ids {
+    for id in SEED_STEP_IDS {
         assert!(html.contains(&format!("id=\"step-{id}\"")), "anchor for `{id}`");
     }
     assert_eq!(html.matches("<section class=\"step ").count(), 13);
