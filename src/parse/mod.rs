@@ -226,6 +226,11 @@ pub fn parse_runbook(display_path: &Path, rel_path: &str, source: &str, options:
     Parsed { runbook: parsed.runbook, diagnostics }
 }
 
+/// Byte offset of the start of each line of `text` (0 first).
+pub fn line_starts(text: &str) -> Vec<usize> {
+    lines::starts(text)
+}
+
 /// The Markdown a renderer should read: the byte-order mark removed and unterminated fences
 /// closed as the parser closed them, so that the rendered page and the step model agree line for
 /// line.

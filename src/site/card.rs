@@ -11,10 +11,6 @@ use std::ops::Range;
 use super::highlight::{Highlighter, escape};
 use crate::model::{Command, Placeholder, PlaceholderKind, Step, Template};
 
-fn attr(text: &str) -> String {
-    escape(text)
-}
-
 /// A risk reason with its `code` spans as `<code>`.
 fn reason_html(reason: &str) -> String {
     let escaped = escape(reason);
@@ -34,7 +30,7 @@ fn reason_html(reason: &str) -> String {
 pub(crate) fn step_card(step: &Step, prefix: &str, highlighter: &Highlighter) -> String {
     let mut html = String::with_capacity(1024);
     let risk = step.risk.as_str();
-    let id = attr(&step.id);
+    let id = escape(&step.id);
     let anchor = format!("{prefix}step-{id}");
     let _ = write!(
         html,
@@ -42,13 +38,13 @@ pub(crate) fn step_card(step: &Step, prefix: &str, highlighter: &Highlighter) ->
          <h4 class=\"step-title\" id=\"{anchor}\">{title}</h4><a class=\"step-id\" href=\"#{anchor}\">#{id}</a>\
          <span class=\"badge risk-{risk}\" title=\"{reason}\">{risk}</span>",
         title = escape(&step.title),
-        reason = attr(&step.risk_reason),
+        reason = escape(&step.risk_reason),
     );
     if let Some(why) = &step.long_running {
-        let _ = write!(html, "<span class=\"badge flag long-running\" title=\"{}\">long-running</span>", attr(why));
+        let _ = write!(html, "<span class=\"badge flag long-running\" title=\"{}\">long-running</span>", escape(why));
     }
     if let Some(why) = &step.interactive {
-        let _ = write!(html, "<span class=\"badge flag interactive\" title=\"{}\">interactive</span>", attr(why));
+        let _ = write!(html, "<span class=\"badge flag interactive\" title=\"{}\">interactive</span>", escape(why));
     }
     if step.risk.needs_confirmation() || step.settings.confirm {
         html.push_str(
@@ -70,8 +66,8 @@ pub(crate) fn step_card(step: &Step, prefix: &str, highlighter: &Highlighter) ->
             let _ = write!(
                 html,
                 "<li class=\"input-chip\" data-input=\"{}\" title=\"{}\">{}</li>",
-                attr(&placeholder.name),
-                attr(&title),
+                escape(&placeholder.name),
+                escape(&title),
                 escape(&placeholder.name)
             );
         }
@@ -114,8 +110,8 @@ fn command_item(
         html,
         "<a class=\"command-anchor\" href=\"#{step_anchor}-{n}\">{}.{n}</a><span class=\"badge risk-{risk}\" title=\"{}\">{risk}</span>\
          <button class=\"copy\" type=\"button\" data-copy=\"command\" hidden>Copy</button></div>",
-        attr(&step.id),
-        attr(&command.risk_reason)
+        escape(&step.id),
+        escape(&command.risk_reason)
     );
     // Highlight with each placeholder masked as a plain word (syntect would read `<pod-name>` as
     // two redirections), then put the placeholder back inside its mark.
@@ -194,7 +190,7 @@ pub(crate) fn mark_ranges_showing(
     let mut source = 0usize;
     let mut open: Option<usize> = None;
     let mut chars = html.char_indices().peekable();
-    let open_tag = |name: &str| format!("<mark class=\"{class}\" data-name=\"{}\">", attr(name));
+    let open_tag = |name: &str| format!("<mark class=\"{class}\" data-name=\"{}\">", escape(name));
     while let Some((at, c)) = chars.next() {
         if let Some(index) = open {
             if ranges[index].0.end == source {
@@ -247,8 +243,7 @@ pub(crate) fn mark_ranges_showing(
 
 pub(crate) fn template_card(template: &Template, prefix: &str) -> String {
     let mut ranges = Vec::new();
-    let line_starts: Vec<usize> =
-        std::iter::once(0).chain(template.text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let line_starts = crate::parse::line_starts(&template.text);
     for field in &template.fields {
         let Some(&line_start) = line_starts.get((field.line - template.line - 1) as usize) else { continue };
         let line_end = template.text[line_start..].find('\n').map_or(template.text.len(), |e| line_start + e);

@@ -336,10 +336,9 @@ impl<'b> Site<'b> {
         Ok(crate::parse::markdown_for_render(&text).into_owned())
     }
 
-    fn render_page(&self, runbook: &Runbook) -> Result<(String, Vec<Diagnostic>), SiteError> {
-        let markdown = self.markdown_of(runbook)?;
+    fn render_page(&self, runbook: &Runbook, markdown: &str) -> Result<(String, Vec<Diagnostic>), SiteError> {
         let display = self.book.src.join(&runbook.path);
-        let body = render::render_body(runbook, &markdown, &display, &self.targets, &self.highlighter, Mode::Pages);
+        let body = render::render_body(runbook, markdown, &display, &self.targets, &self.highlighter, Mode::Pages);
         let href = html_path(&runbook.path);
         let nav = self.nav(Some(&runbook.path));
         let front = &runbook.front_matter;
@@ -399,7 +398,7 @@ impl<'b> Site<'b> {
                                 let display = site.book.src.join(&runbook.path);
                                 diagnostics.extend(render::check_links(runbook, &markdown, &display, &site.targets));
                             } else {
-                                let (html, mut found) = site.render_page(runbook)?;
+                                let (html, mut found) = site.render_page(runbook, &markdown)?;
                                 site.write(&rel, html.as_bytes())?;
                                 diagnostics.append(&mut found);
                             }
@@ -460,7 +459,7 @@ impl<'b> Site<'b> {
             if listing(previous) == listing(self.book) { vec![runbook] } else { self.book.runbooks.iter().collect() };
         let mut diagnostics = Vec::new();
         for page in pages {
-            let (html, found) = self.render_page(page)?;
+            let (html, found) = self.render_page(page, &self.markdown_of(page)?)?;
             self.write(&html_path(&page.path), html.as_bytes())?;
             if page.path == rel_path {
                 diagnostics = found;

@@ -80,7 +80,7 @@ pub(crate) fn render_body(
     mode: Mode,
 ) -> RenderedBody {
     let prefix = if mode == Mode::Print { print_prefix(&runbook.path) } else { String::new() };
-    let line_starts: Vec<usize> = std::iter::once(0).chain(markdown.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let line_starts = crate::parse::line_starts(markdown);
     let line_of = |offset: usize| line_starts.partition_point(|s| *s <= offset) as u32;
     let headings: HashMap<u32, &str> = runbook.sections.iter().map(|s| (s.line, s.anchor.as_str())).collect();
     let steps: HashMap<u32, usize> = runbook.steps.iter().enumerate().map(|(i, s)| (s.line, i)).collect();
@@ -185,7 +185,7 @@ pub(crate) fn check_links(
     display_path: &Path,
     targets: &LinkTargets,
 ) -> Vec<Diagnostic> {
-    let line_starts: Vec<usize> = std::iter::once(0).chain(markdown.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let line_starts = crate::parse::line_starts(markdown);
     let mut diagnostics = Vec::new();
     for (event, range) in Parser::new_ext(markdown, render_options()).into_offset_iter() {
         if let Event::Start(Tag::Link { dest_url, .. }) = event {
