@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::Diagnostic;
 use crate::model::{Book, Runbook};
 use highlight::Highlighter;
 use render::{LinkTargets, Mode, TocItem};
@@ -616,9 +616,4 @@ fn other_files(src: &Path, dest: &Path) -> Vec<String> {
         }
     }
     files
-}
-
-/// Whether any diagnostic is an error.
-pub fn has_errors(diagnostics: &[Diagnostic]) -> bool {
-    diagnostics.iter().any(|d| d.level == Level::Error)
 }
