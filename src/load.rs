@@ -204,10 +204,18 @@ fn summary_order(src: &Path, diagnostics: &mut Vec<Diagnostic>) -> Option<Vec<St
     Some(files)
 }
 
-/// Every `.md` file below `src`, sorted, skipping hidden folders, the build folder, `target/`
-/// and `node_modules/`. Symlink loops are reported, not followed.
+/// Every `.md` file below `src`, sorted.
 fn walk(src: &Path, build_dir: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<String> {
-    let build_dir = std::path::absolute(build_dir).ok();
+    let is_md = |rel: &String| Path::new(rel).extension().is_some_and(|e| e.eq_ignore_ascii_case("md"));
+    book_files(src, build_dir, diagnostics).into_iter().filter(is_md).collect()
+}
+
+/// Every file below `src`, sorted, as `/`-separated relative paths, skipping hidden entries,
+/// `target/`, `node_modules/` and the folder `skip` (the build folder). Symlinks are followed;
+/// loops and unreadable entries are reported in `diagnostics`, not followed.
+pub(crate) fn book_files(src: &Path, skip: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<String> {
+    let resolved = |p: &Path| std::fs::canonicalize(p).or_else(|_| std::path::absolute(p)).ok();
+    let skip = resolved(skip);
     let mut files = Vec::new();
     let walker = WalkDir::new(src).follow_links(true).sort_by_file_name().into_iter().filter_entry(|entry| {
         if entry.depth() == 0 {
@@ -221,7 +229,7 @@ fn walk(src: &Path, build_dir: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<
             if name == "target" || name == "node_modules" {
                 return false;
             }
-            if build_dir.as_ref().is_some_and(|b| std::path::absolute(entry.path()).ok().as_ref() == Some(b)) {
+            if skip.is_some() && resolved(entry.path()) == skip {
                 return false;
             }
         }
@@ -230,8 +238,7 @@ fn walk(src: &Path, build_dir: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<
     for entry in walker {
         match entry {
             Ok(entry) => {
-                let is_md = entry.path().extension().is_some_and(|e| e.eq_ignore_ascii_case("md"));
-                if entry.file_type().is_file() && is_md {
+                if entry.file_type().is_file() {
                     if let Ok(rel) = entry.path().strip_prefix(src) {
                         let parts: Vec<_> = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect();
                         files.push(parts.join("/"));

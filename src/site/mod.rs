@@ -597,23 +597,9 @@ fn render_error_text(page: &str, message: &str) -> SiteError {
     SiteError::Render { page: page.to_owned(), message: message.to_owned() }
 }
 
-/// The book's files that are not runbooks (images, attachments), to copy as they are.
+/// The book's files that are not runbooks (images, attachments), to copy as they are. Problems
+/// walking the folder were reported when the book loaded.
 fn other_files(src: &Path, dest: &Path) -> Vec<String> {
-    let mut files = Vec::new();
-    let walker = walkdir::WalkDir::new(src).follow_links(true).sort_by_file_name().into_iter().filter_entry(|e| {
-        let name = e.file_name().to_string_lossy();
-        e.depth() == 0
-            || !(name.starts_with('.')
-                || (e.file_type().is_dir() && (name == "target" || name == "node_modules"))
-                || std::fs::canonicalize(e.path()).is_ok_and(|p| p == dest))
-    });
-    for entry in walker.flatten() {
-        let is_md = entry.path().extension().is_some_and(|e| e.eq_ignore_ascii_case("md"));
-        if entry.file_type().is_file() && !is_md {
-            if let Ok(rel) = entry.path().strip_prefix(src) {
-                files.push(rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"));
-            }
-        }
-    }
-    files
+    let is_md = |rel: &String| Path::new(rel).extension().is_some_and(|e| e.eq_ignore_ascii_case("md"));
+    crate::load::book_files(src, dest, &mut Vec::new()).into_iter().filter(|rel| !is_md(rel)).collect()
 }
