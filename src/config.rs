@@ -121,6 +121,13 @@ pub struct OpsbookConfig {
     pub severity: Vec<SeverityLevel>,
     /// Extra risk rules, tried before the built-in ones.
     pub risk_rules: Vec<RiskRule>,
+    /// How much output of one run is kept (`"16 MiB"`, `"512 KiB"`, or a number of bytes).
+    /// Default 16 MiB; the cut is marked in the log.
+    #[serde(with = "byte_size")]
+    pub output_limit: u64,
+    /// Probes recorded with every run: name -> a short shell command whose first line of output
+    /// is kept (`kube = "kubectl config current-context"`). Each has two seconds.
+    pub context: BTreeMap<String, String>,
 }
 
 impl Default for OpsbookConfig {
@@ -130,6 +137,8 @@ impl Default for OpsbookConfig {
             timeout: Duration::from_secs(600),
             severity: default_severities(),
             risk_rules: Vec::new(),
+            output_limit: crate::exec::DEFAULT_LOG_LIMIT,
+            context: BTreeMap::new(),
         }
     }
 }
@@ -234,6 +243,53 @@ mod duration_text {
 
     pub(super) fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&humantime::format_duration(*duration).to_string())
+    }
+}
+
+/// Sizes written as `"16 MiB"`, `"512KiB"`, `"2 MB"`, or a number of bytes.
+mod byte_size {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Bytes(u64),
+        Text(String),
+    }
+
+    pub(super) fn parse(text: &str) -> Result<u64, String> {
+        let text = text.trim();
+        let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "k" | "kb" | "kib" => 1024,
+            "m" | "mb" | "mib" => 1024 * 1024,
+            "g" | "gb" | "gib" => 1024 * 1024 * 1024,
+            _ => {
+                return Err(format!(
+                    "invalid size `{text}`; write it like \"16 MiB\", \"512 KiB\" or a number of bytes"
+                ));
+            }
+        };
+        number
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(scale))
+            .filter(|&n| n > 0)
+            .ok_or_else(|| format!("invalid size `{text}`; write it like \"16 MiB\", \"512 KiB\" or a number of bytes"))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+        match Raw::deserialize(deserializer)? {
+            Raw::Bytes(0) => Err(serde::de::Error::custom("the size must be above 0")),
+            Raw::Bytes(bytes) => Ok(bytes),
+            Raw::Text(text) => parse(&text).map_err(serde::de::Error::custom),
+        }
+    }
+
+    pub(super) fn serialize<S: Serializer>(bytes: &u64, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&crate::exec::human_bytes(*bytes))
     }
 }
 

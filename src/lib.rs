@@ -6,8 +6,12 @@
 pub mod cli;
 pub mod config;
 pub mod diagnostic;
+pub mod exec;
+pub mod export;
 pub mod listing;
 pub mod load;
 pub mod model;
 pub mod parse;
+pub mod runner;
+pub mod session;
 pub mod site;

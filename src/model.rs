@@ -224,6 +224,12 @@ pub struct Occurrence {
     pub line: u32,
     pub col: u32,
     pub quoting: Quoting,
+    /// Byte range of the placeholder as written (`<pod-name>`, `${NAME:-x}`) in the command's
+    /// text, for the executor's substitution.
+    #[serde(skip)]
+    pub offset: usize,
+    #[serde(skip)]
+    pub len: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -232,8 +238,10 @@ pub enum Quoting {
     Bare,
     Double,
     Single,
-    /// Inside a heredoc body (expanded when the delimiter is unquoted).
+    /// Inside a heredoc body whose delimiter is unquoted: expanded by the shell.
     Heredoc,
+    /// Inside a heredoc body whose delimiter is quoted (`<<'EOF'`): taken literally.
+    LiteralHeredoc,
 }
 
 /// Attributes of a fence's info string, in one typed form whatever syntax wrote them.

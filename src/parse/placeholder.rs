@@ -135,7 +135,8 @@ fn quoting(ctx: Ctx) -> Option<Quoting> {
         Ctx::Bare => Some(Quoting::Bare),
         Ctx::Double => Some(Quoting::Double),
         Ctx::Single => Some(Quoting::Single),
-        Ctx::HeredocExpanding | Ctx::HeredocLiteral => Some(Quoting::Heredoc),
+        Ctx::HeredocExpanding => Some(Quoting::Heredoc),
+        Ctx::HeredocLiteral => Some(Quoting::LiteralHeredoc),
         Ctx::Comment => None,
     }
 }
@@ -160,9 +161,9 @@ pub(crate) fn collect(
     };
     for command in commands {
         let ctx_at = |offset: usize| command.lexed.ctx.get(offset).copied().unwrap_or(Ctx::Bare);
-        let occurrence = |offset: usize, quoting: Quoting| {
-            let (line, col) = position(command.index, offset);
-            Occurrence { command: command.index, line, col, quoting }
+        let occurrence = |range: std::ops::Range<usize>, quoting: Quoting| {
+            let (line, col) = position(command.index, range.start);
+            Occurrence { command: command.index, line, col, quoting, offset: range.start, len: range.len() }
         };
         let angles = if command.text.contains('<') { Some(ANGLE.captures_iter(command.text)) } else { None };
         for capture in angles.into_iter().flatten() {
@@ -171,7 +172,7 @@ pub(crate) fn collect(
             if quoting == Quoting::Bare && is_redirection(command.text, whole.start()) {
                 continue;
             }
-            add(capture[1].to_owned(), PlaceholderKind::Angle, None, occurrence(whole.start(), quoting));
+            add(capture[1].to_owned(), PlaceholderKind::Angle, None, occurrence(whole.range(), quoting));
         }
         let braces = if command.text.contains("{{") { Some(BRACE.captures_iter(command.text)) } else { None };
         for capture in braces.into_iter().flatten() {
@@ -181,7 +182,7 @@ pub(crate) fn collect(
                 continue;
             }
             let Some(quoting) = quoting(ctx_at(whole.start())) else { continue };
-            add(name.to_owned(), PlaceholderKind::Brace, None, occurrence(whole.start(), quoting));
+            add(name.to_owned(), PlaceholderKind::Brace, None, occurrence(whole.range(), quoting));
         }
         let dollars = if command.text.contains('$') { Some(DOLLAR.captures_iter(command.text)) } else { None };
         for capture in dollars.into_iter().flatten() {
@@ -216,7 +217,7 @@ pub(crate) fn collect(
             if kind == PlaceholderKind::Env && (set_in_step.contains(&name) || WELL_KNOWN.contains(&name.as_str())) {
                 continue;
             }
-            add(name, kind, default, occurrence(whole.start(), quoting));
+            add(name, kind, default, occurrence(whole.range(), quoting));
         }
     }
     found.sort_by_key(|p| p.occurrences.first().map(|o| (o.line, o.col)));

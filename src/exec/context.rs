@@ -1,0 +1,104 @@
+//! Where a run happened: user, host, working folder, the book's git commit, and the probes a
+//! book configures (`[opsbook.context] kube = "kubectl config current-context"`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// How long one probe (or a git query) may take.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Recorded with every run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Context {
+    pub user: String,
+    pub host: String,
+    pub cwd: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_commit: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub git_dirty: bool,
+    /// Probe name -> its first line of output, or why there is none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub probes: BTreeMap<String, String>,
+}
+
+/// The user running opsbook: `USER`, `LOGNAME`, else the name of the uid.
+pub fn user() -> String {
+    for var in ["USER", "LOGNAME"] {
+        if let Ok(name) = std::env::var(var)
+            && !name.is_empty()
+        {
+            return name;
+        }
+    }
+    let uid = nix::unistd::getuid();
+    match nix::unistd::User::from_uid(uid) {
+        Ok(Some(user)) => user.name,
+        _ => uid.to_string(),
+    }
+}
+
+/// This machine's host name.
+pub fn host() -> String {
+    nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// Collects the context of a run in `cwd` for the book at `book_root`. Probes run with `sh -c`
+/// in parallel, each bounded by [`PROBE_TIMEOUT`]; a failing probe records why.
+pub async fn collect(book_root: &Path, cwd: &Path, probes: &BTreeMap<String, String>) -> Context {
+    let git_commit = first_line(Path::new("git"), &["rev-parse", "HEAD"], book_root);
+    let git_status = capture(Path::new("git"), &["status", "--porcelain", "--untracked-files=no"], book_root);
+    let mut probe_runs = tokio::task::JoinSet::new();
+    for (name, command) in probes {
+        let (name, command, cwd) = (name.clone(), command.clone(), cwd.to_path_buf());
+        probe_runs.spawn(async move {
+            let shown = match capture(Path::new("sh"), &["-c", &command], &cwd).await {
+                Ok(out) => out.lines().next().unwrap_or("").trim().to_owned(),
+                Err(why) => format!("({why})"),
+            };
+            (name, shown)
+        });
+    }
+    let (git_commit, git_status) = tokio::join!(git_commit, git_status);
+    let mut found = BTreeMap::new();
+    while let Some(Ok((name, shown))) = probe_runs.join_next().await {
+        found.insert(name, shown);
+    }
+    let git_commit = git_commit.ok().filter(|c| !c.is_empty());
+    Context {
+        user: user(),
+        host: host(),
+        cwd: cwd.display().to_string(),
+        git_dirty: git_commit.is_some() && git_status.is_ok_and(|s| !s.trim().is_empty()),
+        git_commit,
+        probes: found,
+    }
+}
+
+async fn first_line(program: &Path, args: &[&str], cwd: &Path) -> Result<String, String> {
+    capture(program, args, cwd).await.map(|out| out.lines().next().unwrap_or("").trim().to_owned())
+}
+
+/// Runs a short command and returns its stdout, or why it failed.
+async fn capture(program: &Path, args: &[&str], cwd: &Path) -> Result<String, String> {
+    let mut command = tokio::process::Command::new(program);
+    command
+        .args(args)
+        .current_dir(cwd)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let output = match tokio::time::timeout(PROBE_TIMEOUT, command.output()).await {
+        Err(_) => return Err(format!("no answer within {}s", PROBE_TIMEOUT.as_secs())),
+        Ok(Err(err)) => return Err(err.to_string()),
+        Ok(Ok(output)) => output,
+    };
+    if !output.status.success() {
+        return Err(format!("exit {}", output.status.code().unwrap_or(-1)));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}

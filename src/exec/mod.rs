@@ -1,0 +1,595 @@
+//! Running a step: one process group per run, output streamed as timestamped chunks to any
+//! number of subscribers and to a bounded log file, timeout and cancel that leave no process of
+//! the step behind, and the variables the step exported.
+//!
+//! Nothing here knows of terminals, browsers or sessions: `runner` records runs into a session,
+//! the CLI and the server show them.
+
+pub mod context;
+pub mod redact;
+pub mod script;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
+
+pub use redact::Redactor;
+
+/// Default bound of a run's kept output.
+pub const DEFAULT_LOG_LIMIT: u64 = 16 * 1024 * 1024;
+/// Between SIGTERM and SIGKILL.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+/// A partial line is held back this long for the rest of it (so that a secret split across two
+/// reads is still masked), then sent as it is (a prompt without a newline still shows).
+const IDLE_FLUSH: Duration = Duration::from_millis(40);
+const READ_SIZE: usize = 64 * 1024;
+/// A partial line longer than this is sent without waiting for its end.
+const MAX_PENDING: usize = 16 * 1024;
+/// Chunks a slow subscriber may fall behind before it re-reads the log.
+const BROADCAST_CAPACITY: usize = 256;
+
+/// Written on the script's first line: at exit, the environment goes to a private file.
+const ENV_TRAP: &str =
+    "trap '__opsbook_status=$?; env -0 >\"$OPSBOOK_ENV_FILE\" 2>/dev/null; exit $__opsbook_status' EXIT; ";
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Which stream a chunk came from; `opsbook` marks notes of our own (the output cut, a timeout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+    Opsbook,
+}
+
+/// A piece of output, as stored in the log (one JSON object per line) and streamed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chunk {
+    /// 1-based, in the order the chunks were written.
+    pub seq: u64,
+    /// Milliseconds since the Unix epoch.
+    pub at: i64,
+    pub stream: Stream,
+    pub text: String,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum End {
+    Exited,
+    TimedOut,
+    Cancelled,
+}
+
+/// The record of a finished run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub end: End,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
+    pub started_at: i64,
+    pub ended_at: i64,
+    pub duration_ms: u64,
+    /// All bytes the run printed, kept or not.
+    pub output_bytes: u64,
+    /// True when the log stops at the bound.
+    pub truncated: bool,
+    /// Variables the run exported that differ from what it was given.
+    #[serde(skip)]
+    pub exported: BTreeMap<String, String>,
+}
+
+impl Outcome {
+    /// True for a run that exited with status 0.
+    pub fn succeeded(&self) -> bool {
+        self.end == End::Exited && self.exit_code == Some(0)
+    }
+}
+
+/// Everything a run needs.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    /// The shell, run as `SHELL -c SCRIPT`.
+    pub shell: String,
+    pub script: String,
+    /// Variables added to (or replacing) this process's environment.
+    pub env: BTreeMap<String, String>,
+    pub cwd: PathBuf,
+    pub timeout: Duration,
+    pub grace: Duration,
+    /// The log, one JSON chunk per line; its folder must exist.
+    pub log_path: PathBuf,
+    pub log_limit: u64,
+    pub redactor: Redactor,
+    /// Report the variables the script exported (through a temporary file, removed after).
+    pub capture_env: bool,
+}
+
+/// A run in progress (or finished): subscribe to its output, cancel it, wait for it.
+#[derive(Debug, Clone)]
+pub struct Run {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    pid: u32,
+    log_path: PathBuf,
+    sender: Mutex<Option<broadcast::Sender<Chunk>>>,
+    cancel: Notify,
+    done: watch::Receiver<Option<Outcome>>,
+}
+
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot start `{shell}`: {source}")]
+    Spawn { shell: String, source: std::io::Error },
+    #[error("cannot write the run's log {}: {source}", path.display())]
+    Log { path: PathBuf, source: std::io::Error },
+}
+
+/// Starts a run. Must be called inside a tokio runtime (with the time and process drivers).
+pub fn start(spec: RunSpec) -> Result<Run, StartError> {
+    let log_err = |source| StartError::Log { path: spec.log_path.clone(), source };
+    let log = File::create(&spec.log_path).map_err(log_err)?;
+    let env_file = if spec.capture_env { Some(EnvFile::create().map_err(log_err)?) } else { None };
+    let mut script = String::with_capacity(spec.script.len() + 128);
+    if env_file.is_some() {
+        // On the script's first line, so that the shell's line numbers match the script's.
+        script.push_str(ENV_TRAP);
+    }
+    script.push_str(&spec.script);
+
+    let mut command = tokio::process::Command::new(&spec.shell);
+    command
+        .arg("-c")
+        .arg(&script)
+        .current_dir(&spec.cwd)
+        .envs(&spec.env)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(false);
+    if let Some(env_file) = &env_file {
+        command.env("OPSBOOK_ENV_FILE", &env_file.path);
+    }
+    let started_at = now_ms();
+    let mut child = command.spawn().map_err(|source| StartError::Spawn { shell: spec.shell.clone(), source })?;
+    let pid = child.id().unwrap_or(0);
+    let (sender, _) = broadcast::channel(BROADCAST_CAPACITY);
+    let (done_tx, done_rx) = watch::channel(None);
+    let inner = Arc::new(Inner {
+        pid,
+        log_path: spec.log_path.clone(),
+        sender: Mutex::new(Some(sender.clone())),
+        cancel: Notify::new(),
+        done: done_rx,
+    });
+
+    let (chunks_tx, chunks_rx) = mpsc::channel::<(Stream, String)>(64);
+    let readers = [
+        child.stdout.take().map(|out| spawn_reader(out, Stream::Stdout, spec.redactor.stream(), chunks_tx.clone())),
+        child.stderr.take().map(|err| spawn_reader(err, Stream::Stderr, spec.redactor.stream(), chunks_tx.clone())),
+    ];
+    let writer = {
+        let limit = spec.log_limit;
+        let sender = sender.clone();
+        std::thread::spawn(move || write_log(log, chunks_rx, sender, limit))
+    };
+    drop(sender);
+
+    let run = Run { inner: inner.clone() };
+    let spec_env = spec.env;
+    let (timeout, grace) = (spec.timeout, spec.grace);
+    tokio::spawn(async move {
+        let group = Pid::from_raw(pid as i32);
+        let end = tokio::select! {
+            _ = child.wait() => End::Exited,
+            () = tokio::time::sleep(timeout) => End::TimedOut,
+            () = inner.cancel.notified() => End::Cancelled,
+        };
+        if end != End::Exited {
+            let why = if end == End::TimedOut {
+                format!("timed out after {}; stopping the step\n", humantime::format_duration(timeout))
+            } else {
+                "cancelled; stopping the step\n".to_owned()
+            };
+            let _ = chunks_tx.send((Stream::Opsbook, why)).await;
+            stop_group(group, grace, Some(&mut child)).await;
+        }
+        let status = child.wait().await.ok();
+        let ended_at = now_ms();
+        // No process of the step outlives it: what it left in the background goes too.
+        stop_group(group, Duration::from_millis(500).min(grace), None).await;
+        drop(chunks_tx);
+        for reader in readers.into_iter().flatten() {
+            // A process that left the group (setsid) may hold the pipe open: do not wait for it.
+            if tokio::time::timeout(Duration::from_secs(2), reader).await.is_err() {
+                break;
+            }
+        }
+        let totals = tokio::task::spawn_blocking(move || writer.join().ok()).await.ok().flatten();
+        let (output_bytes, truncated) = totals.unwrap_or((0, false));
+        let exported = match env_file {
+            Some(env_file) => exported_vars(&env_file.read(), &spec_env),
+            None => BTreeMap::new(),
+        };
+        if let Ok(mut sender) = inner.sender.lock() {
+            sender.take();
+        }
+        let outcome = Outcome {
+            end,
+            exit_code: status.and_then(|s| s.code()),
+            signal: status.and_then(|s| s.signal()),
+            started_at,
+            ended_at,
+            duration_ms: (ended_at - started_at).max(0) as u64,
+            output_bytes,
+            truncated,
+            exported,
+        };
+        let _ = done_tx.send(Some(outcome));
+    });
+    Ok(run)
+}
+
+impl Run {
+    /// The process id of the shell (and the id of its process group).
+    pub fn pid(&self) -> u32 {
+        self.inner.pid
+    }
+
+    /// Asks the run to stop: SIGTERM to its process group, SIGKILL after the grace period.
+    pub fn cancel(&self) {
+        self.inner.cancel.notify_one();
+    }
+
+    /// Waits for the run to end.
+    pub async fn wait(&self) -> Outcome {
+        let mut done = self.inner.done.clone();
+        match done.wait_for(Option::is_some).await {
+            Ok(outcome) => outcome.clone().unwrap_or_else(lost_outcome),
+            Err(_) => lost_outcome(),
+        }
+    }
+
+    /// The outcome, when the run has ended.
+    pub fn outcome(&self) -> Option<Outcome> {
+        self.inner.done.borrow().clone()
+    }
+
+    /// The run's output from the chunk after `after` (0: from the start): what the log holds,
+    /// then the chunks as they come, then the outcome.
+    pub fn subscribe(&self, after: u64) -> Subscription {
+        let live = self.inner.sender.lock().ok().and_then(|s| s.as_ref().map(broadcast::Sender::subscribe));
+        let mut subscription = Subscription {
+            log_path: self.inner.log_path.clone(),
+            live,
+            backlog: std::collections::VecDeque::new(),
+            next_seq: after + 1,
+            done: self.inner.done.clone(),
+            finished: false,
+        };
+        subscription.reload();
+        subscription
+    }
+}
+
+fn lost_outcome() -> Outcome {
+    let now = now_ms();
+    Outcome {
+        end: End::Cancelled,
+        exit_code: None,
+        signal: None,
+        started_at: now,
+        ended_at: now,
+        duration_ms: 0,
+        output_bytes: 0,
+        truncated: false,
+        exported: BTreeMap::new(),
+    }
+}
+
+/// What a subscriber receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunEvent {
+    Output(Chunk),
+    Exit(Outcome),
+}
+
+/// One subscriber's view of a run's output: replay from the log, then live.
+#[derive(Debug)]
+pub struct Subscription {
+    log_path: PathBuf,
+    live: Option<broadcast::Receiver<Chunk>>,
+    backlog: std::collections::VecDeque<Chunk>,
+    next_seq: u64,
+    done: watch::Receiver<Option<Outcome>>,
+    finished: bool,
+}
+
+impl Subscription {
+    /// The next chunk, then the outcome, then `None`.
+    pub async fn next(&mut self) -> Option<RunEvent> {
+        loop {
+            if let Some(chunk) = self.backlog.pop_front() {
+                self.next_seq = chunk.seq + 1;
+                return Some(RunEvent::Output(chunk));
+            }
+            if self.finished {
+                return None;
+            }
+            let received = match &mut self.live {
+                Some(live) => Some(live.recv().await),
+                None => None,
+            };
+            match received {
+                Some(Ok(chunk)) if chunk.seq < self.next_seq => {}
+                Some(Ok(chunk)) if chunk.seq == self.next_seq => {
+                    self.next_seq += 1;
+                    return Some(RunEvent::Output(chunk));
+                }
+                // Fell behind or missed some: the log has them all, in order.
+                Some(Ok(_)) | Some(Err(broadcast::error::RecvError::Lagged(_))) => self.reload(),
+                Some(Err(broadcast::error::RecvError::Closed)) | None => {
+                    self.live = None;
+                    self.reload();
+                    if self.backlog.is_empty() {
+                        self.finished = true;
+                        let outcome = self.done.wait_for(Option::is_some).await.ok().and_then(|o| o.clone());
+                        return outcome.map(RunEvent::Exit);
+                    }
+                }
+            }
+        }
+    }
+
+    fn reload(&mut self) {
+        self.backlog = read_log(&self.log_path, self.next_seq).into();
+    }
+}
+
+/// The chunks of a run's log from `from_seq` on.
+pub fn read_log(path: &Path, from_seq: u64) -> Vec<Chunk> {
+    let Ok(file) = File::open(path) else { return Vec::new() };
+    BufReader::new(file)
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|line| serde_json::from_str::<Chunk>(&line).ok())
+        .filter(|chunk| chunk.seq >= from_seq)
+        .collect()
+}
+
+/// Sends SIGTERM to the group, then SIGKILL if anything of it is left after `grace`.
+async fn stop_group(group: Pid, grace: Duration, mut child: Option<&mut tokio::process::Child>) {
+    if killpg(group, Signal::SIGTERM).is_err() {
+        return;
+    }
+    let deadline = tokio::time::Instant::now() + grace;
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if let Some(child) = child.as_deref_mut() {
+            // Reap the shell so that it does not count as alive.
+            let _ = child.try_wait();
+        }
+        if killpg(group, None).is_err() {
+            return;
+        }
+    }
+    let _ = killpg(group, Signal::SIGKILL);
+}
+
+fn spawn_reader<R: AsyncRead + Unpin + Send + 'static>(
+    mut source: R,
+    stream: Stream,
+    mut redactor: redact::StreamRedactor,
+    chunks: mpsc::Sender<(Stream, String)>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut buffer = vec![0u8; READ_SIZE];
+        let mut pending: Vec<u8> = Vec::new();
+        loop {
+            let read = if pending.is_empty() {
+                source.read(&mut buffer).await
+            } else {
+                match tokio::time::timeout(IDLE_FLUSH, source.read(&mut buffer)).await {
+                    Ok(read) => read,
+                    Err(_) => {
+                        let text = take_text(&mut pending, false);
+                        if !text.is_empty() && chunks.send((stream, redactor.redact(&text))).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                }
+            };
+            match read {
+                Ok(0) | Err(_) => break,
+                Ok(n) => pending.extend_from_slice(&buffer[..n]),
+            }
+            let text = match memchr::memrchr(b'\n', &pending) {
+                Some(last) => {
+                    let rest = pending.split_off(last + 1);
+                    let text = take_text(&mut pending, true);
+                    pending = rest;
+                    text
+                }
+                None if pending.len() >= MAX_PENDING => take_text(&mut pending, false),
+                None => continue,
+            };
+            if chunks.send((stream, redactor.redact(&text))).await.is_err() {
+                return;
+            }
+        }
+        let text = take_text(&mut pending, true);
+        if !text.is_empty() {
+            let _ = chunks.send((stream, redactor.redact(&text))).await;
+        }
+    })
+}
+
+/// Takes the bytes of `pending` as text, invalid UTF-8 replaced; unless `all`, an incomplete
+/// character at the end stays for the next read.
+fn take_text(pending: &mut Vec<u8>, all: bool) -> String {
+    let keep_from = match std::str::from_utf8(pending) {
+        Err(err) if !all && err.error_len().is_none() => err.valid_up_to(),
+        _ => pending.len(),
+    };
+    let rest = pending.split_off(keep_from);
+    let text = String::from_utf8_lossy(pending).into_owned();
+    *pending = rest;
+    text
+}
+
+/// The log writer: numbers chunks, writes them (up to the bound) and then broadcasts them.
+/// Returns the bytes seen and whether the log was cut.
+fn write_log(
+    file: File,
+    mut chunks: mpsc::Receiver<(Stream, String)>,
+    sender: broadcast::Sender<Chunk>,
+    limit: u64,
+) -> (u64, bool) {
+    let mut log = std::io::BufWriter::new(file);
+    let (mut seq, mut kept, mut seen, mut cut, mut marked) = (0u64, 0u64, 0u64, false, false);
+    let mut emit = |stream: Stream, text: String, seq: &mut u64| {
+        *seq += 1;
+        let chunk = Chunk { seq: *seq, at: now_ms(), stream, text };
+        if let Ok(line) = serde_json::to_string(&chunk) {
+            let _ = writeln!(log, "{line}");
+            let _ = log.flush();
+        }
+        let _ = sender.send(chunk);
+    };
+    while let Some((stream, mut text)) = chunks.blocking_recv() {
+        if stream != Stream::Opsbook {
+            seen += text.len() as u64;
+            if cut {
+                continue;
+            }
+            let room = limit.saturating_sub(kept) as usize;
+            if text.len() > room {
+                let mut at = room;
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                text.truncate(at);
+                cut = true;
+            }
+            kept += text.len() as u64;
+        }
+        if !text.is_empty() {
+            emit(stream, text, &mut seq);
+        }
+        if cut && !marked {
+            marked = true;
+            let mark = format!(
+                "\n[opsbook] output cut at {}: the rest of this run's output is not kept\n",
+                human_bytes(limit)
+            );
+            emit(Stream::Opsbook, mark, &mut seq);
+        }
+    }
+    (seen, cut)
+}
+
+/// `16 MiB`, `512 KiB`, `100 B`.
+pub fn human_bytes(bytes: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    if bytes >= MIB && bytes % MIB == 0 {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= MIB {
+        format!("{:.1} MiB", bytes as f64 / MIB as f64)
+    } else if bytes >= 1024 {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+/// A private temporary file the script's exit trap writes its environment to.
+#[derive(Debug)]
+struct EnvFile {
+    path: PathBuf,
+}
+
+impl EnvFile {
+    fn create() -> std::io::Result<EnvFile> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = std::env::temp_dir().join(format!("opsbook-env-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
+        Ok(EnvFile { path })
+    }
+
+    fn read(&self) -> Vec<u8> {
+        std::fs::read(&self.path).unwrap_or_default()
+    }
+}
+
+impl Drop for EnvFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Variables the shell set that the script does not simply inherit: new, or changed from what
+/// the run was given (this process's environment plus `given`). Shell bookkeeping is left out.
+fn exported_vars(env_dump: &[u8], given: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    const SHELL_OWN: &[&str] = &["_", "PWD", "OLDPWD", "SHLVL", "OPSBOOK_ENV_FILE", "__opsbook_status"];
+    let mut exported = BTreeMap::new();
+    for entry in env_dump.split(|&b| b == 0) {
+        let Ok(entry) = std::str::from_utf8(entry) else { continue };
+        let Some((name, value)) = entry.split_once('=') else { continue };
+        if name.is_empty()
+            || SHELL_OWN.contains(&name)
+            || name.starts_with("OPSBOOK_INPUT_")
+            || name.starts_with("BASH_FUNC_")
+        {
+            continue;
+        }
+        let before = given.get(name).cloned().or_else(|| std::env::var(name).ok());
+        if before.as_deref() != Some(value) {
+            exported.insert(name.to_owned(), value.to_owned());
+        }
+    }
+    exported
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn incomplete_characters_wait_for_the_next_read() {
+        let mut pending = "héllo".as_bytes().to_vec();
+        pending.truncate(2);
+        assert_eq!(take_text(&mut pending, false), "h");
+        assert_eq!(pending, vec![0xc3]);
+        assert_eq!(take_text(&mut pending, true), "\u{fffd}");
+    }
+
+    #[test]
+    fn exported_vars_are_the_difference() {
+        let given = BTreeMap::from([("A".to_owned(), "1".to_owned())]);
+        let dump = b"A=1\0B=2\0PWD=/x\0OPSBOOK_INPUT_X=y\0";
+        assert_eq!(exported_vars(dump, &given), BTreeMap::from([("B".to_owned(), "2".to_owned())]));
+    }
+}

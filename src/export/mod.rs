@@ -1,0 +1,461 @@
+//! A session as a postmortem: Markdown in the seed's template (Summary, Impact, Timeline, Root
+//! Cause, Resolution, Action Items, Lessons Learned, then an appendix of full outputs), JSON with
+//! a versioned schema, and printable HTML. Also the seed's status-update text.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::{Duration, UNIX_EPOCH};
+
+use serde_json::json;
+
+use crate::exec::{self, Chunk};
+use crate::session::{Event, EventKind, NoteKind, RunEnded, RunStarted, Session};
+
+/// The JSON export's schema id; bumped on incompatible changes.
+pub const JSON_SCHEMA: &str = "opsbook.session/v1";
+
+/// Lines of output shown under a run in the timeline, from the start and from the end.
+const EXCERPT_LINES: usize = 4;
+
+/// A moment in UTC, in the pieces the exports use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Utc {
+    /// `2026-11-27`
+    pub date: String,
+    /// `18:43`
+    pub time: String,
+    /// `2026-11-27T18:43:22.123Z`
+    pub rfc3339: String,
+}
+
+/// `at` (milliseconds since the Unix epoch) in UTC.
+pub fn utc(at: i64) -> Utc {
+    let moment = UNIX_EPOCH + Duration::from_millis(at.max(0) as u64);
+    let rfc3339 = humantime::format_rfc3339_millis(moment).to_string();
+    Utc { date: rfc3339[..10].to_owned(), time: rfc3339[11..16].to_owned(), rfc3339 }
+}
+
+/// `1 h 12 min`, `3 min 5 s`, `4.2 s`, `120 ms`.
+pub fn duration_text(ms: u64) -> String {
+    let secs = ms / 1000;
+    match secs {
+        0 if ms < 1000 => format!("{ms} ms"),
+        0..=9 => format!("{:.1} s", ms as f64 / 1000.0),
+        10..=59 => format!("{secs} s"),
+        60..=3599 if secs % 60 == 0 => format!("{} min", secs / 60),
+        60..=3599 => format!("{} min {} s", secs / 60, secs % 60),
+        _ if (secs / 60) % 60 == 0 => format!("{} h", secs / 3600),
+        _ => format!("{} h {} min", secs / 3600, (secs / 60) % 60),
+    }
+}
+
+/// A run as the exports show it: its start, and its end if it has one.
+#[derive(Debug, Clone)]
+pub struct RunRecord<'e> {
+    pub started_at: i64,
+    pub actor: &'e crate::session::Actor,
+    pub started: &'e RunStarted,
+    pub end: Option<(&'e str, &'e Event)>,
+}
+
+impl RunRecord<'_> {
+    /// `exit 0`, `exit 1`, `signal 15`, `timed out`, `cancelled`, `interrupted`, `running`.
+    pub fn result(&self) -> String {
+        match self.end.map(|(_, event)| &event.kind) {
+            Some(EventKind::RunFinished(ended)) if ended.timed_out => "timed out".to_owned(),
+            Some(EventKind::RunFinished(ended)) => exit_text(ended),
+            Some(EventKind::RunCancelled(_)) => "cancelled".to_owned(),
+            Some(EventKind::RunInterrupted { .. }) => "interrupted".to_owned(),
+            _ => "running".to_owned(),
+        }
+    }
+
+    pub fn ended(&self) -> Option<&RunEnded> {
+        match self.end.map(|(_, event)| &event.kind) {
+            Some(EventKind::RunFinished(ended) | EventKind::RunCancelled(ended)) => Some(ended),
+            _ => None,
+        }
+    }
+}
+
+fn exit_text(ended: &RunEnded) -> String {
+    match (ended.exit_code, ended.signal) {
+        (Some(code), _) => format!("exit {code}"),
+        (None, Some(signal)) => format!("signal {signal}"),
+        (None, None) => "no exit status".to_owned(),
+    }
+}
+
+/// The runs of a session, in the order they started.
+pub fn runs(events: &[Event]) -> Vec<RunRecord<'_>> {
+    let mut runs: Vec<RunRecord<'_>> = events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::RunStarted(started) => {
+                Some(RunRecord { started_at: event.at, actor: &event.actor, started, end: None })
+            }
+            _ => None,
+        })
+        .collect();
+    for event in events {
+        if matches!(event.kind, EventKind::RunStarted(_)) {
+            continue;
+        }
+        if let Some(run_id) = event.kind.run_id()
+            && let Some(run) = runs.iter_mut().find(|r| r.started.run_id == run_id)
+            && run.end.is_none()
+        {
+            run.end = Some((event.kind.name(), event));
+        }
+    }
+    runs
+}
+
+/// The output a run kept, as one text (already redacted when it was written).
+pub fn run_output(opsbook_dir: &Path, started: &RunStarted) -> String {
+    exec::read_log(&opsbook_dir.join(&started.log), 0).into_iter().map(|Chunk { text, .. }| text).collect()
+}
+
+/// One line describing an event, for the timeline and the JSON `description`.
+pub fn describe(event: &Event, runs: &[RunRecord<'_>]) -> String {
+    match &event.kind {
+        EventKind::Created { title, severity } => format!("Incident opened: {title} ({severity})"),
+        EventKind::StatusChanged { from, to } => format!("Status: {from} -> {to}"),
+        EventKind::SeverityChanged { from, to } => format!("Severity: {from} -> {to}"),
+        EventKind::NoteAdded { note: NoteKind::Note, text } => format!("Note: {text}"),
+        EventKind::NoteAdded { note, text } => format!("{}: {text}", note_heading(*note)),
+        EventKind::RunStarted(started) => {
+            let run = runs.iter().find(|r| r.started.run_id == started.run_id);
+            let result = match run.and_then(RunRecord::ended) {
+                Some(ended) => {
+                    format!("{}, {}", run.map(RunRecord::result).unwrap_or_default(), duration_text(ended.duration_ms))
+                }
+                None => run.map(RunRecord::result).unwrap_or_default(),
+            };
+            let what = match started.command {
+                Some(index) => format!("command {} of step `{}`", index + 1, started.step),
+                None => format!("step `{}`", started.step),
+            };
+            format!(
+                "Ran {what} ({}) of {}: `{}` ({result})",
+                started.step_title,
+                started.runbook,
+                one_line(&started.command_text)
+            )
+        }
+        EventKind::RunFinished(ended) => format!("Run {} ended: {}", ended.run_id, exit_text(ended)),
+        EventKind::RunCancelled(ended) => format!("Run {} cancelled", ended.run_id),
+        EventKind::RunInterrupted { run_id, reason } => format!("Run {run_id} interrupted: {reason}"),
+        EventKind::Closed => "Incident closed".to_owned(),
+    }
+}
+
+fn note_heading(kind: NoteKind) -> &'static str {
+    match kind {
+        NoteKind::Note => "Note",
+        NoteKind::Summary => "Summary",
+        NoteKind::Impact => "Impact",
+        NoteKind::RootCause => "Root cause",
+        NoteKind::Resolution => "Resolution",
+        NoteKind::Action => "Action item",
+        NoteKind::Lesson => "Lesson",
+    }
+}
+
+/// Multi-line commands on one line: `a; b`.
+fn one_line(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let joined = lines.join(" ; ");
+    joined.replace('`', "'")
+}
+
+/// Events that appear as their own timeline lines: run ends are folded into their start.
+fn on_timeline(event: &Event) -> bool {
+    !matches!(event.kind, EventKind::RunFinished(_) | EventKind::RunCancelled(_))
+}
+
+fn notes(events: &[Event], kind: NoteKind) -> Vec<&str> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::NoteAdded { note, text } if *note == kind => Some(text.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The session's end: when it was closed, else its last event.
+fn end_of(session: &Session, events: &[Event]) -> i64 {
+    session.ended_at.or_else(|| events.last().map(|e| e.at)).unwrap_or(session.started_at)
+}
+
+fn excerpt(output: &str) -> Option<String> {
+    let lines: Vec<&str> = output.lines().collect();
+    if lines.iter().all(|l| l.trim().is_empty()) {
+        return None;
+    }
+    if lines.len() <= EXCERPT_LINES * 2 + 1 {
+        return Some(lines.join("\n"));
+    }
+    let head = &lines[..EXCERPT_LINES];
+    let tail = &lines[lines.len() - EXCERPT_LINES..];
+    Some(format!("{}\n… ({} lines)\n{}", head.join("\n"), lines.len() - EXCERPT_LINES * 2, tail.join("\n")))
+}
+
+/// A fence longer than any backtick run in `text`.
+fn fence_for(text: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    "`".repeat((longest + 1).max(3))
+}
+
+fn section(out: &mut String, heading: &str, texts: &[&str], prompt: &str) {
+    let _ = writeln!(out, "## {heading}");
+    if texts.is_empty() {
+        let _ = writeln!(out, "{prompt}");
+    } else {
+        for text in texts {
+            let _ = writeln!(out, "{text}\n");
+        }
+    }
+    out.truncate(out.trim_end().len());
+    out.push_str("\n\n");
+}
+
+/// The postmortem in Markdown, headings and order as in the seed's template.
+pub fn markdown(session: &Session, events: &[Event], opsbook_dir: &Path) -> String {
+    let runs = runs(events);
+    let mut out = String::new();
+    let start = utc(session.started_at);
+    let end_at = end_of(session, events);
+    let _ = writeln!(out, "# Postmortem: {}\n", session.title);
+    let _ = writeln!(out, "- Session: `{}`", session.id);
+    let _ = writeln!(out, "- Severity: {}", session.severity);
+    let _ = writeln!(out, "- Status: {}", session.status);
+    let _ = writeln!(out, "- Started: {} {} UTC", start.date, start.time);
+    match session.ended_at {
+        Some(ended) => {
+            let end = utc(ended);
+            let _ = writeln!(out, "- Ended: {} {} UTC", end.date, end.time);
+        }
+        None => {
+            let _ = writeln!(out, "- Ended: not yet (session open)");
+        }
+    }
+    out.push('\n');
+    section(&mut out, "Summary", &notes(events, NoteKind::Summary), "Brief description of what happened.");
+
+    let _ = writeln!(out, "## Impact");
+    let duration = duration_text((end_at - session.started_at).max(0) as u64);
+    let end = utc(end_at);
+    let until = if start.date == end.date { end.time.clone() } else { format!("{} {}", end.date, end.time) };
+    let ongoing = if session.ended_at.is_some() { "" } else { ", so far" };
+    let _ = writeln!(out, "- Duration: {duration} ({} {} - {until} UTC{ongoing})", start.date, start.time);
+    let impact = notes(events, NoteKind::Impact);
+    if impact.is_empty() {
+        let _ = writeln!(out, "- Users affected: X\n- Revenue impact: $X");
+    } else {
+        for text in impact {
+            let _ = writeln!(out, "- {text}");
+        }
+    }
+    out.push('\n');
+
+    let _ = writeln!(out, "## Timeline");
+    let spans_days = events.first().map(|e| utc(e.at).date) != events.last().map(|e| utc(e.at).date);
+    let mut day = String::new();
+    for event in events.iter().filter(|e| on_timeline(e)) {
+        let when = utc(event.at);
+        if spans_days && when.date != day {
+            let _ = writeln!(out, "\n{} (UTC)\n", when.date);
+            day = when.date.clone();
+        }
+        let _ = writeln!(out, "- {} - {} ({})", when.time, describe(event, &runs), event.actor.user);
+        if let EventKind::RunStarted(started) = &event.kind
+            && let Some(text) = excerpt(&run_output(opsbook_dir, started))
+        {
+            let fence = fence_for(&text);
+            let _ = writeln!(out, "\n  {fence}text");
+            for line in text.lines() {
+                let _ = writeln!(out, "  {line}");
+            }
+            let _ = writeln!(out, "  {fence}\n");
+        }
+    }
+    out.truncate(out.trim_end().len());
+    out.push_str("\n\n");
+
+    section(&mut out, "Root Cause", &notes(events, NoteKind::RootCause), "Why did this happen?");
+    section(&mut out, "Resolution", &notes(events, NoteKind::Resolution), "What fixed it?");
+    let actions: Vec<String> = notes(events, NoteKind::Action).iter().map(|a| format!("- [ ] {a}")).collect();
+    if actions.is_empty() {
+        section(&mut out, "Action Items", &[], "- [ ] Item 1 (Owner, Due date)\n- [ ] Item 2 (Owner, Due date)");
+    } else {
+        let _ = writeln!(out, "## Action Items\n{}\n", actions.join("\n"));
+    }
+    section(&mut out, "Lessons Learned", &notes(events, NoteKind::Lesson), "What can we do better?");
+
+    if !runs.is_empty() {
+        let _ = writeln!(out, "## Appendix: Run Output\n");
+        for run in &runs {
+            let when = utc(run.started_at);
+            let _ = writeln!(
+                out,
+                "### {} {} UTC - `{}` in {} (run {})\n",
+                when.date, when.time, run.started.step, run.started.runbook, run.started.run_id
+            );
+            let command_fence = fence_for(&run.started.command_text);
+            let _ = writeln!(out, "{command_fence}bash\n{}\n{command_fence}\n", run.started.command_text.trim_end());
+            let context = &run.started.context;
+            let mut facts = vec![
+                format!("{}", run.result()),
+                format!("by {}@{}", context.user, context.host),
+                format!("in `{}`", context.cwd),
+            ];
+            if let Some(ended) = run.ended() {
+                facts.insert(1, duration_text(ended.duration_ms));
+            }
+            if let Some(commit) = &context.git_commit {
+                let short = commit.get(..12).unwrap_or(commit);
+                facts.push(format!("book at {short}{}", if context.git_dirty { " (uncommitted changes)" } else { "" }));
+            }
+            for (name, value) in &context.probes {
+                facts.push(format!("{name}: {value}"));
+            }
+            let _ = writeln!(out, "{}\n", facts.join(" · "));
+            let output = run_output(opsbook_dir, run.started);
+            if output.is_empty() {
+                let _ = writeln!(out, "(no output)\n");
+            } else {
+                let fence = fence_for(&output);
+                let _ = writeln!(out, "{fence}text\n{}\n{fence}\n", output.trim_end_matches('\n'));
+            }
+        }
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+/// The session as JSON: `schema`, `session`, `events` (timestamp, actor, source, type,
+/// description, details), `runs` (with their full, redacted output).
+pub fn json(session: &Session, events: &[Event], opsbook_dir: &Path) -> serde_json::Value {
+    let runs = runs(events);
+    let end_at = end_of(session, events);
+    let events_json: Vec<serde_json::Value> = events
+        .iter()
+        .map(|event| {
+            let mut details = serde_json::to_value(&event.kind).unwrap_or(serde_json::Value::Null);
+            if let Some(object) = details.as_object_mut() {
+                object.remove("type");
+            }
+            json!({
+                "id": event.id,
+                "seq": event.seq,
+                "timestamp": utc(event.at).rfc3339,
+                "actor": event.actor.user,
+                "host": event.actor.host,
+                "source": event.actor.source,
+                "type": event.kind.name(),
+                "description": describe(event, &runs),
+                "details": details,
+            })
+        })
+        .collect();
+    let runs_json: Vec<serde_json::Value> = runs
+        .iter()
+        .map(|run| {
+            let ended = run.ended();
+            json!({
+                "run_id": run.started.run_id,
+                "runbook": run.started.runbook,
+                "step": run.started.step,
+                "command": run.started.command,
+                "command_text": run.started.command_text,
+                "started": utc(run.started_at).rfc3339,
+                "result": run.result(),
+                "exit_code": ended.and_then(|e| e.exit_code),
+                "signal": ended.and_then(|e| e.signal),
+                "duration_ms": ended.map(|e| e.duration_ms),
+                "output_bytes": ended.map(|e| e.output_bytes),
+                "truncated": ended.is_some_and(|e| e.truncated),
+                "output": run_output(opsbook_dir, run.started),
+            })
+        })
+        .collect();
+    json!({
+        "schema": JSON_SCHEMA,
+        "session": {
+            "id": session.id,
+            "title": session.title,
+            "severity": session.severity,
+            "status": session.status,
+            "started": utc(session.started_at).rfc3339,
+            "ended": session.ended_at.map(|at| utc(at).rfc3339),
+            "duration_ms": (end_at - session.started_at).max(0),
+        },
+        "events": events_json,
+        "runs": runs_json,
+    })
+}
+
+/// The postmortem as a printable HTML page: the Markdown export, rendered.
+pub fn html(session: &Session, events: &[Event], opsbook_dir: &Path) -> String {
+    let markdown = markdown(session, events, opsbook_dir);
+    let mut body = String::new();
+    let options = pulldown_cmark::Options::ENABLE_TABLES | pulldown_cmark::Options::ENABLE_TASKLISTS;
+    pulldown_cmark::html::push_html(&mut body, pulldown_cmark::Parser::new_ext(&markdown, options));
+    let title = html_escape(&format!("Postmortem: {}", session.title));
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title}</title>\n<style>\n{PRINT_CSS}</style>\n</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n"
+    )
+}
+
+const PRINT_CSS: &str = "body { font: 15px/1.5 system-ui, sans-serif; color: #111; margin: 0; }
+main { max-width: 52rem; margin: 2rem auto; padding: 0 1rem; }
+h1 { font-size: 1.6rem; } h2 { border-bottom: 1px solid #ccc; margin-top: 2rem; }
+pre { background: #f5f5f5; padding: .6rem; overflow-x: auto; white-space: pre-wrap; word-break: break-word; font-size: 13px; }
+code { font-family: ui-monospace, monospace; }
+@media print { main { margin: 0; max-width: none; } pre { break-inside: avoid; } h2, h3 { break-after: avoid; } }
+";
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The seed's "Internal Communication" update, filled from the session.
+pub fn status_update(session: &Session, events: &[Event]) -> String {
+    let impact = notes(events, NoteKind::Impact);
+    let impact = impact.last().copied().unwrap_or("[Who/what is affected]");
+    format!(
+        "Incident: {}\nSeverity: {}\nStatus: {}\nImpact: {}\nETA: [If known]\nUpdates: opsbook session {}\n",
+        session.title, session.severity, session.status, impact, session.id
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_durations() {
+        let at = utc(1_795_805_002_123);
+        assert_eq!((at.date.as_str(), at.time.as_str()), ("2026-11-27", "18:43"));
+        assert_eq!(at.rfc3339, "2026-11-27T18:43:22.123Z");
+        assert_eq!(duration_text(120), "120 ms");
+        assert_eq!(duration_text(4_200), "4.2 s");
+        assert_eq!(duration_text(185_000), "3 min 5 s");
+        assert_eq!(duration_text(4_320_000), "1 h 12 min");
+        assert_eq!(duration_text(7_200_000), "2 h");
+    }
+
+    #[test]
+    fn fences_outlast_backticks() {
+        assert_eq!(fence_for("plain"), "```");
+        assert_eq!(fence_for("a ```` b"), "`````");
+    }
+}

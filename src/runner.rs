@@ -1,0 +1,278 @@
+//! A run inside an incident session: the values the session remembers, the confirmation rule,
+//! the `run-started` event committed before the process starts, the end event after, and the
+//! variables the run exported kept for the next runs. The CLI (`opsbook run`) and the server
+//! drive runs through here.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::config::OpsbookConfig;
+use crate::exec::redact::{Redactor, is_secret_name};
+use crate::exec::script::{self, Script, ScriptError, Selection};
+use crate::exec::{self, Outcome, RunSpec, StartError};
+use crate::model::{Risk, Runbook, Step};
+use crate::session::{Actor, EventKind, RunEnded, RunStarted, SessionStore, StoreError};
+
+/// Starts runs and records them in a session store.
+#[derive(Debug)]
+pub struct Runner {
+    store: Arc<dyn SessionStore>,
+    /// The book's root: `.opsbook/` lives here, git is asked here.
+    root: PathBuf,
+    config: OpsbookConfig,
+    /// Secret-named values given or exported in a session: kept in memory only, never stored.
+    secrets: Secrets,
+}
+
+/// Session id -> secret-named values.
+type Secrets = Arc<Mutex<HashMap<String, BTreeMap<String, String>>>>;
+
+/// One run to start.
+#[derive(Debug, Clone)]
+pub struct RunRequest<'a> {
+    pub session_id: &'a str,
+    pub runbook: &'a Runbook,
+    pub step: &'a Step,
+    pub selection: Selection,
+    /// Values given now, by placeholder name; they are remembered for the session.
+    pub inputs: HashMap<String, String>,
+    /// The person confirmed a mutating or destructive step.
+    pub confirmed: bool,
+    /// Where the step runs (its `cwd=` attribute is taken relative to this).
+    pub cwd: PathBuf,
+    pub actor: Actor,
+}
+
+/// Why a run did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("step `{step}` is {risk} ({reason}): it needs confirmation before it runs")]
+    NeedsConfirmation { step: String, risk: Risk, reason: String },
+    #[error("step `{step}`: {source}")]
+    Script { step: String, source: ScriptError },
+    #[error("session `{0}` is closed; start a new one with `opsbook session new`")]
+    SessionClosed(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error("cannot create {}: {source}", path.display())]
+    Folder { path: PathBuf, source: std::io::Error },
+}
+
+/// What a run will do, before it does it: for confirmation prompts and `--dry-run`.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub script: Script,
+    pub risk: Risk,
+    pub reason: String,
+    pub needs_confirmation: bool,
+    /// The commands as they will run, values in place, secrets masked.
+    pub shown: String,
+    redactor: Redactor,
+    env: BTreeMap<String, String>,
+}
+
+/// A run that started: its id, the live run, and the task that records its end.
+#[derive(Debug)]
+pub struct Started {
+    pub run_id: String,
+    pub run: exec::Run,
+    /// Resolves once the end event is committed.
+    pub recorded: tokio::task::JoinHandle<Result<Outcome, StoreError>>,
+}
+
+impl Runner {
+    pub fn new(store: Arc<dyn SessionStore>, root: &Path, config: &OpsbookConfig) -> Runner {
+        Runner { store, root: root.to_path_buf(), config: config.clone(), secrets: Secrets::default() }
+    }
+
+    pub fn store(&self) -> &Arc<dyn SessionStore> {
+        &self.store
+    }
+
+    /// Values the session remembers: stored ones and the secrets held in memory.
+    fn remembered(&self, session_id: &str) -> Result<BTreeMap<String, String>, StoreError> {
+        let mut vars = self.store.vars(session_id)?;
+        if let Ok(secrets) = self.secrets.lock()
+            && let Some(held) = secrets.get(session_id)
+        {
+            vars.extend(held.clone());
+        }
+        Ok(vars)
+    }
+
+    /// Remembers values for the session: secret-named ones in memory only.
+    fn remember(&self, session_id: &str, values: impl IntoIterator<Item = (String, String)>) -> Result<(), StoreError> {
+        let (secret, plain): (BTreeMap<_, _>, BTreeMap<_, _>) =
+            values.into_iter().partition(|(name, _)| is_secret_name(name.trim_start_matches("env:")));
+        if !plain.is_empty() {
+            self.store.set_vars(session_id, &plain)?;
+        }
+        hold_secrets(&self.secrets, session_id, secret);
+        Ok(())
+    }
+
+    /// Works out what a run would do, and whether it may run as asked.
+    pub fn plan(&self, request: &RunRequest<'_>) -> Result<Plan, RunError> {
+        let remembered = self.remembered(request.session_id)?;
+        // Inputs are remembered under their names, exported variables as `env:NAME`.
+        let mut env: BTreeMap<String, String> = BTreeMap::new();
+        let mut inputs: HashMap<String, String> = HashMap::new();
+        for (name, value) in remembered {
+            match name.strip_prefix("env:") {
+                Some(var) => {
+                    env.insert(var.to_owned(), value.clone());
+                    inputs.entry(var.to_owned()).or_insert(value);
+                }
+                None => {
+                    inputs.insert(name, value);
+                }
+            }
+        }
+        inputs.extend(request.inputs.clone());
+        let known = |name: &str| env.contains_key(name) || std::env::var_os(name).is_some();
+        let script = script::build(request.step, request.selection, &inputs, &known)
+            .map_err(|source| RunError::Script { step: request.step.id.clone(), source })?;
+        let (risk, reason) = match request.selection {
+            Selection::Command(index) => {
+                let command = &request.step.commands[index];
+                (command.risk, command.risk_reason.clone())
+            }
+            Selection::All => (request.step.risk, request.step.risk_reason.clone()),
+        };
+        let needs_confirmation = risk.needs_confirmation() || request.step.settings.confirm;
+        let mut redactor = Redactor::with_process_env(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        for (name, value) in script.inputs.iter().chain(&script.env) {
+            if is_secret_name(name) {
+                redactor.add_value(value);
+            }
+        }
+        let shown = redactor.redact(&script.display).into_owned();
+        env.extend(script.env.clone());
+        Ok(Plan { script, risk, reason, needs_confirmation, shown, redactor, env })
+    }
+
+    /// Starts a run: checks it, records `run-started`, starts the process, and records the end
+    /// when it comes.
+    pub async fn start(&self, request: RunRequest<'_>) -> Result<Started, RunError> {
+        let session = self.store.session(request.session_id)?;
+        if session.ended_at.is_some() {
+            return Err(RunError::SessionClosed(session.id));
+        }
+        let plan = self.plan(&request)?;
+        if plan.needs_confirmation && !request.confirmed {
+            let reason =
+                if plan.risk.needs_confirmation() { plan.reason.clone() } else { "marked `confirm`".to_owned() };
+            return Err(RunError::NeedsConfirmation { step: request.step.id.clone(), risk: plan.risk, reason });
+        }
+        let cwd = match &request.step.settings.cwd {
+            Some(dir) => request.cwd.join(dir),
+            None => request.cwd.clone(),
+        };
+        let context = exec::context::collect(&self.root, &cwd, &self.config.context).await;
+        let run_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        let log_rel = format!("runs/{}/{run_id}.log", session.id);
+        let log_path = self.root.join(".opsbook").join(&log_rel);
+        if let Some(folder) = log_path.parent() {
+            std::fs::create_dir_all(folder)
+                .map_err(|source| RunError::Folder { path: folder.to_path_buf(), source })?;
+        }
+        let inputs =
+            plan.script.inputs.iter().map(|(k, v)| (k.clone(), plan.redactor.redact(v).into_owned())).collect();
+        let spec = RunSpec {
+            shell: self.config.shell.clone(),
+            script: plan.script.text.clone(),
+            env: plan.env.clone(),
+            cwd,
+            timeout: request.step.settings.timeout_secs.map_or(self.config.timeout, std::time::Duration::from_secs),
+            grace: exec::DEFAULT_GRACE,
+            log_path,
+            log_limit: self.config.output_limit,
+            redactor: plan.redactor.clone(),
+            capture_env: true,
+        };
+        let mut started = RunStarted {
+            run_id: run_id.clone(),
+            runbook: request.runbook.path.clone(),
+            runbook_title: request.runbook.title.clone(),
+            step: request.step.id.clone(),
+            step_title: request.step.title.clone(),
+            command: match request.selection {
+                Selection::Command(index) => Some(index),
+                Selection::All => None,
+            },
+            command_text: plan.shown.trim_end().to_owned(),
+            inputs,
+            risk: plan.risk.to_string(),
+            context,
+            log: log_rel,
+            recorder_pid: std::process::id(),
+            pid: 0,
+        };
+        // Remember what was given before anything can fail halfway.
+        self.remember(request.session_id, request.inputs.clone())?;
+        let run = match exec::start(spec) {
+            Ok(run) => run,
+            Err(err) => {
+                self.store.append(
+                    request.session_id,
+                    &request.actor,
+                    exec::now_ms(),
+                    EventKind::RunStarted(Box::new(started)),
+                )?;
+                self.store.append(
+                    request.session_id,
+                    &request.actor,
+                    exec::now_ms(),
+                    EventKind::RunInterrupted { run_id, reason: format!("did not start: {err}") },
+                )?;
+                return Err(err.into());
+            }
+        };
+        started.pid = run.pid();
+        if let Err(err) = self.store.append(
+            request.session_id,
+            &request.actor,
+            exec::now_ms(),
+            EventKind::RunStarted(Box::new(started)),
+        ) {
+            // Nothing runs that is not recorded.
+            run.cancel();
+            return Err(err.into());
+        }
+        let store = self.store.clone();
+        let (session_id, actor, waiting) = (request.session_id.to_owned(), request.actor.clone(), run.clone());
+        let secrets = self.secrets.clone();
+        let recorded_run_id = run_id.clone();
+        let recorded = tokio::spawn(async move {
+            let outcome = waiting.wait().await;
+            let exported: BTreeMap<String, String> =
+                outcome.exported.iter().map(|(k, v)| (format!("env:{k}"), v.clone())).collect();
+            let (secret, plain): (BTreeMap<_, _>, BTreeMap<_, _>) =
+                exported.into_iter().partition(|(name, _)| is_secret_name(name.trim_start_matches("env:")));
+            if !plain.is_empty() {
+                store.set_vars(&session_id, &plain)?;
+            }
+            hold_secrets(&secrets, &session_id, secret);
+            let kind = RunEnded::from_outcome(&recorded_run_id, &outcome);
+            tokio::task::spawn_blocking(move || {
+                store.append(&session_id, &actor, outcome.ended_at, kind).map(|_| outcome)
+            })
+            .await
+            .map_err(|e| StoreError::Backend { location: "session store".to_owned(), message: e.to_string() })?
+        });
+        Ok(Started { run_id, run, recorded })
+    }
+}
+
+/// Keeps secret-named values of a session in memory.
+fn hold_secrets(held: &Secrets, session_id: &str, values: BTreeMap<String, String>) {
+    if values.is_empty() {
+        return;
+    }
+    if let Ok(mut secrets) = held.lock() {
+        secrets.entry(session_id.to_owned()).or_default().extend(values);
+    }
+}

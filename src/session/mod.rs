@@ -1,0 +1,294 @@
+//! Incident sessions: an id, a title, severity, status, and an append-only list of events.
+//! The `SessionStore` trait is what the CLI, the runner and the server write to; SQLite is the
+//! default store (`sqlite`).
+
+pub mod sqlite;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::exec::context::Context;
+use crate::exec::{End, Outcome};
+
+pub use sqlite::SqliteStore;
+
+/// Where an incident stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Status {
+    Investigating,
+    Identified,
+    Monitoring,
+    Resolved,
+}
+
+impl Status {
+    pub const ALL: [Status; 4] = [Status::Investigating, Status::Identified, Status::Monitoring, Status::Resolved];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Investigating => "Investigating",
+            Status::Identified => "Identified",
+            Status::Monitoring => "Monitoring",
+            Status::Resolved => "Resolved",
+        }
+    }
+
+    /// Parses a status, any case.
+    pub fn parse(text: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.as_str().eq_ignore_ascii_case(text.trim()))
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a note is about; all but `Note` fill a section of the postmortem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum NoteKind {
+    Note,
+    Summary,
+    Impact,
+    RootCause,
+    Resolution,
+    Action,
+    Lesson,
+}
+
+impl NoteKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoteKind::Note => "note",
+            NoteKind::Summary => "summary",
+            NoteKind::Impact => "impact",
+            NoteKind::RootCause => "root-cause",
+            NoteKind::Resolution => "resolution",
+            NoteKind::Action => "action",
+            NoteKind::Lesson => "lesson",
+        }
+    }
+}
+
+/// An incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub id: String,
+    pub title: String,
+    pub severity: String,
+    pub status: Status,
+    /// Milliseconds since the Unix epoch.
+    pub started_at: i64,
+    /// Set when the session is closed.
+    pub ended_at: Option<i64>,
+}
+
+/// Who did something, from where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub user: String,
+    pub host: String,
+    /// `cli`, `console` (the served pages) or `opsbook` (opsbook itself, e.g. marking a run
+    /// interrupted).
+    pub source: String,
+}
+
+impl Actor {
+    /// This user on this machine, through `source`.
+    pub fn local(source: &str) -> Actor {
+        Actor { user: crate::exec::context::user(), host: crate::exec::context::host(), source: source.to_owned() }
+    }
+}
+
+/// One recorded event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Unique, so that writing an event twice is harmless.
+    pub id: String,
+    pub session_id: String,
+    /// 1-based order within the session.
+    pub seq: u64,
+    /// Milliseconds since the Unix epoch.
+    pub at: i64,
+    pub actor: Actor,
+    pub kind: EventKind,
+}
+
+/// What happened. Stored as JSON (`type` + fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum EventKind {
+    Created { title: String, severity: String },
+    StatusChanged { from: Status, to: Status },
+    SeverityChanged { from: String, to: String },
+    NoteAdded { note: NoteKind, text: String },
+    RunStarted(Box<RunStarted>),
+    RunFinished(RunEnded),
+    RunCancelled(RunEnded),
+    RunInterrupted { run_id: String, reason: String },
+    Closed,
+}
+
+impl EventKind {
+    /// The kind as stored (`run-started`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::Created { .. } => "created",
+            EventKind::StatusChanged { .. } => "status-changed",
+            EventKind::SeverityChanged { .. } => "severity-changed",
+            EventKind::NoteAdded { .. } => "note-added",
+            EventKind::RunStarted(_) => "run-started",
+            EventKind::RunFinished(_) => "run-finished",
+            EventKind::RunCancelled(_) => "run-cancelled",
+            EventKind::RunInterrupted { .. } => "run-interrupted",
+            EventKind::Closed => "closed",
+        }
+    }
+
+    /// The run this event belongs to, if any.
+    pub fn run_id(&self) -> Option<&str> {
+        match self {
+            EventKind::RunStarted(started) => Some(&started.run_id),
+            EventKind::RunFinished(ended) | EventKind::RunCancelled(ended) => Some(&ended.run_id),
+            EventKind::RunInterrupted { run_id, .. } => Some(run_id),
+            _ => None,
+        }
+    }
+}
+
+/// A run began. Commands and inputs are stored redacted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunStarted {
+    pub run_id: String,
+    /// The runbook's path in the book.
+    pub runbook: String,
+    pub runbook_title: String,
+    pub step: String,
+    pub step_title: String,
+    /// 0-based index of the one command run, when not the whole step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<usize>,
+    /// The commands as run, values in place, secrets masked.
+    pub command_text: String,
+    /// Input values by name, secrets masked.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inputs: BTreeMap<String, String>,
+    pub risk: String,
+    pub context: Context,
+    /// The log of the run's output, relative to the book's `.opsbook/` folder.
+    pub log: String,
+    /// The process that records the run (opsbook itself) and the shell's process id.
+    pub recorder_pid: u32,
+    pub pid: u32,
+}
+
+/// A run ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunEnded {
+    pub run_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
+    pub duration_ms: u64,
+    pub output_bytes: u64,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timed_out: bool,
+    /// Names of the variables the run exported (values are kept for the session, not here).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exported: Vec<String>,
+}
+
+impl RunEnded {
+    /// The end event of a run with this outcome.
+    pub fn from_outcome(run_id: &str, outcome: &Outcome) -> EventKind {
+        let ended = RunEnded {
+            run_id: run_id.to_owned(),
+            exit_code: outcome.exit_code,
+            signal: outcome.signal,
+            duration_ms: outcome.duration_ms,
+            output_bytes: outcome.output_bytes,
+            truncated: outcome.truncated,
+            timed_out: outcome.end == End::TimedOut,
+            exported: outcome.exported.keys().cloned().collect(),
+        };
+        if outcome.end == End::Cancelled { EventKind::RunCancelled(ended) } else { EventKind::RunFinished(ended) }
+    }
+}
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no session `{0}` (see `opsbook session list`)")]
+    NoSuchSession(String),
+    #[error("session store {location}: {message}")]
+    Backend { location: String, message: String },
+}
+
+/// Where sessions and their events are kept. Every method commits before it returns.
+pub trait SessionStore: Send + Sync + fmt::Debug {
+    /// Creates a session and its `created` event.
+    fn create(&self, title: &str, severity: &str, actor: &Actor, at: i64) -> Result<Session, StoreError>;
+    /// All sessions, newest first.
+    fn sessions(&self) -> Result<Vec<Session>, StoreError>;
+    fn session(&self, id: &str) -> Result<Session, StoreError>;
+    /// Appends an event (and updates the session's status, severity or end with it).
+    fn append(&self, session_id: &str, actor: &Actor, at: i64, kind: EventKind) -> Result<Event, StoreError>;
+    /// The session's events with `seq > after`, in order.
+    fn events(&self, session_id: &str, after: u64) -> Result<Vec<Event>, StoreError>;
+    /// Values remembered for the session: inputs given and variables exported.
+    fn vars(&self, session_id: &str) -> Result<BTreeMap<String, String>, StoreError>;
+    fn set_vars(&self, session_id: &str, vars: &BTreeMap<String, String>) -> Result<(), StoreError>;
+    /// Runs that started and never ended, with the session they belong to.
+    fn open_runs(&self) -> Result<Vec<(String, RunStarted)>, StoreError>;
+}
+
+/// A new session id: the day and six random letters and digits (`20261127-k3x9qa`).
+pub fn new_session_id(at: i64) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    let day = crate::export::utc(at).date.replace('-', "");
+    let random = uuid::Uuid::new_v4();
+    let letters: String =
+        random.as_bytes()[..6].iter().map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char).collect();
+    format!("{day}-{letters}")
+}
+
+/// Marks runs that were in flight when their recorder died as interrupted: runs recorded on
+/// this host by a process that no longer exists. Returns how many.
+pub fn mark_interrupted(store: &dyn SessionStore) -> Result<usize, StoreError> {
+    let host = crate::exec::context::host();
+    let mut marked = 0;
+    for (session_id, started) in store.open_runs()? {
+        if started.context.host != host || process_alive(started.recorder_pid) {
+            continue;
+        }
+        let actor = Actor { user: started.context.user.clone(), host: host.clone(), source: "opsbook".to_owned() };
+        let reason = format!("opsbook (process {}) stopped while the run was in flight", started.recorder_pid);
+        store.append(
+            &session_id,
+            &actor,
+            crate::exec::now_ms(),
+            EventKind::RunInterrupted { run_id: started.run_id.clone(), reason },
+        )?;
+        marked += 1;
+    }
+    Ok(marked)
+}
+
+fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    let Ok(pid) = i32::try_from(pid) else { return false };
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+        Ok(()) => true,
+        Err(nix::errno::Errno::EPERM) => true,
+        Err(_) => false,
+    }
+}

@@ -1,0 +1,278 @@
+//! The default session store: one SQLite file (`<book>/.opsbook/opsbook.db`), WAL, every write
+//! committed with `synchronous = FULL` before it returns, versioned migrations.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{Actor, Event, EventKind, RunStarted, Session, SessionStore, Status, StoreError};
+
+/// Schema versions, in order; `PRAGMA user_version` is how many have been applied.
+const MIGRATIONS: &[&str] = &[r"
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        status TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        ended_at INTEGER
+    );
+    CREATE TABLE events (
+        id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        seq INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        host TEXT NOT NULL,
+        source TEXT NOT NULL,
+        run_id TEXT,
+        data TEXT NOT NULL,
+        UNIQUE (session_id, seq)
+    );
+    CREATE INDEX events_run ON events (run_id) WHERE run_id IS NOT NULL;
+    CREATE TABLE session_vars (
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        name TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (session_id, name)
+    );
+"];
+
+/// A session store in one SQLite file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating it and its folder if needed) and migrates the store at `path`.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let fail = |message: String| StoreError::Backend { location: path.display().to_string(), message };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| fail(format!("cannot create its folder: {e}")))?;
+        }
+        let mut conn = Connection::open(path).map_err(|e| fail(e.to_string()))?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(|e| fail(e.to_string()))?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| fail(e.to_string()))?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(|e| fail(e.to_string()))?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| fail(e.to_string()))?;
+        migrate(&mut conn).map_err(|e| fail(format!("cannot migrate the schema: {e}")))?;
+        Ok(SqliteStore { path: path.to_path_buf(), conn: Mutex::new(conn) })
+    }
+
+    /// The store of a book: `<book root>/.opsbook/opsbook.db`.
+    pub fn for_book(root: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open(&root.join(".opsbook").join("opsbook.db"))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self, err: impl std::fmt::Display) -> StoreError {
+        StoreError::Backend { location: self.path.display().to_string(), message: err.to_string() }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        let mut conn = self.conn.lock().map_err(|_| self.err("a writer panicked"))?;
+        f(&mut conn).map_err(|e| self.err(e))
+    }
+}
+
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+    }
+    tx.commit()
+}
+
+const SESSION_COLUMNS: &str = "id, title, severity, status, started_at, ended_at";
+
+fn session_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Session> {
+    let status: String = row.get(3)?;
+    Ok(Session {
+        id: row.get(0)?,
+        title: row.get(1)?,
+        severity: row.get(2)?,
+        status: Status::parse(&status).unwrap_or(Status::Investigating),
+        started_at: row.get(4)?,
+        ended_at: row.get(5)?,
+    })
+}
+
+fn event_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
+    let data: String = row.get(7)?;
+    let kind: EventKind = serde_json::from_str(&data)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Text, Box::new(e)))?;
+    Ok(Event {
+        id: row.get(0)?,
+        session_id: row.get(1)?,
+        seq: row.get::<_, i64>(2)? as u64,
+        at: row.get(3)?,
+        actor: Actor { user: row.get(4)?, host: row.get(5)?, source: row.get(6)? },
+        kind,
+    })
+}
+
+fn insert_event(
+    tx: &rusqlite::Transaction<'_>,
+    session_id: &str,
+    actor: &Actor,
+    at: i64,
+    kind: EventKind,
+) -> rusqlite::Result<Event> {
+    let seq: i64 =
+        tx.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE session_id = ?1", [session_id], |r| r.get(0))?;
+    let event = Event {
+        id: uuid::Uuid::new_v4().to_string(),
+        session_id: session_id.to_owned(),
+        seq: seq as u64,
+        at,
+        actor: actor.clone(),
+        kind,
+    };
+    let data = serde_json::to_string(&event.kind).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    tx.execute(
+        "INSERT INTO events (id, session_id, seq, at, kind, actor, host, source, run_id, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            event.id,
+            session_id,
+            seq,
+            at,
+            event.kind.name(),
+            actor.user,
+            actor.host,
+            actor.source,
+            event.kind.run_id(),
+            data
+        ],
+    )?;
+    Ok(event)
+}
+
+impl SessionStore for SqliteStore {
+    fn create(&self, title: &str, severity: &str, actor: &Actor, at: i64) -> Result<Session, StoreError> {
+        let session = Session {
+            id: super::new_session_id(at),
+            title: title.to_owned(),
+            severity: severity.to_owned(),
+            status: Status::Investigating,
+            started_at: at,
+            ended_at: None,
+        };
+        self.with(|conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute(
+                &format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, NULL)"),
+                params![session.id, session.title, session.severity, session.status.as_str(), at],
+            )?;
+            let kind = EventKind::Created { title: title.to_owned(), severity: severity.to_owned() };
+            insert_event(&tx, &session.id, actor, at, kind)?;
+            tx.commit()
+        })?;
+        Ok(session)
+    }
+
+    fn sessions(&self) -> Result<Vec<Session>, StoreError> {
+        self.with(|conn| {
+            let mut statement =
+                conn.prepare(&format!("SELECT {SESSION_COLUMNS} FROM sessions ORDER BY started_at DESC, id"))?;
+            statement.query_map([], session_row)?.collect()
+        })
+    }
+
+    fn session(&self, id: &str) -> Result<Session, StoreError> {
+        let found = self.with(|conn| {
+            conn.query_row(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1"), [id], session_row)
+                .optional()
+        })?;
+        found.ok_or_else(|| StoreError::NoSuchSession(id.to_owned()))
+    }
+
+    fn append(&self, session_id: &str, actor: &Actor, at: i64, kind: EventKind) -> Result<Event, StoreError> {
+        let event = self.with(|conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let exists: bool =
+                tx.query_row("SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?1)", [session_id], |r| r.get(0))?;
+            if !exists {
+                return Ok(None);
+            }
+            match &kind {
+                EventKind::StatusChanged { to, .. } => {
+                    tx.execute("UPDATE sessions SET status = ?2 WHERE id = ?1", params![session_id, to.as_str()])?;
+                }
+                EventKind::SeverityChanged { to, .. } => {
+                    tx.execute("UPDATE sessions SET severity = ?2 WHERE id = ?1", params![session_id, to])?;
+                }
+                EventKind::Closed => {
+                    tx.execute("UPDATE sessions SET ended_at = ?2 WHERE id = ?1", params![session_id, at])?;
+                }
+                _ => {}
+            }
+            let event = insert_event(&tx, session_id, actor, at, kind)?;
+            tx.commit()?;
+            Ok(Some(event))
+        })?;
+        event.ok_or_else(|| StoreError::NoSuchSession(session_id.to_owned()))
+    }
+
+    fn events(&self, session_id: &str, after: u64) -> Result<Vec<Event>, StoreError> {
+        self.with(|conn| {
+            let mut statement = conn.prepare(
+                "SELECT id, session_id, seq, at, actor, host, source, data FROM events
+                 WHERE session_id = ?1 AND seq > ?2 ORDER BY seq",
+            )?;
+            statement.query_map(params![session_id, after as i64], event_row)?.collect()
+        })
+    }
+
+    fn vars(&self, session_id: &str) -> Result<BTreeMap<String, String>, StoreError> {
+        self.with(|conn| {
+            let mut statement = conn.prepare("SELECT name, value FROM session_vars WHERE session_id = ?1")?;
+            statement.query_map([session_id], |row| Ok((row.get(0)?, row.get(1)?)))?.collect()
+        })
+    }
+
+    fn set_vars(&self, session_id: &str, vars: &BTreeMap<String, String>) -> Result<(), StoreError> {
+        self.with(|conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            for (name, value) in vars {
+                tx.execute(
+                    "INSERT INTO session_vars (session_id, name, value) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (session_id, name) DO UPDATE SET value = excluded.value",
+                    params![session_id, name, value],
+                )?;
+            }
+            tx.commit()
+        })
+    }
+
+    fn open_runs(&self) -> Result<Vec<(String, RunStarted)>, StoreError> {
+        let events = self.with(|conn| {
+            let mut statement = conn.prepare(
+                "SELECT id, session_id, seq, at, actor, host, source, data FROM events AS started
+                 WHERE kind = 'run-started' AND NOT EXISTS (
+                     SELECT 1 FROM events AS ended WHERE ended.run_id = started.run_id AND ended.kind != 'run-started'
+                 )
+                 ORDER BY at",
+            )?;
+            statement.query_map([], event_row)?.collect::<rusqlite::Result<Vec<Event>>>()
+        })?;
+        Ok(events
+            .into_iter()
+            .filter_map(|event| match event.kind {
+                EventKind::RunStarted(started) => Some((event.session_id, *started)),
+                _ => None,
+            })
+            .collect())
+    }
+}
