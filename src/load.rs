@@ -45,6 +45,22 @@ pub fn open(path: Option<&Path>) -> Result<Book, LoadError> {
     Err(LoadError::NotABook { path })
 }
 
+/// Finds the book a command is pointed at without reading its runbooks: its root folder (where
+/// `.opsbook/` lives) and its configuration.
+pub fn locate(path: Option<&Path>) -> Result<(PathBuf, Config), LoadError> {
+    let root = match path {
+        Some(path) if !path.exists() => return Err(LoadError::Missing { path: path.to_owned() }),
+        Some(path) if path.is_dir() => path.to_owned(),
+        Some(path) => {
+            let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            find_book_root(parent).unwrap_or_else(|| parent.to_owned())
+        }
+        None => find_book_root(Path::new(".")).unwrap_or_else(|| PathBuf::from(".")),
+    };
+    let config = read_config(&root)?;
+    Ok((root, config))
+}
+
 /// The nearest folder at or above `start` holding a `book.toml`, as a path relative to the
 /// working directory when it is near it (for short messages), else absolute.
 pub fn find_book_root(start: &Path) -> Option<PathBuf> {

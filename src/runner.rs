@@ -42,6 +42,18 @@ pub struct RunRequest<'a> {
     /// Where the step runs (its `cwd=` attribute is taken relative to this).
     pub cwd: PathBuf,
     pub actor: Actor,
+    /// Run on this process's terminal (interactive steps from `opsbook run`).
+    pub terminal: bool,
+}
+
+impl<'a> RunRequest<'a> {
+    /// The same request, in another session.
+    pub fn with_session<'s>(&self, session_id: &'s str) -> RunRequest<'s>
+    where
+        'a: 's,
+    {
+        RunRequest { session_id, ..self.clone() }
+    }
 }
 
 /// Why a run did not start.
@@ -117,41 +129,13 @@ impl Runner {
     /// Works out what a run would do, and whether it may run as asked.
     pub fn plan(&self, request: &RunRequest<'_>) -> Result<Plan, RunError> {
         let remembered = self.remembered(request.session_id)?;
-        // Inputs are remembered under their names, exported variables as `env:NAME`.
-        let mut env: BTreeMap<String, String> = BTreeMap::new();
-        let mut inputs: HashMap<String, String> = HashMap::new();
-        for (name, value) in remembered {
-            match name.strip_prefix("env:") {
-                Some(var) => {
-                    env.insert(var.to_owned(), value.clone());
-                    inputs.entry(var.to_owned()).or_insert(value);
-                }
-                None => {
-                    inputs.insert(name, value);
-                }
-            }
-        }
-        inputs.extend(request.inputs.clone());
-        let known = |name: &str| env.contains_key(name) || std::env::var_os(name).is_some();
-        let script = script::build(request.step, request.selection, &inputs, &known)
-            .map_err(|source| RunError::Script { step: request.step.id.clone(), source })?;
-        let (risk, reason) = match request.selection {
-            Selection::Command(index) => {
-                let command = &request.step.commands[index];
-                (command.risk, command.risk_reason.clone())
-            }
-            Selection::All => (request.step.risk, request.step.risk_reason.clone()),
-        };
-        let needs_confirmation = risk.needs_confirmation() || request.step.settings.confirm;
-        let mut redactor = Redactor::with_process_env(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        for (name, value) in script.inputs.iter().chain(&script.env) {
-            if is_secret_name(name) {
-                redactor.add_value(value);
-            }
-        }
-        let shown = redactor.redact(&script.display).into_owned();
-        env.extend(script.env.clone());
-        Ok(Plan { script, risk, reason, needs_confirmation, shown, redactor, env })
+        plan_with(remembered, request)
+    }
+
+    /// A plan from the request alone, with nothing a session remembers (`--dry-run` outside a
+    /// session).
+    pub fn plan_fresh(&self, request: &RunRequest<'_>) -> Result<Plan, RunError> {
+        plan_with(BTreeMap::new(), request)
     }
 
     /// Starts a run: checks it, records `run-started`, starts the process, and records the end
@@ -192,6 +176,7 @@ impl Runner {
             log_limit: self.config.output_limit,
             redactor: plan.redactor.clone(),
             capture_env: true,
+            terminal: request.terminal,
         };
         let mut started = RunStarted {
             run_id: run_id.clone(),
@@ -275,4 +260,42 @@ fn hold_secrets(held: &Secrets, session_id: &str, values: BTreeMap<String, Strin
     if let Ok(mut secrets) = held.lock() {
         secrets.entry(session_id.to_owned()).or_default().extend(values);
     }
+}
+
+/// Works out a run from what the session remembers and what the request gives.
+fn plan_with(remembered: BTreeMap<String, String>, request: &RunRequest<'_>) -> Result<Plan, RunError> {
+    // Inputs are remembered under their names, exported variables as `env:NAME`.
+    let mut env: BTreeMap<String, String> = BTreeMap::new();
+    let mut inputs: HashMap<String, String> = HashMap::new();
+    for (name, value) in remembered {
+        match name.strip_prefix("env:") {
+            Some(var) => {
+                env.insert(var.to_owned(), value);
+            }
+            None => {
+                inputs.insert(name, value);
+            }
+        }
+    }
+    inputs.extend(request.inputs.clone());
+    let known = |name: &str| env.contains_key(name) || std::env::var_os(name).is_some();
+    let script = script::build(request.step, request.selection, &inputs, &known)
+        .map_err(|source| RunError::Script { step: request.step.id.clone(), source })?;
+    let (risk, reason) = match request.selection {
+        Selection::Command(index) => {
+            let command = &request.step.commands[index];
+            (command.risk, command.risk_reason.clone())
+        }
+        Selection::All => (request.step.risk, request.step.risk_reason.clone()),
+    };
+    let needs_confirmation = risk.needs_confirmation() || request.step.settings.confirm;
+    let mut redactor = Redactor::with_process_env(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    for (name, value) in script.inputs.iter().chain(&script.env) {
+        if is_secret_name(name) {
+            redactor.add_value(value);
+        }
+    }
+    let shown = redactor.redact(&script.display).into_owned();
+    env.extend(script.env.clone());
+    Ok(Plan { script, risk, reason, needs_confirmation, shown, redactor, env })
 }

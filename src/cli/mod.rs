@@ -4,8 +4,11 @@
 //! Exit codes (DESIGN): 0 ok, 1 a check, test or run failed, 2 usage or input error.
 
 mod build;
+mod export;
 mod list;
 mod output;
+mod run;
+mod session;
 mod show;
 
 use std::process::ExitCode;
@@ -46,6 +49,12 @@ pub enum Command {
     List(list::Args),
     /// Show one step: where it is, its commands with risk and reason, inputs and flags.
     Show(show::Args),
+    /// Run steps of a runbook, recorded in an incident session.
+    Run(run::Args),
+    /// Incident sessions: start, list, show, notes, status, severity, close.
+    Session(session::Args),
+    /// Export a session as a postmortem timeline: Markdown, JSON or HTML.
+    Export(export::Args),
 }
 
 /// An error that is the user's input, not opsbook's failure: exit code 2.
@@ -66,6 +75,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Build(args) => build::run(args, &mut out),
         Command::List(args) => list::run(args, &mut out),
         Command::Show(args) => show::run(args, &mut out),
+        Command::Run(args) => run::run(args, &mut out),
+        Command::Session(args) => session::run(args, &mut out),
+        Command::Export(args) => export::run(args, &mut out),
     }
 }
 
@@ -76,6 +88,10 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
             || cause.is::<crate::load::LoadError>()
             || cause.is::<crate::config::ConfigError>()
             || cause.is::<crate::site::SiteError>()
+            || matches!(
+                cause.downcast_ref::<crate::session::StoreError>(),
+                Some(crate::session::StoreError::NoSuchSession(_))
+            )
     });
     if is_input { EXIT_INPUT } else { EXIT_FAILED }
 }

@@ -25,12 +25,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
-    let as_file = Path::new(&args.runbook);
-    let book = if args.book.is_none() && as_file.is_file() {
-        load::open(Some(as_file))?
-    } else {
-        load::open(args.book.as_deref())?
-    };
+    let book = open_book_for(&args.runbook, args.book.as_deref())?;
     out.diagnostics(&book)?;
     let runbook = find_runbook(&book, &args.runbook)?;
     let (step, command) = find_step(runbook, &args.step)?;
@@ -100,7 +95,14 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn find_runbook<'b>(book: &'b Book, wanted: &str) -> Result<&'b Runbook, InputError> {
+/// The book a RUNBOOK argument names: the file's own book when it is a file path (and no
+/// `--book` is given), else `--book` or the book around the working directory.
+pub(super) fn open_book_for(runbook: &str, book: Option<&Path>) -> Result<Book, load::LoadError> {
+    let as_file = Path::new(runbook);
+    if book.is_none() && as_file.is_file() { load::open(Some(as_file)) } else { load::open(book) }
+}
+
+pub(super) fn find_runbook<'b>(book: &'b Book, wanted: &str) -> Result<&'b Runbook, InputError> {
     if book.runbooks.len() == 1 && Path::new(wanted).is_file() {
         return Ok(&book.runbooks[0]);
     }
@@ -127,7 +129,7 @@ fn find_runbook<'b>(book: &'b Book, wanted: &str) -> Result<&'b Runbook, InputEr
 }
 
 /// `id` or `id.N` (N from 1).
-fn find_step<'r>(runbook: &'r Runbook, wanted: &str) -> Result<(&'r Step, Option<usize>), InputError> {
+pub(super) fn find_step<'r>(runbook: &'r Runbook, wanted: &str) -> Result<(&'r Step, Option<usize>), InputError> {
     if let Some(step) = runbook.steps.iter().find(|s| s.id == wanted) {
         return Ok((step, None));
     }

@@ -120,6 +120,10 @@ pub struct RunSpec {
     pub redactor: Redactor,
     /// Report the variables the script exported (through a temporary file, removed after).
     pub capture_env: bool,
+    /// Run on the terminal this process has (an interactive step from `opsbook run` on a
+    /// terminal): stdin, stdout and stderr inherited, in the foreground so that ctrl-c reaches
+    /// it. Its output goes to the terminal only; the log says so.
+    pub terminal: bool,
 }
 
 /// A run in progress (or finished): subscribe to its output, cancel it, wait for it.
@@ -159,16 +163,14 @@ pub fn start(spec: RunSpec) -> Result<Run, StartError> {
     script.push_str(&spec.script);
 
     let mut command = tokio::process::Command::new(&spec.shell);
-    command
-        .arg("-c")
-        .arg(&script)
-        .current_dir(&spec.cwd)
-        .envs(&spec.env)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(false);
+    command.arg("-c").arg(&script).current_dir(&spec.cwd).envs(&spec.env).kill_on_drop(false);
+    if spec.terminal {
+        command.stdin(std::process::Stdio::inherit()).stdout(std::process::Stdio::inherit());
+        command.stderr(std::process::Stdio::inherit());
+    } else {
+        command.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped());
+        command.stderr(std::process::Stdio::piped()).process_group(0);
+    }
     if let Some(env_file) = &env_file {
         command.env("OPSBOOK_ENV_FILE", &env_file.path);
     }
@@ -196,12 +198,17 @@ pub fn start(spec: RunSpec) -> Result<Run, StartError> {
         std::thread::spawn(move || write_log(log, chunks_rx, sender, limit))
     };
     drop(sender);
+    if spec.terminal {
+        let note = "[opsbook] interactive step: its output went to the terminal and is not kept\n";
+        let _ = chunks_tx.try_send((Stream::Opsbook, note.to_owned()));
+    }
 
     let run = Run { inner: inner.clone() };
     let spec_env = spec.env;
-    let (timeout, grace) = (spec.timeout, spec.grace);
+    let (timeout, grace, terminal) = (spec.timeout, spec.grace, spec.terminal);
     tokio::spawn(async move {
-        let group = Pid::from_raw(pid as i32);
+        // A step on the terminal shares our process group: signal the shell alone.
+        let group = Target { pid: Pid::from_raw(pid as i32), group: !terminal };
         let end = tokio::select! {
             _ = child.wait() => End::Exited,
             () = tokio::time::sleep(timeout) => End::TimedOut,
@@ -219,7 +226,9 @@ pub fn start(spec: RunSpec) -> Result<Run, StartError> {
         let status = child.wait().await.ok();
         let ended_at = now_ms();
         // No process of the step outlives it: what it left in the background goes too.
-        stop_group(group, Duration::from_millis(500).min(grace), None).await;
+        if !terminal {
+            stop_group(group, Duration::from_millis(500).min(grace), None).await;
+        }
         drop(chunks_tx);
         for reader in readers.into_iter().flatten() {
             // A process that left the group (setsid) may hold the pipe open: do not wait for it.
@@ -379,9 +388,22 @@ pub fn read_log(path: &Path, from_seq: u64) -> Vec<Chunk> {
         .collect()
 }
 
+/// What to signal: a run's process group, or (on the terminal) its shell alone.
+#[derive(Debug, Clone, Copy)]
+struct Target {
+    pid: Pid,
+    group: bool,
+}
+
+impl Target {
+    fn signal(self, signal: Option<Signal>) -> nix::Result<()> {
+        if self.group { killpg(self.pid, signal) } else { nix::sys::signal::kill(self.pid, signal) }
+    }
+}
+
 /// Sends SIGTERM to the group, then SIGKILL if anything of it is left after `grace`.
-async fn stop_group(group: Pid, grace: Duration, mut child: Option<&mut tokio::process::Child>) {
-    if killpg(group, Signal::SIGTERM).is_err() {
+async fn stop_group(group: Target, grace: Duration, mut child: Option<&mut tokio::process::Child>) {
+    if group.signal(Some(Signal::SIGTERM)).is_err() {
         return;
     }
     let deadline = tokio::time::Instant::now() + grace;
@@ -391,11 +413,11 @@ async fn stop_group(group: Pid, grace: Duration, mut child: Option<&mut tokio::p
             // Reap the shell so that it does not count as alive.
             let _ = child.try_wait();
         }
-        if killpg(group, None).is_err() {
+        if group.signal(None).is_err() {
             return;
         }
     }
-    let _ = killpg(group, Signal::SIGKILL);
+    let _ = group.signal(Some(Signal::SIGKILL));
 }
 
 fn spawn_reader<R: AsyncRead + Unpin + Send + 'static>(

@@ -170,7 +170,7 @@ fn one_line(text: &str) -> String {
 }
 
 /// Events that appear as their own timeline lines: run ends are folded into their start.
-fn on_timeline(event: &Event) -> bool {
+pub fn on_timeline(event: &Event) -> bool {
     !matches!(event.kind, EventKind::RunFinished(_) | EventKind::RunCancelled(_))
 }
 

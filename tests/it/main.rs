@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod corpus;
 mod edge_cases;
+mod exec;
 mod props;
 mod seed;
 mod site;

@@ -1,0 +1,56 @@
+//! `opsbook export ID`: a session as a postmortem (Markdown, JSON or HTML).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::output::Output;
+use super::session::open_store;
+use crate::export;
+use crate::load;
+use crate::session::SessionStore;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The session id (`opsbook session list`).
+    pub id: String,
+    #[arg(long, value_enum, default_value_t = Format::Md)]
+    pub format: Format,
+    /// Write to this file instead of stdout.
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
+    /// The book the session belongs to. Default: the book around the current folder.
+    #[arg(long)]
+    pub book: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Md,
+    Json,
+    Html,
+}
+
+pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
+    let (root, _config) = load::locate(args.book.as_deref())?;
+    let store = open_store(&root)?;
+    let session = store.session(&args.id)?;
+    let events = store.events(&args.id, 0)?;
+    let opsbook_dir = root.join(".opsbook");
+    let text = match args.format {
+        Format::Md => export::markdown(&session, &events, &opsbook_dir),
+        Format::Json => {
+            let mut text = serde_json::to_string_pretty(&export::json(&session, &events, &opsbook_dir))?;
+            text.push('\n');
+            text
+        }
+        Format::Html => export::html(&session, &events, &opsbook_dir),
+    };
+    match args.output {
+        Some(path) => {
+            std::fs::write(&path, text).map_err(|err| anyhow::anyhow!("cannot write {}: {err}", path.display()))?
+        }
+        None => out.stdout.write_all(text.as_bytes())?,
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,314 @@
+//! `opsbook run RUNBOOK [STEP[.N]]...`: the very steps the docs show, from a terminal or from
+//! automation, recorded in an incident session.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use super::output::{BOLD, DIM, Output, risk_style};
+use super::session::{default_severity, open_store};
+use super::show::{find_runbook, find_step, open_book_for};
+use super::{EXIT_FAILED, InputError};
+use crate::exec::script::{ScriptError, Selection};
+use crate::exec::{RunEvent, Stream, now_ms};
+use crate::export::duration_text;
+use crate::model::{Runbook, Step};
+use crate::runner::{RunError, RunRequest, Runner};
+use crate::session::{Actor, SessionStore};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The runbook: a file path, or its path in the book.
+    pub runbook: String,
+    /// Steps to run, in order: `ID`, or `ID.N` for the N-th command of a step (from 1).
+    pub steps: Vec<String>,
+    /// Run every step of the runbook, in order.
+    #[arg(long, conflicts_with = "steps")]
+    pub all: bool,
+    /// A value for a placeholder: `--var pod-name=api-7f9 --var NAMESPACE=prod`.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Record into this session (`opsbook session new`). Default: a new session.
+    #[arg(long)]
+    pub session: Option<String>,
+    /// Confirm mutating and destructive steps (and do not ask before each step).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Show what would run, with the values in place; run and record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The book to look in when RUNBOOK is not a file path.
+    #[arg(long)]
+    pub book: Option<PathBuf>,
+}
+
+/// What the person at the terminal chose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Choice {
+    Run,
+    Skip,
+    Quit,
+}
+
+pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(run_async(args, out))
+}
+
+async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
+    let book = open_book_for(&args.runbook, args.book.as_deref())?;
+    out.diagnostics(&book)?;
+    let runbook = find_runbook(&book, &args.runbook)?;
+    let selected = select(runbook, &args)?;
+    let mut given = parse_vars(&args.vars)?;
+    let on_terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let store = open_store(&book.root)?;
+    let runner = Runner::new(store.clone(), &book.root, &book.config.opsbook);
+    let cwd = std::env::current_dir()?;
+
+    // A new session is made when the first step starts, so a refused run leaves none behind.
+    let mut session_id = match &args.session {
+        Some(id) => store.session(id)?.id,
+        None => String::new(),
+    };
+    // ctrl-c cancels the step that runs (recorded as cancelled), then stops.
+    let interrupted = Arc::new(tokio::sync::Notify::new());
+    {
+        let interrupted = interrupted.clone();
+        tokio::spawn(async move {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                interrupted.notify_waiters();
+                interrupted.notify_one();
+            }
+        });
+    }
+
+    let ask_each = on_terminal && !args.yes && selected.len() > 1;
+    let mut failed = false;
+    for (step, selection) in selected {
+        print_header(out, step, selection)?;
+        let mut request = RunRequest {
+            session_id: "",
+            runbook,
+            step,
+            selection,
+            inputs: given.clone(),
+            confirmed: args.yes,
+            cwd: cwd.clone(),
+            actor: Actor::local("cli"),
+            terminal: false,
+        };
+        let plan = loop {
+            let planned =
+                if session_id.is_empty() { runner.plan_fresh(&request) } else { runner.plan(&request.with_session(&session_id)) };
+            match planned {
+                Ok(plan) => break plan,
+                Err(RunError::Script { source: ScriptError::Missing(missing), .. }) if on_terminal && !args.dry_run => {
+                    for input in missing {
+                        let hint = match &input.set_by {
+                            Some(step) => format!(" (set by step `{step}`)"),
+                            None => String::new(),
+                        };
+                        let Some(value) =
+                            prompt(out, &format!("  value for {}{hint}: ", input.name), &interrupted).await?
+                        else {
+                            return Ok(finish(out, &session_id, failed)?);
+                        };
+                        given.insert(input.name.clone(), value.clone());
+                        request.inputs.insert(input.name, value);
+                    }
+                }
+                Err(err) => return Err(InputError(err.to_string()).into()),
+            }
+        };
+        for line in plan.shown.lines() {
+            writeln!(out.stderr, "  {DIM}${DIM:#} {line}")?;
+        }
+        if args.dry_run {
+            let needs = if plan.needs_confirmation { " (needs confirmation)" } else { "" };
+            writeln!(out.stderr, "  {DIM}dry run: not run{needs}{DIM:#}")?;
+            continue;
+        }
+        let choice = if plan.needs_confirmation && !args.yes {
+            if !on_terminal {
+                return Err(InputError(format!(
+                    "step `{}` is {} ({}): pass --yes to confirm it, or run it from a terminal",
+                    step.id, plan.risk, plan.reason
+                ))
+                .into());
+            }
+            ask(out, &format!("  Run this {} step? [y]es / [s]kip / [q]uit: ", plan.risk), false, &interrupted).await?
+        } else if ask_each {
+            ask(out, "  [R]un / [s]kip / [q]uit: ", true, &interrupted).await?
+        } else {
+            Choice::Run
+        };
+        match choice {
+            Choice::Skip => continue,
+            Choice::Quit => break,
+            Choice::Run => {}
+        }
+        if session_id.is_empty() {
+            let title = format!("opsbook run {}", runbook.path);
+            let session = store.create(&title, &default_severity(&book.config), &Actor::local("cli"), now_ms())?;
+            writeln!(out.stderr, "{DIM}recording in new session {}{DIM:#}", session.id)?;
+            session_id = session.id;
+        }
+        request.confirmed = true;
+        request.terminal = on_terminal && step.interactive.is_some();
+        let started = runner.start(request.with_session(&session_id)).await.map_err(|err| match err {
+            RunError::Start(_) | RunError::Store(_) | RunError::Folder { .. } => anyhow::Error::from(err),
+            other => InputError(other.to_string()).into(),
+        })?;
+        let mut subscription = started.run.subscribe(0);
+        let mut cancelled = false;
+        loop {
+            let event = tokio::select! {
+                event = subscription.next() => event,
+                () = interrupted.notified(), if !cancelled => {
+                    cancelled = true;
+                    started.run.cancel();
+                    continue;
+                }
+            };
+            match event {
+                Some(RunEvent::Output(chunk)) => match chunk.stream {
+                    Stream::Stdout => {
+                        out.stdout.write_all(chunk.text.as_bytes())?;
+                        out.stdout.flush()?;
+                    }
+                    Stream::Stderr => out.stderr.write_all(chunk.text.as_bytes())?,
+                    Stream::Opsbook => write!(out.stderr, "{DIM}{}{DIM:#}", chunk.text)?,
+                },
+                Some(RunEvent::Exit(_)) | None => break,
+            }
+        }
+        let outcome = started.recorded.await??;
+        let took = duration_text(outcome.duration_ms);
+        if outcome.succeeded() {
+            writeln!(
+                out.stderr,
+                "  {}✓ exit 0{:#} {DIM}in {took}{DIM:#}",
+                risk_style(crate::model::Risk::ReadOnly),
+                risk_style(crate::model::Risk::ReadOnly)
+            )?;
+        } else {
+            failed = true;
+            let how = match (outcome.end, outcome.exit_code, outcome.signal) {
+                (crate::exec::End::TimedOut, ..) => "timed out".to_owned(),
+                (crate::exec::End::Cancelled, ..) => "cancelled".to_owned(),
+                (_, Some(code), _) => format!("exit {code}"),
+                (_, None, Some(signal)) => format!("signal {signal}"),
+                _ => "no exit status".to_owned(),
+            };
+            let red = risk_style(crate::model::Risk::Destructive);
+            writeln!(out.stderr, "  {red}✗ {how}{red:#} {DIM}in {took}{DIM:#}")?;
+            if cancelled || !on_terminal {
+                break;
+            }
+        }
+    }
+    finish(out, &session_id, failed)
+}
+
+fn finish(out: &mut Output, session_id: &str, failed: bool) -> anyhow::Result<ExitCode> {
+    if !session_id.is_empty() {
+        writeln!(out.stderr, "{DIM}session {session_id}: `opsbook export {session_id}` for the timeline{DIM:#}")?;
+    }
+    Ok(if failed { ExitCode::from(EXIT_FAILED) } else { ExitCode::SUCCESS })
+}
+
+fn print_header(out: &mut Output, step: &Step, selection: Selection) -> std::io::Result<()> {
+    let (risk, reason, which) = match selection {
+        Selection::Command(index) => {
+            let command = &step.commands[index];
+            (command.risk, command.risk_reason.as_str(), format!(".{}", index + 1))
+        }
+        Selection::All => (step.risk, step.risk_reason.as_str(), String::new()),
+    };
+    let style = risk_style(risk);
+    writeln!(
+        out.stderr,
+        "{BOLD}▶ {}{which}{BOLD:#}  {}  {style}[{risk}]{style:#} {DIM}{reason}{DIM:#}",
+        step.id, step.title
+    )
+}
+
+/// The steps to run, in order.
+fn select<'r>(runbook: &'r Runbook, args: &Args) -> Result<Vec<(&'r Step, Selection)>, InputError> {
+    if args.all {
+        return Ok(runbook.steps.iter().map(|s| (s, Selection::All)).collect());
+    }
+    if args.steps.is_empty() {
+        let ids: Vec<&str> = runbook.steps.iter().map(|s| s.id.as_str()).collect();
+        return Err(InputError(format!(
+            "name the steps to run, or pass --all; the steps of `{}` are: {}",
+            runbook.path,
+            if ids.is_empty() { "(none)".to_owned() } else { ids.join(", ") }
+        )));
+    }
+    args.steps
+        .iter()
+        .map(|wanted| {
+            let (step, command) = find_step(runbook, wanted)?;
+            Ok((step, command.map_or(Selection::All, Selection::Command)))
+        })
+        .collect()
+}
+
+/// `--var NAME=VALUE`; the name may be written as in the runbook (`<pod-name>`, `$TOKEN`).
+fn parse_vars(vars: &[String]) -> Result<HashMap<String, String>, InputError> {
+    let mut parsed = HashMap::new();
+    for var in vars {
+        let Some((name, value)) = var.split_once('=') else {
+            return Err(InputError(format!("--var `{var}`: write it as NAME=VALUE")));
+        };
+        let name = name.trim();
+        let name = name.strip_prefix('<').and_then(|n| n.strip_suffix('>')).unwrap_or(name);
+        let name = name.strip_prefix("{{").and_then(|n| n.strip_suffix("}}")).map_or(name, str::trim);
+        let name = name.strip_prefix("${").and_then(|n| n.strip_suffix('}')).unwrap_or(name);
+        let name = name.strip_prefix('$').unwrap_or(name);
+        if name.is_empty() {
+            return Err(InputError(format!("--var `{var}`: the name is empty")));
+        }
+        parsed.insert(name.to_owned(), value.to_owned());
+    }
+    Ok(parsed)
+}
+
+/// Asks a question on the terminal; `None` when the person pressed ctrl-c or closed input.
+async fn prompt(out: &mut Output, question: &str, interrupted: &tokio::sync::Notify) -> anyhow::Result<Option<String>> {
+    write!(out.stderr, "{question}")?;
+    out.stderr.flush()?;
+    let read = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map(|n| (n > 0).then_some(line))
+    });
+    tokio::select! {
+        line = read => Ok(line??.map(|l| l.trim_end_matches(['\n', '\r']).to_owned())),
+        () = interrupted.notified() => {
+            writeln!(out.stderr)?;
+            Ok(None)
+        }
+    }
+}
+
+async fn ask(
+    out: &mut Output,
+    question: &str,
+    run_by_default: bool,
+    interrupted: &tokio::sync::Notify,
+) -> anyhow::Result<Choice> {
+    loop {
+        let Some(answer) = prompt(out, question, interrupted).await? else { return Ok(Choice::Quit) };
+        match answer.trim().to_ascii_lowercase().as_str() {
+            "" if run_by_default => return Ok(Choice::Run),
+            "y" | "yes" | "r" | "run" => return Ok(Choice::Run),
+            "s" | "skip" | "n" | "no" => return Ok(Choice::Skip),
+            "q" | "quit" => return Ok(Choice::Quit),
+            _ => {}
+        }
+    }
+}
