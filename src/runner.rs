@@ -15,7 +15,6 @@ use crate::model::{Risk, Runbook, Step};
 use crate::session::{Actor, EventKind, RunEnded, RunStarted, SessionStore, StoreError};
 
 /// Starts runs and records them in a session store.
-#[derive(Debug)]
 pub struct Runner {
     store: Arc<dyn SessionStore>,
     /// The book's root: `.opsbook/` lives here, git is asked here.
@@ -23,7 +22,11 @@ pub struct Runner {
     config: OpsbookConfig,
     /// Secret-named values given or exported in a session: kept in memory only, never stored.
     secrets: Secrets,
+    clock: Clock,
 }
+
+/// Where event times come from: the system clock, or a fixed one in tests.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
 /// Session id -> secret-named values.
 type Secrets = Arc<Mutex<HashMap<String, BTreeMap<String, String>>>>;
@@ -95,9 +98,27 @@ pub struct Started {
     pub recorded: tokio::task::JoinHandle<Result<Outcome, StoreError>>,
 }
 
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner").field("store", &self.store).field("root", &self.root).finish_non_exhaustive()
+    }
+}
+
 impl Runner {
     pub fn new(store: Arc<dyn SessionStore>, root: &Path, config: &OpsbookConfig) -> Runner {
-        Runner { store, root: root.to_path_buf(), config: config.clone(), secrets: Secrets::default() }
+        Runner {
+            store,
+            root: root.to_path_buf(),
+            config: config.clone(),
+            secrets: Secrets::default(),
+            clock: Arc::new(exec::now_ms),
+        }
+    }
+
+    /// The same runner with its event times taken from `clock` (milliseconds since the epoch).
+    pub fn with_clock(mut self, clock: Clock) -> Runner {
+        self.clock = clock;
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn SessionStore> {
@@ -204,13 +225,13 @@ impl Runner {
                 self.store.append(
                     request.session_id,
                     &request.actor,
-                    exec::now_ms(),
+                    (self.clock)(),
                     EventKind::RunStarted(Box::new(started)),
                 )?;
                 self.store.append(
                     request.session_id,
                     &request.actor,
-                    exec::now_ms(),
+                    (self.clock)(),
                     EventKind::RunInterrupted { run_id, reason: format!("did not start: {err}") },
                 )?;
                 return Err(err.into());
@@ -220,7 +241,7 @@ impl Runner {
         if let Err(err) = self.store.append(
             request.session_id,
             &request.actor,
-            exec::now_ms(),
+            (self.clock)(),
             EventKind::RunStarted(Box::new(started)),
         ) {
             // Nothing runs that is not recorded.
@@ -231,6 +252,7 @@ impl Runner {
         let (session_id, actor, waiting) = (request.session_id.to_owned(), request.actor.clone(), run.clone());
         let secrets = self.secrets.clone();
         let recorded_run_id = run_id.clone();
+        let clock = self.clock.clone();
         let recorded = tokio::spawn(async move {
             let outcome = waiting.wait().await;
             let exported: BTreeMap<String, String> =
@@ -242,11 +264,9 @@ impl Runner {
             }
             hold_secrets(&secrets, &session_id, secret);
             let kind = RunEnded::from_outcome(&recorded_run_id, &outcome);
-            tokio::task::spawn_blocking(move || {
-                store.append(&session_id, &actor, outcome.ended_at, kind).map(|_| outcome)
-            })
-            .await
-            .map_err(|e| StoreError::Backend { location: "session store".to_owned(), message: e.to_string() })?
+            tokio::task::spawn_blocking(move || store.append(&session_id, &actor, clock(), kind).map(|_| outcome))
+                .await
+                .map_err(|e| StoreError::Backend { location: "session store".to_owned(), message: e.to_string() })?
         });
         Ok(Started { run_id, run, recorded })
     }

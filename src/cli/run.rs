@@ -101,8 +101,11 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
             terminal: false,
         };
         let plan = loop {
-            let planned =
-                if session_id.is_empty() { runner.plan_fresh(&request) } else { runner.plan(&request.with_session(&session_id)) };
+            let planned = if session_id.is_empty() {
+                runner.plan_fresh(&request)
+            } else {
+                runner.plan(&request.with_session(&session_id))
+            };
             match planned {
                 Ok(plan) => break plan,
                 Err(RunError::Script { source: ScriptError::Missing(missing), .. }) if on_terminal && !args.dry_run => {
@@ -114,7 +117,7 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
                         let Some(value) =
                             prompt(out, &format!("  value for {}{hint}: ", input.name), &interrupted).await?
                         else {
-                            return Ok(finish(out, &session_id, failed)?);
+                            return finish(out, &session_id, failed);
                         };
                         given.insert(input.name.clone(), value.clone());
                         request.inputs.insert(input.name, value);

@@ -60,7 +60,7 @@ impl std::fmt::Display for MissingInput {
 }
 
 /// The placeholders the selection uses, in order of first use.
-pub fn needed<'s>(step: &'s Step, selection: Selection) -> impl Iterator<Item = &'s crate::model::Placeholder> {
+pub fn needed(step: &Step, selection: Selection) -> impl Iterator<Item = &crate::model::Placeholder> {
     step.placeholders.iter().filter(move |p| match selection {
         Selection::All => true,
         Selection::Command(index) => p.occurrences.iter().any(|o| o.command == index),

@@ -247,7 +247,8 @@ fn a_line_break_cannot_end_a_quoted_heredoc_early() {
 #[test]
 fn secrets_are_masked_in_the_stream_and_the_log() {
     let dir = tempfile::tempdir().unwrap();
-    let mut masked = spec(dir.path(), "echo \"token=$API_TOKEN\"; echo \"raw $API_TOKEN\"; printf 'half'; sleep 0.2; echo ' line'");
+    let mut masked =
+        spec(dir.path(), "echo \"token=$API_TOKEN\"; echo \"raw $API_TOKEN\"; printf 'half'; sleep 0.2; echo ' line'");
     masked.env.insert("API_TOKEN".to_owned(), "tok-4242-secret".to_owned());
     masked.redactor = Redactor::new([("API_TOKEN", "tok-4242-secret")]);
     let (_, chunks) = run(masked);

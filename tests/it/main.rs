@@ -9,4 +9,5 @@ mod edge_cases;
 mod exec;
 mod props;
 mod seed;
+mod sessions;
 mod site;

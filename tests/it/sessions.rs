@@ -1,0 +1,531 @@
+//! Incident sessions: the SQLite store, runs recorded through the runner and the CLI, secrets,
+//! a killed recorder, and the postmortem export.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use opsbook::exec::script::Selection;
+use opsbook::runner::{RunError, RunRequest, Runner};
+use opsbook::session::{Actor, EventKind, NoteKind, SessionStore, SqliteStore, Status};
+
+use crate::common::{opsbook, text};
+
+const BOOK: &str = r#"---
+title: Payments
+---
+
+# Payments
+
+## Look
+
+```bash {name=look}
+# What runs
+echo "pods: 3 running"
+echo "warning: queue deep" >&2
+```
+
+## Remember the region
+
+```bash {name=set-region}
+export REGION=eu-west-1
+```
+
+## Use the region
+
+```bash {name=use-region}
+echo "region is $REGION"
+```
+
+## Greet
+
+```bash {name=greet}
+echo "hello <responder>"
+```
+
+## Restart
+
+```bash {name=restart}
+kubectl rollout restart deployment/payments
+```
+
+## Touch
+
+```bash {name=touch-file confirm}
+touch touched.txt && echo touched
+```
+
+## Careful look
+
+```bash {name=careful confirm}
+echo careful
+```
+
+## Fail
+
+```bash {name=fail}
+echo "about to fail"
+exit 2
+```
+
+## Slow
+
+```bash {name=slow}
+echo started
+sleep 30
+```
+
+## Leak
+
+```bash {name=leak}
+echo "key is <api-key>"
+echo "pw $DB_PASSWORD"
+printf '%s\n' --token=<api-key>
+```
+"#;
+
+/// A book in a temporary folder: `book.toml` and `runbooks/payments.md`.
+fn book() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("book.toml"), "[book]\ntitle = \"Test\"\nsrc = \"runbooks\"\n").unwrap();
+    std::fs::create_dir(dir.path().join("runbooks")).unwrap();
+    std::fs::write(dir.path().join("runbooks/payments.md"), BOOK).unwrap();
+    dir
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+fn actor() -> Actor {
+    Actor { user: "ana".to_owned(), host: "laptop".to_owned(), source: "cli".to_owned() }
+}
+
+#[test]
+fn the_store_keeps_sessions_events_and_vars_across_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/opsbook.db");
+    let id = {
+        let store = SqliteStore::open(&path).unwrap();
+        let session = store.create("Checkout down", "SEV1", &actor(), 1_000).unwrap();
+        assert_eq!(session.status, Status::Investigating);
+        store
+            .append(&session.id, &actor(), 2_000, EventKind::NoteAdded { note: NoteKind::Note, text: "n".into() })
+            .unwrap();
+        let from = Status::Investigating;
+        store.append(&session.id, &actor(), 3_000, EventKind::StatusChanged { from, to: Status::Identified }).unwrap();
+        store
+            .append(&session.id, &actor(), 4_000, EventKind::SeverityChanged { from: "SEV1".into(), to: "SEV2".into() })
+            .unwrap();
+        store.set_vars(&session.id, &[("region".to_owned(), "eu".to_owned())].into()).unwrap();
+        store.append(&session.id, &actor(), 5_000, EventKind::Closed).unwrap();
+        session.id
+    };
+    let store = SqliteStore::open(&path).unwrap();
+    let session = store.session(&id).unwrap();
+    assert_eq!(
+        (session.status, session.severity.as_str(), session.ended_at),
+        (Status::Identified, "SEV2", Some(5_000))
+    );
+    let events = store.events(&id, 0).unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.name()).collect();
+    assert_eq!(kinds, ["created", "note-added", "status-changed", "severity-changed", "closed"]);
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+    assert_eq!(store.events(&id, 3).unwrap().len(), 2);
+    assert_eq!(store.vars(&id).unwrap()["region"], "eu");
+    assert!(matches!(store.session("nope"), Err(opsbook::session::StoreError::NoSuchSession(_))));
+    let err = store.append("nope", &actor(), 1, EventKind::Closed).unwrap_err();
+    assert_eq!(err.to_string(), "no session `nope` (see `opsbook session list`)");
+}
+
+/// The runbook and a runner over a fresh store in `dir`.
+fn runner_for(dir: &Path) -> (opsbook::model::Book, Runner) {
+    let book = opsbook::load::load_book(dir).unwrap();
+    let store = Arc::new(SqliteStore::for_book(dir).unwrap());
+    let runner = Runner::new(store, dir, &book.config.opsbook);
+    (book, runner)
+}
+
+fn request<'b>(book: &'b opsbook::model::Book, session: &'b str, step: &str, dir: &Path) -> RunRequest<'b> {
+    let runbook = &book.runbooks[0];
+    RunRequest {
+        session_id: session,
+        runbook,
+        step: runbook.steps.iter().find(|s| s.id == step).unwrap(),
+        selection: Selection::All,
+        inputs: HashMap::new(),
+        confirmed: false,
+        cwd: dir.to_path_buf(),
+        actor: actor(),
+        terminal: false,
+    }
+}
+
+/// Starts a run and waits until its end is recorded; returns its stdout.
+async fn run_to_end(runner: &Runner, request: RunRequest<'_>) -> Result<String, RunError> {
+    let started = runner.start(request).await?;
+    let mut subscription = started.run.subscribe(0);
+    let mut out = String::new();
+    while let Some(opsbook::exec::RunEvent::Output(chunk)) = subscription.next().await {
+        if chunk.stream == opsbook::exec::Stream::Stdout {
+            out.push_str(&chunk.text);
+        }
+    }
+    started.recorded.await.unwrap().unwrap();
+    Ok(out)
+}
+
+#[test]
+fn runs_carry_exports_remember_inputs_and_respect_confirmation() {
+    let dir = book();
+    let (book, runner) = runner_for(dir.path());
+    runtime().block_on(async {
+        let session = runner.store().create("t", "SEV3", &actor(), 1).unwrap();
+        let id = session.id.as_str();
+        // Before `set-region` ran, REGION is missing, and says which step sets it.
+        let err = run_to_end(&runner, request(&book, id, "use-region", dir.path())).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "step `use-region`: missing input: `REGION` (set by step `set-region`: run it first, or give a value)"
+        );
+        run_to_end(&runner, request(&book, id, "set-region", dir.path())).await.unwrap();
+        let out = run_to_end(&runner, request(&book, id, "use-region", dir.path())).await.unwrap();
+        assert_eq!(out, "region is eu-west-1\n");
+
+        let mut greet = request(&book, id, "greet", dir.path());
+        greet.inputs.insert("responder".to_owned(), "Ana".to_owned());
+        assert_eq!(run_to_end(&runner, greet).await.unwrap(), "hello Ana\n");
+        // Given once, remembered for the session.
+        assert_eq!(run_to_end(&runner, request(&book, id, "greet", dir.path())).await.unwrap(), "hello Ana\n");
+
+        // Mutating and `confirm` steps need confirmation; nothing is recorded without it.
+        let before = runner.store().events(id, 0).unwrap().len();
+        let err = run_to_end(&runner, request(&book, id, "restart", dir.path())).await.unwrap_err();
+        assert!(matches!(err, RunError::NeedsConfirmation { .. }), "{err}");
+        let err = run_to_end(&runner, request(&book, id, "touch-file", dir.path())).await.unwrap_err();
+        assert!(err.to_string().contains("is mutating (`touch` changes files or system state)"), "{err}");
+        let err = run_to_end(&runner, request(&book, id, "careful", dir.path())).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "step `careful` is read-only (marked `confirm`): it needs confirmation before it runs"
+        );
+        assert_eq!(runner.store().events(id, 0).unwrap().len(), before);
+        assert!(!dir.path().join("touched.txt").exists());
+        let mut confirmed = request(&book, id, "touch-file", dir.path());
+        confirmed.confirmed = true;
+        assert_eq!(run_to_end(&runner, confirmed).await.unwrap(), "touched\n");
+
+        let events = runner.store().events(id, 0).unwrap();
+        let started: Vec<_> = events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::RunStarted(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(started.len(), 5);
+        let greet = started.iter().find(|s| s.step == "greet").unwrap();
+        assert_eq!(greet.command_text, "echo \"hello Ana\"");
+        assert_eq!(greet.inputs["responder"], "Ana");
+        assert_eq!(greet.context.cwd, dir.path().display().to_string());
+        assert_eq!(greet.recorder_pid, std::process::id());
+        let finished = events.iter().filter(|e| e.kind.name() == "run-finished").count();
+        assert_eq!(finished, 5, "every run that started has its end recorded");
+
+        runner.store().append(id, &actor(), 10, EventKind::Closed).unwrap();
+        let err = run_to_end(&runner, request(&book, id, "look", dir.path())).await.unwrap_err();
+        assert!(matches!(err, RunError::SessionClosed(_)));
+    });
+}
+
+/// Every file under `dir`, read as bytes.
+fn all_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| (e.path().to_owned(), std::fs::read(e.path()).unwrap()))
+        .collect()
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn a_secret_appears_nowhere_under_opsbook_nor_in_any_export() {
+    let dir = book();
+    let root = dir.path();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_opsbook"))
+        .args(["run", "runbooks/payments.md", "leak", "--var", "api-key=Sup3rSecretValue42"])
+        .current_dir(root)
+        .env("DB_PASSWORD", "An0therSecret99")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    // What the person sees on their terminal is masked too.
+    assert_eq!(text(&output.stdout), "key is [redacted]\npw [redacted]\n--token=[redacted]\n");
+    let session =
+        text(&output.stderr).lines().find_map(|l| l.strip_prefix("recording in new session ")).unwrap().to_owned();
+    for format in ["md", "json", "html"] {
+        let out = opsbook(
+            &["export", &session, "--format", format, "-o", &format!("../export.{format}")],
+            &root.join("runbooks"),
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let show = opsbook(&["session", "show", &session, "--json"], root);
+    let mut files = all_files(&root.join(".opsbook"));
+    assert!(files.iter().any(|(p, _)| p.ends_with("opsbook.db")));
+    assert!(files.iter().any(|(p, _)| p.extension().is_some_and(|e| e == "log")));
+    for format in ["md", "json", "html"] {
+        let path = root.join(format!("export.{format}"));
+        files.push((path.clone(), std::fs::read(&path).unwrap()));
+    }
+    files.push(("session show --json".into(), show.stdout.clone()));
+    for (path, bytes) in &files {
+        for secret in ["Sup3rSecretValue42", "An0therSecret99"] {
+            assert!(!contains(bytes, secret), "{secret} found in {}", path.display());
+        }
+    }
+    let markdown = std::fs::read_to_string(root.join("export.md")).unwrap();
+    assert!(markdown.contains("key is [redacted]"), "{markdown}");
+}
+
+#[test]
+fn killing_opsbook_run_mid_step_leaves_the_run_interrupted_and_the_rest_intact() {
+    let dir = book();
+    let root = dir.path();
+    let new = opsbook(&["session", "new", "Slow incident", "--severity", "sev2"], root);
+    assert!(new.status.success(), "{}", text(&new.stderr));
+    let id = text(&new.stdout).trim().to_owned();
+    assert!(opsbook(&["session", "note", &id, "before the run"], root).status.success());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_opsbook"))
+        .args(["run", "runbooks/payments.md", "slow", "--session", &id])
+        .current_dir(root)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for the step's first output line in its log.
+    let logs = root.join(".opsbook/runs").join(&id);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let started = std::fs::read_dir(&logs)
+            .into_iter()
+            .flatten()
+            .any(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default().contains("started"));
+        if started {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the step never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let show = opsbook(&["session", "show", &id, "--json"], root);
+    assert!(show.status.success(), "{}", text(&show.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    let types: Vec<&str> = json["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["created", "note-added", "run-started", "run-interrupted"]);
+    assert_eq!(json["runs"][0]["result"], "interrupted");
+    assert_eq!(json["runs"][0]["output"], "started\n");
+    assert_eq!(json["events"][1]["details"]["text"], "before the run");
+    // The orphaned step is ours to clean up: its shell leads its own process group.
+    let pid = json["events"][2]["details"]["pid"].as_i64().unwrap() as i32;
+    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+    // Marked once, not again at the next open.
+    let again = opsbook(&["session", "show", &id, "--json"], root);
+    let json: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(json["events"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn the_cli_session_commands() {
+    let dir = book();
+    let root = dir.path();
+    let new = opsbook(&["session", "new", "API 5xx spike", "--severity", "sev2"], root);
+    assert!(new.status.success(), "{}", text(&new.stderr));
+    let id = text(&new.stdout).trim().to_owned();
+    assert_eq!(text(&new.stdout), format!("{id}\n"), "only the id");
+    assert!(id.len() == 15 && id.as_bytes()[8] == b'-', "{id}");
+
+    let bad = opsbook(&["session", "new", "x", "--severity", "SEV9"], root);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("unknown severity `SEV9`; the book's levels are SEV1, SEV2, SEV3, SEV4"));
+    let bad = opsbook(&["session", "status", &id, "fixed"], root);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("use one of investigating, identified, monitoring, resolved"));
+    let missing = opsbook(&["session", "show", "20990101-zzzzzz"], root);
+    assert_eq!(missing.status.code(), Some(2));
+
+    for args in [
+        vec!["session", "note", &id, "Pool exhausted on db-2", "--kind", "root-cause"],
+        vec!["session", "note", &id, "EU customers see 502s", "--kind", "impact"],
+        vec!["session", "status", &id, "identified"],
+        vec!["session", "severity", &id, "SEV1"],
+    ] {
+        let out = opsbook(&args, root);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    }
+    let update = opsbook(&["session", "status-update", &id], root);
+    assert_eq!(
+        text(&update.stdout),
+        format!(
+            "Incident: API 5xx spike\nSeverity: SEV1\nStatus: Identified\nImpact: EU customers see 502s\nETA: [If known]\nUpdates: opsbook session {id}\n"
+        )
+    );
+    let list = opsbook(&["session", "list", "--json"], root);
+    let sessions: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(sessions[0]["id"], id.as_str());
+    assert_eq!(sessions[0]["status"], "Identified");
+    assert!(opsbook(&["session", "close", &id], root).status.success());
+    let again = opsbook(&["session", "close", &id], root);
+    assert_eq!(again.status.code(), Some(2));
+    let show = text(&opsbook(&["session", "show", &id], root).stdout);
+    assert!(show.contains("Root cause: Pool exhausted on db-2"), "{show}");
+    assert!(show.contains("Status: Investigating -> Identified"), "{show}");
+    assert!(show.contains("Severity: SEV2 -> SEV1"), "{show}");
+    assert!(show.contains("Incident closed"), "{show}");
+}
+
+#[test]
+fn the_cli_run_exit_codes_without_a_terminal() {
+    let dir = book();
+    let root = dir.path();
+    let run = |args: &[&str]| {
+        let mut all = vec!["run", "runbooks/payments.md"];
+        all.extend_from_slice(args);
+        opsbook(&all, root)
+    };
+    let none = run(&[]);
+    assert_eq!(none.status.code(), Some(2));
+    assert!(
+        text(&none.stderr)
+            .contains("name the steps to run, or pass --all; the steps of `payments.md` are: look, set-region")
+    );
+    let missing = run(&["greet"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing.stderr).contains("missing input: `responder`"), "{}", text(&missing.stderr));
+    let unconfirmed = run(&["restart"]);
+    assert_eq!(unconfirmed.status.code(), Some(2));
+    assert!(
+        text(&unconfirmed.stderr)
+            .contains("step `restart` is mutating (`kubectl rollout restart` restarts pods): pass --yes"),
+        "{}",
+        text(&unconfirmed.stderr)
+    );
+    // Refused runs leave no session behind.
+    let list = opsbook(&["session", "list", "--json"], root);
+    assert_eq!(text(&list.stdout).trim(), "[]");
+
+    let dry = run(&["touch-file", "greet", "--var", "<responder>=Ana", "--dry-run"]);
+    assert!(dry.status.success(), "{}", text(&dry.stderr));
+    assert!(text(&dry.stderr).contains("$ echo \"hello Ana\""), "{}", text(&dry.stderr));
+    assert!(text(&dry.stderr).contains("dry run: not run (needs confirmation)"));
+    assert!(!root.join("touched.txt").exists());
+    assert_eq!(text(&opsbook(&["session", "list", "--json"], root).stdout).trim(), "[]");
+
+    let ok = run(&["look", "touch-file.1", "--yes"]);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert_eq!(text(&ok.stdout), "pods: 3 running\ntouched\n");
+    assert!(text(&ok.stderr).contains("warning: queue deep"));
+    assert!(root.join("touched.txt").exists());
+
+    let failed = run(&["look", "fail", "look"]);
+    assert_eq!(failed.status.code(), Some(1));
+    assert_eq!(text(&failed.stdout), "pods: 3 running\nabout to fail\n", "stops at the failed step");
+    assert!(text(&failed.stderr).contains("✗ exit 2"));
+}
+
+/// A clock the test moves by hand.
+fn fixed_clock(start: i64) -> (Arc<AtomicI64>, opsbook::runner::Clock) {
+    let now = Arc::new(AtomicI64::new(start));
+    let clock = now.clone();
+    (now, Arc::new(move || clock.load(Ordering::SeqCst)))
+}
+
+#[test]
+fn export_of_a_scripted_session_with_a_fixed_clock() {
+    let dir = book();
+    let root = dir.path();
+    let book = opsbook::load::load_book(root).unwrap();
+    let store: Arc<dyn SessionStore> = Arc::new(SqliteStore::for_book(root).unwrap());
+    // 2026-11-27T23:50:00Z: the incident runs past midnight.
+    let t0 = 1_795_823_400_000;
+    let minute = 60_000;
+    let (now, clock) = fixed_clock(t0);
+    let runner = Runner::new(store.clone(), root, &book.config.opsbook).with_clock(clock);
+    let session = store.create("Payments API returns 502", "SEV2", &actor(), t0).unwrap();
+    let id = session.id.as_str();
+    let note = |at: i64, note: NoteKind, text: &str| {
+        store.append(id, &actor(), at, EventKind::NoteAdded { note, text: text.to_owned() }).unwrap();
+    };
+    note(t0 + minute, NoteKind::Summary, "Payments API returned 502 for 40 minutes after a bad deploy.");
+    runtime().block_on(async {
+        now.store(t0 + 2 * minute, Ordering::SeqCst);
+        run_to_end(&runner, request(&book, id, "look", root)).await.unwrap();
+        store
+            .append(
+                id,
+                &actor(),
+                t0 + 5 * minute,
+                EventKind::StatusChanged { from: Status::Investigating, to: Status::Identified },
+            )
+            .unwrap();
+        now.store(t0 + 15 * minute, Ordering::SeqCst);
+        let mut fix = request(&book, id, "touch-file", root);
+        fix.confirmed = true;
+        run_to_end(&runner, fix).await.unwrap();
+        now.store(t0 + 16 * minute, Ordering::SeqCst);
+        run_to_end(&runner, request(&book, id, "fail", root)).await.unwrap();
+    });
+    note(t0 + 20 * minute, NoteKind::RootCause, "The deploy dropped the DB pool size to 1.");
+    note(t0 + 25 * minute, NoteKind::Resolution, "Rolled back to v41.");
+    note(t0 + 26 * minute, NoteKind::Action, "Alert on pool saturation (ana, 2026-12-04)");
+    note(t0 + 27 * minute, NoteKind::Lesson, "Canary deploys would have caught it.");
+    note(t0 + 28 * minute, NoteKind::Note, "Customers notified.");
+    store
+        .append(
+            id,
+            &actor(),
+            t0 + 30 * minute,
+            EventKind::StatusChanged { from: Status::Identified, to: Status::Resolved },
+        )
+        .unwrap();
+    store.append(id, &actor(), t0 + 40 * minute, EventKind::Closed).unwrap();
+
+    let session = store.session(id).unwrap();
+    let events = store.events(id, 0).unwrap();
+    let opsbook_dir = root.join(".opsbook");
+    let markdown = opsbook::export::markdown(&session, &events, &opsbook_dir);
+    let json = serde_json::to_string_pretty(&opsbook::export::json(&session, &events, &opsbook_dir)).unwrap();
+    let html = opsbook::export::html(&session, &events, &opsbook_dir);
+    let user = opsbook::exec::context::user();
+    let host = opsbook::exec::context::host();
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(&regex::escape(id), "[session]");
+    settings.add_filter(&regex::escape(&root.display().to_string()), "[book]");
+    settings.add_filter(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[event]");
+    settings.add_filter(r"\b[0-9a-f]{12}\b", "[run]");
+    settings.add_filter(r"\b\d+(\.\d)? (ms|s)\b", "[duration]");
+    settings.add_filter(r#""(duration_ms|recorder_pid|pid|at)": \d+"#, "\"$1\": [n]");
+    settings.add_filter(&format!(r"\b{}@{}\b", regex::escape(&user), regex::escape(&host)), "[user]@[host]");
+    settings.add_filter(&format!(r#""user": "{}""#, regex::escape(&user)), r#""user": "[user]""#);
+    settings.add_filter(&format!(r#""host": "{}""#, regex::escape(&host)), r#""host": "[host]""#);
+    settings.add_filter(r#"\s*"git_(commit|dirty)": [^,\n]+,?"#, "");
+    settings.add_filter(r" · book at [0-9a-f]+( \(uncommitted changes\))?", "");
+    settings.bind(|| {
+        insta::assert_snapshot!("export_markdown", markdown);
+        insta::assert_snapshot!("export_json", json);
+    });
+    // The HTML is the Markdown, rendered and printable.
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("<h2>Root Cause</h2>\n<p>The deploy dropped the DB pool size to 1.</p>"), "{html}");
+    assert!(html.contains("@media print"));
+    assert!(html.contains("<input disabled=\"\" type=\"checkbox\"/>\nAlert on pool saturation"), "{html}");
+}
