@@ -107,7 +107,7 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
                 runner.plan(&request.with_session(&session_id))
             };
             match planned {
-                Ok(plan) => break plan,
+                Ok(plan) => break Some(plan),
                 Err(RunError::Script { source: ScriptError::Missing(missing), .. }) if on_terminal && !args.dry_run => {
                     for input in missing {
                         let hint = match &input.set_by {
@@ -123,9 +123,20 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
                         request.inputs.insert(input.name, value);
                     }
                 }
+                Err(RunError::Script { source: ScriptError::Missing(missing), .. }) if args.dry_run => {
+                    for command in &step.commands {
+                        for line in command.text.lines() {
+                            writeln!(out.stderr, "  {DIM}${DIM:#} {line}")?;
+                        }
+                    }
+                    let names: Vec<String> = missing.iter().map(ToString::to_string).collect();
+                    writeln!(out.stderr, "  {DIM}dry run: not run; needs {}{DIM:#}", names.join(", "))?;
+                    break None;
+                }
                 Err(err) => return Err(InputError(err.to_string()).into()),
             }
         };
+        let Some(plan) = plan else { continue };
         for line in plan.shown.lines() {
             writeln!(out.stderr, "  {DIM}${DIM:#} {line}")?;
         }

@@ -216,9 +216,9 @@ pub fn start(spec: RunSpec) -> Result<Run, StartError> {
         };
         if end != End::Exited {
             let why = if end == End::TimedOut {
-                format!("timed out after {}; stopping the step\n", humantime::format_duration(timeout))
+                format!("[opsbook] timed out after {}; stopping the step\n", humantime::format_duration(timeout))
             } else {
-                "cancelled; stopping the step\n".to_owned()
+                "[opsbook] cancelled; stopping the step\n".to_owned()
             };
             let _ = chunks_tx.send((Stream::Opsbook, why)).await;
             stop_group(group, grace, Some(&mut child)).await;

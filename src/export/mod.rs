@@ -4,8 +4,10 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::LazyLock;
 use std::time::{Duration, UNIX_EPOCH};
 
+use regex::Regex;
 use serde_json::json;
 
 use crate::exec::{self, Chunk};
@@ -111,9 +113,20 @@ pub fn runs(events: &[Event]) -> Vec<RunRecord<'_>> {
     runs
 }
 
-/// The output a run kept, as one text (already redacted when it was written).
+/// Terminal control sequences: colours (CSI), titles and links (OSC), and two-byte escapes.
+static ANSI: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]").expect("static regex")
+});
+
+/// The output a run kept, as one text (already redacted when it was written), without terminal
+/// colour codes.
 pub fn run_output(opsbook_dir: &Path, started: &RunStarted) -> String {
-    exec::read_log(&opsbook_dir.join(&started.log), 0).into_iter().map(|Chunk { text, .. }| text).collect()
+    let text: String =
+        exec::read_log(&opsbook_dir.join(&started.log), 0).into_iter().map(|Chunk { text, .. }| text).collect();
+    match ANSI.replace_all(&text, "") {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(plain) => plain,
+    }
 }
 
 /// One line describing an event, for the timeline and the JSON `description`.
@@ -451,6 +464,11 @@ mod tests {
         assert_eq!(duration_text(185_000), "3 min 5 s");
         assert_eq!(duration_text(4_320_000), "1 h 12 min");
         assert_eq!(duration_text(7_200_000), "2 h");
+    }
+
+    #[test]
+    fn colour_codes_leave_the_export() {
+        assert_eq!(ANSI.replace_all("\x1b[31mred\x1b[0m \x1b]0;title\x07ok", ""), "red ok");
     }
 
     #[test]
