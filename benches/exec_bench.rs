@@ -130,9 +130,11 @@ fn main() {
     );
 
     let bytes = megabytes * 1_000_000;
-    let script = format!("yes 'opsbook throughput line: the quick brown fox jumps over the lazy dog' | head -c {bytes}");
+    let script =
+        format!("yes 'opsbook throughput line: the quick brown fox jumps over the lazy dog' | head -c {bytes}");
     let began = Instant::now();
-    let status = Command::new("bash").args(["-c", &format!("{script} > '{}'", dir.path().join("bare.out").display())]).status();
+    let status =
+        Command::new("bash").args(["-c", &format!("{script} > '{}'", dir.path().join("bare.out").display())]).status();
     assert!(status.unwrap().success());
     let bare_secs = began.elapsed().as_secs_f64();
 
@@ -148,6 +150,10 @@ fn main() {
     let log = std::fs::metadata(dir.path().join("bench.log")).unwrap().len();
     println!("\na step printing {megabytes} MB");
     println!("  bare pipe to a file       {:>8.0} MB/s ({bare_secs:.2} s)", megabytes as f64 / bare_secs);
-    println!("  opsbook to its log        {:>8.0} MB/s ({secs:.2} s; log {:.1} MB as JSON lines)", megabytes as f64 / secs, log as f64 / 1e6);
+    println!(
+        "  opsbook to its log        {:>8.0} MB/s ({secs:.2} s; log {:.1} MB as JSON lines)",
+        megabytes as f64 / secs,
+        log as f64 / 1e6
+    );
     println!("  peak RSS growth           {:>8.1} MB", (rss_after.saturating_sub(rss_before)) as f64 / 1024.0);
 }
