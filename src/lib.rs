@@ -13,5 +13,6 @@ pub mod load;
 pub mod model;
 pub mod parse;
 pub mod runner;
+pub mod server;
 pub mod session;
 pub mod site;

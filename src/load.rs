@@ -116,6 +116,28 @@ pub fn load_book(root: &Path) -> Result<Book, LoadError> {
     Ok(Book { root: root.to_owned(), src, config, runbooks, diagnostics })
 }
 
+/// The book after one of its runbooks changed on disk: that file read and parsed again, the
+/// rest kept. A file that appeared or went away, or a changed `SUMMARY.md`, changes the list of
+/// runbooks: the whole book is loaded again.
+pub fn reload_runbook(book: &Book, rel: &str) -> Result<Book, LoadError> {
+    let file = book.src.join(rel);
+    let known = book.runbooks.iter().position(|r| r.path == rel);
+    let (Some(index), true) = (known, file.is_file()) else { return load_book(&book.root) };
+    if rel == "SUMMARY.md" {
+        return load_book(&book.root);
+    }
+    let mut diagnostics: Vec<Diagnostic> = book.diagnostics.iter().filter(|d| d.file != file).cloned().collect();
+    let mut next = book.clone();
+    match read_and_parse(&file, rel, &options(&book.config), &mut diagnostics) {
+        Some(runbook) => next.runbooks[index] = runbook,
+        None => {
+            next.runbooks.remove(index);
+        }
+    }
+    next.diagnostics = diagnostics;
+    Ok(next)
+}
+
 /// Loads one runbook file, with the configuration of the book it lives in, if any.
 pub fn load_file(file: &Path) -> Result<Book, LoadError> {
     let parent = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));

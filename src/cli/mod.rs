@@ -8,6 +8,7 @@ mod export;
 mod list;
 mod output;
 mod run;
+mod serve;
 mod session;
 mod show;
 
@@ -51,6 +52,8 @@ pub enum Command {
     Show(show::Args),
     /// Run steps of a runbook, recorded in an incident session.
     Run(run::Args),
+    /// Serve the site with the incident console: Run buttons, live output, the timeline.
+    Serve(serve::Args),
     /// Incident sessions: start, list, show, notes, status, severity, close.
     Session(session::Args),
     /// Export a session as a postmortem timeline: Markdown, JSON or HTML.
@@ -76,6 +79,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::List(args) => list::run(args, &mut out),
         Command::Show(args) => show::run(args, &mut out),
         Command::Run(args) => run::run(args, &mut out),
+        Command::Serve(args) => serve::run(args, &mut out),
         Command::Session(args) => session::run(args, &mut out),
         Command::Export(args) => export::run(args, &mut out),
     }

@@ -245,6 +245,8 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     /// Values remembered for the session: inputs given and variables exported.
     fn vars(&self, session_id: &str) -> Result<BTreeMap<String, String>, StoreError>;
     fn set_vars(&self, session_id: &str, vars: &BTreeMap<String, String>) -> Result<(), StoreError>;
+    /// The events of one run (its start, and its end if recorded), in order.
+    fn run_events(&self, run_id: &str) -> Result<Vec<Event>, StoreError>;
     /// Runs that started and never ended, with the session they belong to.
     fn open_runs(&self) -> Result<Vec<(String, RunStarted)>, StoreError>;
 }

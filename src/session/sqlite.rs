@@ -256,6 +256,16 @@ impl SessionStore for SqliteStore {
         })
     }
 
+    fn run_events(&self, run_id: &str) -> Result<Vec<Event>, StoreError> {
+        self.with(|conn| {
+            let mut statement = conn.prepare(
+                "SELECT id, session_id, seq, at, actor, host, source, data FROM events
+                 WHERE run_id = ?1 ORDER BY seq",
+            )?;
+            statement.query_map([run_id], event_row)?.collect()
+        })
+    }
+
     fn open_runs(&self) -> Result<Vec<(String, RunStarted)>, StoreError> {
         let events = self.with(|conn| {
             let mut statement = conn.prepare(

@@ -444,10 +444,20 @@ impl<'b> Site<'b> {
     }
 
     /// Re-renders one changed runbook's page and the pages that list it (index, print,
-    /// runbooks.json, the search index): what the server calls when one file changed.
-    /// `previous` is the book before the change: when the change renamed the runbook (or the
-    /// book's list of runbooks changed), every page's sidebar names it, so every page is redone.
+    /// runbooks.json, the search index). `previous` is the book before the change: when the
+    /// change renamed the runbook (or the book's list of runbooks changed), every page's sidebar
+    /// names it, so every page is redone.
     pub fn rebuild_runbook(&self, previous: &Book, rel_path: &str) -> Result<Vec<Diagnostic>, SiteError> {
+        let (diagnostics, _) = self.rebuild_page(previous, rel_path)?;
+        self.rebuild_print_and_search()?;
+        Ok(diagnostics)
+    }
+
+    /// The quick part of a rebuild, for the server's live reload: the runbook's page (or every
+    /// page, when the list of runbooks changed; the bool says so), the index, 404 and
+    /// runbooks.json. The print page and the search index are left for
+    /// [`Site::rebuild_print_and_search`].
+    pub fn rebuild_page(&self, previous: &Book, rel_path: &str) -> Result<(Vec<Diagnostic>, bool), SiteError> {
         let runbook = self
             .book
             .runbooks
@@ -455,8 +465,8 @@ impl<'b> Site<'b> {
             .find(|r| r.path == rel_path)
             .ok_or_else(|| render_error_text(rel_path, "is not a runbook of this book"))?;
         let listing = |book: &Book| book.runbooks.iter().map(|r| (r.path.clone(), r.title.clone())).collect::<Vec<_>>();
-        let pages: Vec<&Runbook> =
-            if listing(previous) == listing(self.book) { vec![runbook] } else { self.book.runbooks.iter().collect() };
+        let all = listing(previous) != listing(self.book);
+        let pages: Vec<&Runbook> = if all { self.book.runbooks.iter().collect() } else { vec![runbook] };
         let mut diagnostics = Vec::new();
         for page in pages {
             let (html, found) = self.render_page(page, &self.markdown_of(page)?)?;
@@ -465,12 +475,22 @@ impl<'b> Site<'b> {
                 diagnostics = found;
             }
         }
-        self.write_lists()?;
-        self.write_search_index()?;
-        Ok(diagnostics)
+        self.write_index_and_json()?;
+        Ok((diagnostics, all))
+    }
+
+    /// The slow part of a rebuild: the print page (every runbook) and the search index.
+    pub fn rebuild_print_and_search(&self) -> Result<(), SiteError> {
+        self.write_print_page()?;
+        self.write_search_index()
     }
 
     fn write_lists(&self) -> Result<(), SiteError> {
+        self.write_index_and_json()?;
+        self.write_print_page()
+    }
+
+    fn write_index_and_json(&self) -> Result<(), SiteError> {
         let nav = self.nav(None);
         let entries: Vec<IndexEntry<'_>> = self
             .book
@@ -492,6 +512,19 @@ impl<'b> Site<'b> {
         context.insert("runbooks", &entries);
         let index = self.theme.tera.render("index.html", &context).map_err(|e| render_error("index.html", &e))?;
         self.write("index.html", index.as_bytes())?;
+        let site_url = self.book.config.output.html.site_url.clone().unwrap_or_else(|| "/".to_owned());
+        let not_found_context =
+            tera::Context::from_serialize(self.common(site_url, &nav)).map_err(|e| render_error("404.html", &e))?;
+        let not_found =
+            self.theme.tera.render("404.html", &not_found_context).map_err(|e| render_error("404.html", &e))?;
+        self.write("404.html", not_found.as_bytes())?;
+        self.write("runbooks.json", crate::listing::book_json(self.book).as_bytes())
+    }
+
+    fn write_print_page(&self) -> Result<(), SiteError> {
+        let nav = self.nav(None);
+        let mut context = tera::Context::from_serialize(self.common(String::new(), &nav))
+            .map_err(|e| render_error("print.html", &e))?;
 
         // The print page holds every runbook: the template renders it with a marker per
         // runbook, and the bodies are streamed into the file one at a time.
@@ -509,15 +542,7 @@ impl<'b> Site<'b> {
             .collect();
         context.insert("pages", &print_pages);
         let shell = self.theme.tera.render("print.html", &context).map_err(|e| render_error("print.html", &e))?;
-        self.write_print(&shell, &marker)?;
-        let site_url = self.book.config.output.html.site_url.clone().unwrap_or_else(|| "/".to_owned());
-        let not_found_context =
-            tera::Context::from_serialize(self.common(site_url, &nav)).map_err(|e| render_error("404.html", &e))?;
-        let not_found =
-            self.theme.tera.render("404.html", &not_found_context).map_err(|e| render_error("404.html", &e))?;
-        self.write("404.html", not_found.as_bytes())?;
-
-        self.write("runbooks.json", crate::listing::book_json(self.book).as_bytes())
+        self.write_print(&shell, &marker)
     }
 
     fn write_print(&self, shell: &str, marker: &dyn Fn(usize) -> String) -> Result<(), SiteError> {

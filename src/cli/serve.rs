@@ -1,0 +1,89 @@
+//! `opsbook serve`: the site and the incident console on loopback.
+
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::InputError;
+use super::output::{BOLD, DIM, Output};
+use super::session::open_store;
+use crate::load;
+use crate::server::{App, AppOptions};
+use crate::session::SessionStore;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The book folder. Default: the book around the current folder.
+    pub book: Option<PathBuf>,
+    #[arg(long, default_value_t = 3000)]
+    pub port: u16,
+    /// The address to listen on. Anything but loopback needs --allow-remote.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Allow listening on a non-loopback address (the token still guards every request).
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Open the console in the default browser.
+    #[arg(long)]
+    pub open: bool,
+    /// Open the console on this session.
+    #[arg(long)]
+    pub session: Option<String>,
+}
+
+pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
+    if !args.bind.is_loopback() && !args.allow_remote {
+        return Err(InputError(format!(
+            "refusing to listen on {}: the console runs commands on this machine; it listens on loopback \
+             (127.0.0.1) unless you pass --allow-remote",
+            args.bind
+        ))
+        .into());
+    }
+    let book = load::open(args.book.as_deref())?;
+    out.diagnostics(&book)?;
+    let store = open_store(&book.root)?;
+    if let Some(id) = &args.session {
+        store.session(id)?;
+    }
+    let cwd = std::env::current_dir()?;
+    // The site is built before the runtime starts: its search indexer drives a runtime of its own.
+    let (app, shutdown) =
+        App::new(book, store, AppOptions { token: None, allow_remote: args.allow_remote, site_dir: None, cwd })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.bind, args.port))
+            .await
+            .map_err(|err| InputError(format!("cannot listen on {}:{}: {err}", args.bind, args.port)))?;
+        let address = listener.local_addr()?;
+        if !args.bind.is_loopback() {
+            writeln!(
+                out.stderr,
+                "warning: listening on {address}, reachable from other machines; anyone with the token can run steps here"
+            )?;
+        }
+        let host = if args.bind.is_loopback() || args.bind.is_unspecified() { "127.0.0.1".to_owned() } else { args.bind.to_string() };
+        let session = args.session.as_ref().map(|id| format!("&session={id}")).unwrap_or_default();
+        let url = format!("http://{host}:{}/?token={}{session}", address.port(), app.token());
+        writeln!(out.stderr, "{BOLD}opsbook console{BOLD:#} {DIM}(ctrl-c stops it; running steps are cancelled){DIM:#}")?;
+        writeln!(out.stdout, "{url}")?;
+        out.stdout.flush()?;
+        if args.open {
+            open_browser(&url);
+        }
+        crate::server::serve(app, shutdown, listener).await
+    })?;
+    writeln!(out.stderr, "stopped")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
+    let _ = std::process::Command::new(opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+}

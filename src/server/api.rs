@@ -1,0 +1,640 @@
+//! The JSON API (DESIGN "Interfaces"): sessions, notes, status and severity, plans and runs,
+//! run output over SSE (resumable with `Last-Event-ID`), cancel, exports, and page reloads.
+
+use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures_util::Stream;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{App, LiveRun};
+use crate::exec::script::{ScriptError, Selection};
+use crate::exec::{self, RunEvent};
+use crate::export;
+use crate::model::{Book, Runbook, Step};
+use crate::runner::{RunError, RunRequest};
+use crate::session::{Actor, EventKind, NoteKind, Status, StoreError};
+
+/// An error as the API answers it: a status and `{"error": message, ...}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError { status, message: message.into(), extra: serde_json::Map::new() }
+    }
+
+    fn with(mut self, key: &str, value: serde_json::Value) -> ApiError {
+        self.extra.insert(key.to_owned(), value);
+        self
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = self.extra;
+        body.insert("error".to_owned(), json!(self.message));
+        (self.status, axum::Json(serde_json::Value::Object(body))).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> ApiError {
+        match err {
+            StoreError::NoSuchSession(_) => ApiError::new(StatusCode::NOT_FOUND, err.to_string()),
+            StoreError::Backend { .. } => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
+        }
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/api/book", get(book_info))
+        .route("/api/sessions", get(list_sessions).post(create_session))
+        .route("/api/sessions/{id}", get(session_state))
+        .route("/api/sessions/{id}/notes", post(add_note))
+        .route("/api/sessions/{id}/status", post(set_status))
+        .route("/api/sessions/{id}/severity", post(set_severity))
+        .route("/api/sessions/{id}/close", post(close_session))
+        .route("/api/sessions/{id}/plan", post(plan_run))
+        .route("/api/sessions/{id}/runs", post(start_run))
+        .route("/api/sessions/{id}/export", get(export_session))
+        .route("/api/runs/{run_id}/events", get(run_events))
+        .route("/api/runs/{run_id}/cancel", post(cancel_run))
+        .route("/api/reload", get(reload_events))
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(body: &Bytes) -> ApiResult<T> {
+    serde_json::from_slice(body)
+        .map_err(|err| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {err}")))
+}
+
+fn actor() -> Actor {
+    Actor::local("console")
+}
+
+fn blocking_err(err: tokio::task::JoinError) -> ApiError {
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, err.to_string())
+}
+
+/// Runs a store call off the async threads.
+async fn store_call<T: Send + 'static>(
+    app: &Arc<App>,
+    call: impl FnOnce(&dyn crate::session::SessionStore) -> Result<T, StoreError> + Send + 'static,
+) -> ApiResult<T> {
+    let app = app.clone();
+    Ok(tokio::task::spawn_blocking(move || call(app.runner.store().as_ref())).await.map_err(blocking_err)??)
+}
+
+async fn book_info(State(app): State<Arc<App>>) -> ApiResult<Response> {
+    let book = app.book();
+    let severities: Vec<&str> = book.config.opsbook.severity.iter().map(|s| s.name.as_str()).collect();
+    Ok(axum::Json(json!({
+        "title": book.config.book.title,
+        "severities": severities,
+        "statuses": Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        "note_kinds": ["note", "summary", "impact", "root-cause", "resolution", "action", "lesson"],
+        "user": crate::exec::context::user(),
+        "host": crate::exec::context::host(),
+    }))
+    .into_response())
+}
+
+async fn list_sessions(State(app): State<Arc<App>>) -> ApiResult<Response> {
+    let sessions = store_call(&app, |store| store.sessions()).await?;
+    Ok(axum::Json(sessions).into_response())
+}
+
+#[derive(Deserialize)]
+struct NewSession {
+    title: String,
+    severity: Option<String>,
+}
+
+fn severity_name(book: &Book, given: &str) -> ApiResult<String> {
+    let levels = &book.config.opsbook.severity;
+    levels.iter().find(|l| l.name.eq_ignore_ascii_case(given.trim())).map(|l| l.name.clone()).ok_or_else(|| {
+        ApiError::new(StatusCode::BAD_REQUEST, format!("unknown severity `{given}`"))
+            .with("severities", json!(levels.iter().map(|l| l.name.as_str()).collect::<Vec<_>>()))
+    })
+}
+
+async fn create_session(State(app): State<Arc<App>>, body: Bytes) -> ApiResult<Response> {
+    let request: NewSession = parse(&body)?;
+    if request.title.trim().is_empty() {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "a session needs a title"));
+    }
+    let book = app.book();
+    let severity = match &request.severity {
+        Some(given) => severity_name(&book, given)?,
+        None => book.config.opsbook.severity.last().map_or_else(|| "SEV4".to_owned(), |l| l.name.clone()),
+    };
+    let title = request.title.trim().to_owned();
+    let session = store_call(&app, move |store| store.create(&title, &severity, &actor(), exec::now_ms())).await?;
+    Ok((StatusCode::CREATED, axum::Json(json!({ "id": session.id }))).into_response())
+}
+
+async fn session_state(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult<Response> {
+    let lookup = id.clone();
+    let (session, events, vars) =
+        store_call(&app, move |store| Ok((store.session(&lookup)?, store.events(&lookup, 0)?, store.vars(&lookup)?)))
+            .await?;
+    let runs = export::runs(&events);
+    let live: Vec<String> = app
+        .runs
+        .lock()
+        .map(|runs| runs.iter().filter(|(_, l)| l.run.outcome().is_none()).map(|(id, _)| id.clone()).collect())
+        .unwrap_or_default();
+    let timeline: Vec<serde_json::Value> = events
+        .iter()
+        .filter(|e| export::on_timeline(e))
+        .map(|event| {
+            let at = export::utc(event.at);
+            json!({
+                "seq": event.seq,
+                "timestamp": at.rfc3339,
+                "time": at.time,
+                "actor": event.actor.user,
+                "source": event.actor.source,
+                "type": event.kind.name(),
+                "description": export::describe(event, &runs),
+            })
+        })
+        .collect();
+    let run_list: Vec<serde_json::Value> = runs
+        .iter()
+        .map(|run| {
+            json!({
+                "run_id": run.started.run_id,
+                "runbook": run.started.runbook,
+                "step": run.started.step,
+                "command": run.started.command,
+                "command_text": run.started.command_text,
+                "result": run.result(),
+                "running": run.end.is_none(),
+                "here": live.contains(&run.started.run_id),
+                "started": export::utc(run.started_at).rfc3339,
+            })
+        })
+        .collect();
+    // Inputs the session remembers, for the forms (exported variables and secrets stay out).
+    let inputs: BTreeMap<String, String> = vars.into_iter().filter(|(name, _)| !name.starts_with("env:")).collect();
+    Ok(axum::Json(json!({
+        "session": session,
+        "timeline": timeline,
+        "runs": run_list,
+        "inputs": inputs,
+        "status_update": export::status_update(&session, &events),
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct NewNote {
+    text: String,
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+async fn add_note(State(app): State<Arc<App>>, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
+    let request: NewNote = parse(&body)?;
+    let kind = match request.kind.as_deref().unwrap_or("note") {
+        "note" => NoteKind::Note,
+        "summary" => NoteKind::Summary,
+        "impact" => NoteKind::Impact,
+        "root-cause" => NoteKind::RootCause,
+        "resolution" => NoteKind::Resolution,
+        "action" => NoteKind::Action,
+        "lesson" => NoteKind::Lesson,
+        other => return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("unknown note kind `{other}`"))),
+    };
+    let text = request.text.trim().to_owned();
+    if text.is_empty() {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "the note is empty"));
+    }
+    let event = store_call(&app, move |store| {
+        store.append(&id, &actor(), exec::now_ms(), EventKind::NoteAdded { note: kind, text })
+    })
+    .await?;
+    Ok((StatusCode::CREATED, axum::Json(json!({ "seq": event.seq }))).into_response())
+}
+
+#[derive(Deserialize)]
+struct NewStatus {
+    status: String,
+}
+
+async fn set_status(State(app): State<Arc<App>>, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
+    let request: NewStatus = parse(&body)?;
+    let to = Status::parse(&request.status)
+        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, format!("unknown status `{}`", request.status)))?;
+    store_call(&app, move |store| {
+        let from = store.session(&id)?.status;
+        if from != to {
+            store.append(&id, &actor(), exec::now_ms(), EventKind::StatusChanged { from, to })?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+struct NewSeverity {
+    severity: String,
+}
+
+async fn set_severity(State(app): State<Arc<App>>, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
+    let request: NewSeverity = parse(&body)?;
+    let to = severity_name(&app.book(), &request.severity)?;
+    store_call(&app, move |store| {
+        let from = store.session(&id)?.severity;
+        if from != to {
+            store.append(&id, &actor(), exec::now_ms(), EventKind::SeverityChanged { from, to })?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn close_session(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult<Response> {
+    let closed = store_call(&app, move |store| {
+        if store.session(&id)?.ended_at.is_some() {
+            return Ok(false);
+        }
+        store.append(&id, &actor(), exec::now_ms(), EventKind::Closed)?;
+        Ok(true)
+    })
+    .await?;
+    if !closed {
+        return Err(ApiError::new(StatusCode::CONFLICT, "the session is already closed"));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// What the browser sends to run something: names and values, never shell text.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunBody {
+    runbook: String,
+    step: String,
+    /// 0-based index into the step's commands.
+    #[serde(default)]
+    command: Option<usize>,
+    #[serde(default)]
+    inputs: HashMap<String, String>,
+    #[serde(default)]
+    confirm: bool,
+}
+
+fn find<'b>(book: &'b Book, body: &RunBody) -> ApiResult<(&'b Runbook, &'b Step, Selection)> {
+    let wanted = body.runbook.trim_start_matches('/');
+    let with_md = if wanted.ends_with(".md") { wanted.to_owned() } else { format!("{wanted}.md") };
+    let runbook =
+        book.runbooks.iter().find(|r| r.path == wanted || r.path == with_md).ok_or_else(|| {
+            ApiError::new(StatusCode::NOT_FOUND, format!("no runbook `{}` in this book", body.runbook))
+        })?;
+    let step = runbook.steps.iter().find(|s| s.id == body.step).ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, format!("no step `{}` in `{}`", body.step, runbook.path))
+    })?;
+    let selection = match body.command {
+        None => Selection::All,
+        Some(index) if index < step.commands.len() => Selection::Command(index),
+        Some(index) => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "step `{}` has {} command(s); there is no command {index} (0-based)",
+                    step.id,
+                    step.commands.len()
+                ),
+            ));
+        }
+    };
+    Ok((runbook, step, selection))
+}
+
+fn run_request<'b>(
+    app: &App,
+    session_id: &'b str,
+    runbook: &'b Runbook,
+    step: &'b Step,
+    selection: Selection,
+    body: &RunBody,
+) -> RunRequest<'b> {
+    RunRequest {
+        session_id,
+        runbook,
+        step,
+        selection,
+        inputs: body.inputs.clone(),
+        confirmed: body.confirm,
+        cwd: app.cwd.clone(),
+        actor: actor(),
+        terminal: false,
+    }
+}
+
+fn run_error(err: RunError) -> ApiError {
+    match err {
+        RunError::Script { source: ScriptError::Missing(missing), step } => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("step `{step}`: {}", ScriptError::Missing(missing.clone())),
+        )
+        .with(
+            "missing",
+            json!(missing.iter().map(|m| json!({"name": m.name, "set_by": m.set_by})).collect::<Vec<_>>()),
+        ),
+        RunError::Script { .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, err.to_string()),
+        RunError::NeedsConfirmation { .. } => ApiError::new(StatusCode::PRECONDITION_REQUIRED, err.to_string()),
+        RunError::SessionClosed(_) => ApiError::new(StatusCode::CONFLICT, err.to_string()),
+        RunError::Store(store) => store.into(),
+        RunError::Start(_) | RunError::Folder { .. } => {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, err.to_string())
+        }
+    }
+}
+
+/// What a run would do: the commands with the values in place, risk, and what is missing.
+async fn plan_run(State(app): State<Arc<App>>, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
+    let body: RunBody = parse(&body)?;
+    let book = app.book();
+    let (runbook, step, selection) = find(&book, &body)?;
+    let session = {
+        let id = id.clone();
+        store_call(&app, move |store| store.session(&id)).await?
+    };
+    let request = run_request(&app, &session.id, runbook, step, selection, &body);
+    match app.runner.plan(&request) {
+        Ok(plan) => Ok(axum::Json(json!({
+            "commands": plan.shown,
+            "risk": plan.risk.as_str(),
+            "reason": plan.reason,
+            "needs_confirmation": plan.needs_confirmation,
+            "missing": [],
+        }))
+        .into_response()),
+        Err(RunError::Script { source: ScriptError::Missing(missing), .. }) => Ok(axum::Json(json!({
+            "commands": null,
+            "risk": step.risk.as_str(),
+            "needs_confirmation": step.risk.needs_confirmation() || step.settings.confirm,
+            "missing": missing.iter().map(|m| json!({"name": m.name, "set_by": m.set_by})).collect::<Vec<_>>(),
+        }))
+        .into_response()),
+        Err(err) => Err(run_error(err)),
+    }
+}
+
+async fn start_run(State(app): State<Arc<App>>, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
+    let body: RunBody = parse(&body)?;
+    let book = app.book();
+    let (runbook, step, selection) = find(&book, &body)?;
+    let request = run_request(&app, &id, runbook, step, selection, &body);
+    // Refuse an unconfirmed risky step with the exact commands it would run.
+    let plan = app.runner.plan(&request).map_err(run_error)?;
+    if plan.needs_confirmation && !body.confirm {
+        return Err(ApiError::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            format!("step `{}` is {} ({}): confirm it to run", step.id, plan.risk, plan.reason),
+        )
+        .with("commands", json!(plan.shown))
+        .with("risk", json!(plan.risk.as_str())));
+    }
+    let started = app.runner.start(request).await.map_err(run_error)?;
+    let run_id = started.run_id.clone();
+    if let Ok(mut runs) = app.runs.lock() {
+        runs.insert(run_id.clone(), LiveRun { run: started.run, recorded: Some(started.recorded) });
+    }
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "run_id": run_id }))).into_response())
+}
+
+#[derive(Deserialize)]
+struct ExportQuery {
+    #[serde(default)]
+    format: Option<String>,
+}
+
+async fn export_session(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    Query(query): Query<ExportQuery>,
+) -> ApiResult<Response> {
+    let format = query.format.unwrap_or_else(|| "md".to_owned());
+    if !matches!(format.as_str(), "md" | "json" | "html") {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("unknown format `{format}`; use md, json or html")));
+    }
+    let opsbook_dir = app.book().root.join(".opsbook");
+    let (body, content_type) = store_call(&app, move |store| {
+        let session = store.session(&id)?;
+        let events = store.events(&id, 0)?;
+        Ok(match format.as_str() {
+            "json" => (
+                serde_json::to_string_pretty(&export::json(&session, &events, &opsbook_dir)).unwrap_or_default(),
+                "application/json",
+            ),
+            "html" => (export::html(&session, &events, &opsbook_dir), "text/html; charset=utf-8"),
+            _ => (export::markdown(&session, &events, &opsbook_dir), "text/markdown; charset=utf-8"),
+        })
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+}
+
+async fn cancel_run(State(app): State<Arc<App>>, Path(run_id): Path<String>) -> ApiResult<Response> {
+    let run = app.runs.lock().ok().and_then(|runs| runs.get(&run_id).map(|live| live.run.clone()));
+    match run {
+        Some(run) if run.outcome().is_none() => {
+            run.cancel();
+            Ok((StatusCode::ACCEPTED, axum::Json(json!({ "cancelling": run_id }))).into_response())
+        }
+        Some(_) => Err(ApiError::new(StatusCode::CONFLICT, "the run has already ended")),
+        None => {
+            let lookup = run_id.clone();
+            let known = store_call(&app, move |store| store.run_events(&lookup)).await?;
+            if known.is_empty() {
+                Err(ApiError::new(StatusCode::NOT_FOUND, format!("no run `{run_id}`")))
+            } else {
+                Err(ApiError::new(StatusCode::CONFLICT, "this run is not running in this server"))
+            }
+        }
+    }
+}
+
+fn output_event(chunk: &exec::Chunk) -> SseEvent {
+    SseEvent::default()
+        .event("output")
+        .id(chunk.seq.to_string())
+        .json_data(json!({ "stream": chunk.stream, "text": chunk.text }))
+        .unwrap_or_default()
+}
+
+fn exit_event(end: &str, code: Option<i32>, signal: Option<i32>, duration_ms: Option<u64>) -> SseEvent {
+    SseEvent::default()
+        .event("exit")
+        .json_data(json!({ "end": end, "code": code, "signal": signal, "duration_ms": duration_ms }))
+        .unwrap_or_default()
+}
+
+/// Where a stream of a run's events stands.
+enum Source {
+    Live(exec::Subscription),
+    /// A run this server did not start (another process, or an earlier server): its log is
+    /// followed until the store records its end.
+    Recorded {
+        log: std::path::PathBuf,
+        next_seq: u64,
+        backlog: std::collections::VecDeque<exec::Chunk>,
+    },
+    Done,
+}
+
+async fn run_events(
+    State(app): State<Arc<App>>,
+    Path(run_id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let after: u64 =
+        headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+    let live = app.runs.lock().ok().and_then(|runs| runs.get(&run_id).map(|live| live.run.clone()));
+    let source = match live {
+        Some(run) => Source::Live(run.subscribe(after)),
+        None => {
+            let lookup = run_id.clone();
+            let events = store_call(&app, move |store| store.run_events(&lookup)).await?;
+            let started = events.iter().find_map(|e| match &e.kind {
+                EventKind::RunStarted(started) => Some(started.clone()),
+                _ => None,
+            });
+            let Some(started) = started else {
+                return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no run `{run_id}`")));
+            };
+            let log = app.book().root.join(".opsbook").join(&started.log);
+            Source::Recorded { log, next_seq: after + 1, backlog: Default::default() }
+        }
+    };
+    let shutdown = app.shutdown.clone();
+    let stream = futures_util::stream::unfold(
+        (source, app, run_id, shutdown),
+        |(source, app, run_id, mut shutdown)| async move {
+            if *shutdown.borrow() {
+                return None;
+            }
+            let (event, source) = match source {
+                Source::Done => return None,
+                Source::Live(mut subscription) => {
+                    let next = tokio::select! {
+                        next = subscription.next() => next,
+                        _ = shutdown.changed() => None,
+                    };
+                    match next {
+                        Some(RunEvent::Output(chunk)) => (output_event(&chunk), Source::Live(subscription)),
+                        Some(RunEvent::Exit(outcome)) => {
+                            let end = match outcome.end {
+                                exec::End::Exited => "exited",
+                                exec::End::TimedOut => "timed-out",
+                                exec::End::Cancelled => "cancelled",
+                            };
+                            (
+                                exit_event(end, outcome.exit_code, outcome.signal, Some(outcome.duration_ms)),
+                                Source::Done,
+                            )
+                        }
+                        None => return None,
+                    }
+                }
+                Source::Recorded { log, mut next_seq, mut backlog } => loop {
+                    if let Some(chunk) = backlog.pop_front() {
+                        next_seq = chunk.seq + 1;
+                        break (output_event(&chunk), Source::Recorded { log, next_seq, backlog });
+                    }
+                    backlog = exec::read_log(&log, next_seq).into();
+                    if !backlog.is_empty() {
+                        continue;
+                    }
+                    let lookup = run_id.clone();
+                    let store = app.clone();
+                    let events = tokio::task::spawn_blocking(move || store.runner.store().run_events(&lookup))
+                        .await
+                        .ok()
+                        .and_then(Result::ok)
+                        .unwrap_or_default();
+                    let end = events.iter().find_map(|e| match &e.kind {
+                        EventKind::RunFinished(ended) => {
+                            Some((if ended.timed_out { "timed-out" } else { "exited" }, Some(ended)))
+                        }
+                        EventKind::RunCancelled(ended) => Some(("cancelled", Some(ended))),
+                        EventKind::RunInterrupted { .. } => Some(("interrupted", None)),
+                        _ => None,
+                    });
+                    if let Some((end, ended)) = end {
+                        backlog = exec::read_log(&log, next_seq).into();
+                        if !backlog.is_empty() {
+                            continue;
+                        }
+                        let event = exit_event(
+                            end,
+                            ended.and_then(|e| e.exit_code),
+                            ended.and_then(|e| e.signal),
+                            ended.map(|e| e.duration_ms),
+                        );
+                        break (event, Source::Done);
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_millis(250)) => {}
+                        _ = shutdown.changed() => return None,
+                    }
+                },
+            };
+            Some((Ok::<_, Infallible>(event), (source, app, run_id, shutdown)))
+        },
+    );
+    Ok(sse(stream))
+}
+
+fn sse(stream: impl Stream<Item = Result<SseEvent, Infallible>> + Send + 'static) -> Response {
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
+}
+
+async fn reload_events(State(app): State<Arc<App>>) -> Response {
+    let receiver = app.reloads();
+    let shutdown = app.shutdown.clone();
+    let stream = futures_util::stream::unfold((receiver, shutdown), |(mut receiver, mut shutdown)| async move {
+        loop {
+            let received = tokio::select! {
+                received = receiver.recv() => received,
+                _ = shutdown.changed() => return None,
+            };
+            match received {
+                Ok(path) => {
+                    let event =
+                        SseEvent::default().event("reload").json_data(json!({ "path": path })).unwrap_or_default();
+                    return Some((Ok::<_, Infallible>(event), (receiver, shutdown)));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    let event =
+                        SseEvent::default().event("reload").json_data(json!({ "path": "*" })).unwrap_or_default();
+                    return Some((Ok(event), (receiver, shutdown)));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    sse(stream)
+}

@@ -1,0 +1,176 @@
+//! Live reload: notify (debounced) watches the runbooks, the theme and `book.toml`. A changed
+//! runbook re-renders its page and the index (the print page and the search index follow in the
+//! background); a new or removed runbook, the theme or the configuration rebuild the site. Open
+//! pages are told which page changed and reload.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify_debouncer_mini::notify::{RecommendedWatcher, RecursiveMode};
+use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
+
+use super::App;
+use crate::model::Book;
+use crate::site::{Site, html_path};
+
+/// How long changes are gathered before a rebuild.
+const DEBOUNCE: Duration = Duration::from_millis(30);
+/// The print page and search index wait for this much quiet.
+const SLOW_LISTS_QUIET: Duration = Duration::from_millis(1500);
+
+/// What a batch of changed paths asks for.
+#[derive(Debug, PartialEq, Eq)]
+enum Change {
+    /// The configuration or the theme: the whole site.
+    Everything,
+    /// These runbooks (paths in the book).
+    Runbooks(Vec<String>),
+    Nothing,
+}
+
+/// Starts watching; the returned watcher stops when dropped.
+pub fn watch(app: Arc<App>) -> anyhow::Result<Debouncer<RecommendedWatcher>> {
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
+    let mut debouncer = new_debouncer(DEBOUNCE, move |result: DebounceEventResult| {
+        if let Ok(events) = result {
+            let _ = sender.send(events.into_iter().map(|e| e.path).collect());
+        }
+    })?;
+    let book = app.book();
+    debouncer.watcher().watch(&book.src, RecursiveMode::Recursive)?;
+    let theme = theme_dir(&book);
+    if theme.is_dir() {
+        debouncer.watcher().watch(&theme, RecursiveMode::Recursive)?;
+    }
+    if book.src != book.root {
+        debouncer.watcher().watch(&book.root, RecursiveMode::NonRecursive)?;
+    }
+    let slow = Arc::new(tokio::sync::Notify::new());
+    tokio::spawn(refresh_slow_lists(app.clone(), slow.clone()));
+    tokio::spawn(async move {
+        while let Some(paths) = receiver.recv().await {
+            let book = app.book();
+            let change = classify(&book, &paths);
+            if change == Change::Nothing {
+                continue;
+            }
+            let worker = app.clone();
+            match off_runtime(move || apply(&worker, &book, change)).await {
+                Some(Ok(pages)) => {
+                    for page in pages {
+                        let _ = app.reload.send(page);
+                    }
+                    slow.notify_one();
+                }
+                Some(Err(err)) => eprintln_safe(&format!("live reload: {err:#}")),
+                None => eprintln_safe("live reload: the rebuild stopped unexpectedly"),
+            }
+        }
+    });
+    Ok(debouncer)
+}
+
+/// Runs site work on a plain thread: the search indexer drives its own runtime, which cannot
+/// start on a thread that belongs to the server's.
+async fn off_runtime<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(work());
+    });
+    receiver.await.ok()
+}
+
+fn theme_dir(book: &Book) -> PathBuf {
+    book.root.join(book.config.output.html.theme.clone().unwrap_or_else(|| PathBuf::from("theme")))
+}
+
+fn eprintln_safe(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{message}");
+}
+
+/// Which kind of change these paths are. Files opsbook writes (`.opsbook/`, the build folder)
+/// and hidden files are ignored.
+fn classify(book: &Book, paths: &[PathBuf]) -> Change {
+    let theme = theme_dir(book);
+    let ignored = [book.root.join(".opsbook"), book.config.build_dir(&book.root), book.root.join("target")];
+    let mut runbooks = Vec::new();
+    for path in paths {
+        if ignored.iter().any(|dir| path.starts_with(dir)) || is_hidden(path, &book.root) {
+            continue;
+        }
+        if path == &book.root.join("book.toml") || (theme.is_dir() && path.starts_with(&theme)) {
+            return Change::Everything;
+        }
+        let is_markdown = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("md"));
+        if let (true, Ok(rel)) = (is_markdown, path.strip_prefix(&book.src)) {
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            if !runbooks.contains(&rel) {
+                runbooks.push(rel);
+            }
+        }
+    }
+    if runbooks.is_empty() { Change::Nothing } else { Change::Runbooks(runbooks) }
+}
+
+fn is_hidden(path: &Path, root: &Path) -> bool {
+    path.strip_prefix(root).unwrap_or(path).components().any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+}
+
+/// Rebuilds what the change touches; returns the pages to reload (`*` for all).
+fn apply(app: &App, current: &Book, change: Change) -> anyhow::Result<Vec<String>> {
+    let site_dir = app.site_dir().to_path_buf();
+    match change {
+        Change::Nothing => Ok(Vec::new()),
+        Change::Everything => {
+            let book = crate::load::load_book(&current.root)?;
+            Site::new(&book, &site_dir)?.build()?;
+            app.set_book(book);
+            Ok(vec!["*".to_owned()])
+        }
+        Change::Runbooks(paths) => {
+            let mut book = current.clone();
+            let mut pages = Vec::new();
+            for rel in paths {
+                let next = crate::load::reload_runbook(&book, &rel)?;
+                let same_list = next.runbooks.len() == book.runbooks.len()
+                    && next.runbooks.iter().zip(&book.runbooks).all(|(a, b)| a.path == b.path);
+                if !same_list || rel == "SUMMARY.md" {
+                    Site::new(&next, &site_dir)?.build()?;
+                    pages = vec!["*".to_owned()];
+                } else if next.runbooks.iter().any(|r| r.path == rel) {
+                    let (_, all) = Site::new(&next, &site_dir)?.rebuild_page(&book, &rel)?;
+                    pages.push(if all { "*".to_owned() } else { html_path(&rel) });
+                }
+                book = next;
+            }
+            app.set_book(book);
+            Ok(pages)
+        }
+    }
+}
+
+/// After changes settle, redoes the print page and the search index (slow on a large book).
+async fn refresh_slow_lists(app: Arc<App>, changed: Arc<tokio::sync::Notify>) {
+    loop {
+        changed.notified().await;
+        // Wait for quiet: every further change restarts the wait.
+        loop {
+            tokio::select! {
+                () = changed.notified() => continue,
+                () = tokio::time::sleep(SLOW_LISTS_QUIET) => break,
+            }
+        }
+        let worker = app.clone();
+        let result = off_runtime(move || {
+            let book = worker.book();
+            Site::new(&book, worker.site_dir())?.rebuild_print_and_search()?;
+            anyhow::Ok(())
+        })
+        .await;
+        if let Some(Err(err)) = result {
+            eprintln_safe(&format!("live reload (print page, search): {err:#}"));
+        }
+    }
+}

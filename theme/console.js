@@ -1,0 +1,392 @@
+// The incident console: added to every page by `opsbook serve` (never to the static site).
+// Run buttons on each step and command, input forms, confirmation with the exact commands,
+// output streamed over SSE under the step, an incident bar, and live reload.
+// Everything shown comes from the server as text: no HTML is built from data.
+(function () {
+  "use strict";
+
+  const SESSION_KEY = "opsbook.session";
+  const state = { info: null, runbook: null, session: null, panels: new Map(), streams: new Map() };
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (key === "class") node.className = value;
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else if (value === true) node.setAttribute(key, "");
+      else if (value !== false && value != null) node.setAttribute(key, value);
+    }
+    for (const child of children) {
+      if (child == null) continue;
+      node.append(typeof child === "string" ? document.createTextNode(child) : child);
+    }
+    return node;
+  }
+
+  async function api(path, method, body) {
+    const options = { method: method || "GET", credentials: "same-origin", headers: {} };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    const response = await fetch(path, options);
+    const type = response.headers.get("content-type") || "";
+    const data = type.includes("json") ? await response.json() : await response.text();
+    return { status: response.status, ok: response.ok, data };
+  }
+
+  function htmlPath(path) {
+    return path.replace(/\.md$/i, ".html");
+  }
+
+  function currentRunbook(runbooks) {
+    const here = decodeURIComponent(location.pathname).replace(/^\//, "") || "index.html";
+    return runbooks.find((r) => htmlPath(r.path) === here) || null;
+  }
+
+  // ---- ANSI colours: SGR codes become spans with classes; other escapes are dropped.
+  const ANSI = /\x1b\[([0-9;]*)m|\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g;
+
+  function appendAnsi(pre, text, style) {
+    let last = 0;
+    const flush = (chunk) => {
+      if (!chunk) return;
+      const classes = [];
+      if (style.bold) classes.push("ansi-bold");
+      if (style.fg != null) classes.push("ansi-fg-" + style.fg);
+      if (style.bg != null) classes.push("ansi-bg-" + style.bg);
+      pre.append(classes.length ? el("span", { class: classes.join(" ") }, chunk) : document.createTextNode(chunk));
+    };
+    text.replace(ANSI, (match, codes, offset) => {
+      flush(text.slice(last, offset));
+      last = offset + match.length;
+      if (codes === undefined) return match;
+      const parts = codes === "" ? [0] : codes.split(";").map(Number);
+      for (const code of parts) {
+        if (code === 0) { style.bold = false; style.fg = null; style.bg = null; }
+        else if (code === 1) style.bold = true;
+        else if (code === 22) style.bold = false;
+        else if (code >= 30 && code <= 37) style.fg = code - 30;
+        else if (code >= 90 && code <= 97) style.fg = code - 90 + 8;
+        else if (code === 39) style.fg = null;
+        else if (code >= 40 && code <= 47) style.bg = code - 40;
+        else if (code === 49) style.bg = null;
+      }
+      return match;
+    });
+    flush(text.slice(last));
+  }
+
+  // ---- The incident bar.
+  function buildBar() {
+    const bar = el("aside", { id: "opsbook-bar", "aria-label": "Incident" });
+    document.body.append(bar);
+    document.body.classList.add("opsbook-console");
+    return bar;
+  }
+
+  async function renderBar() {
+    const bar = document.getElementById("opsbook-bar");
+    bar.replaceChildren();
+    const sessions = await api("/api/sessions");
+    const select = el("select", { id: "opsbook-session", "aria-label": "Incident session", onchange: (e) => {
+      const value = e.target.value;
+      if (value === "__new") { showNewSession(); return; }
+      setSession(value || null);
+    } }, el("option", { value: "" }, "No incident session"));
+    for (const session of sessions.ok ? sessions.data : []) {
+      const closed = session.ended_at != null ? " (closed)" : "";
+      select.append(el("option", { value: session.id, selected: session.id === state.session },
+        `${session.title} · ${session.severity}${closed}`));
+    }
+    select.append(el("option", { value: "__new" }, "New incident…"));
+    bar.append(el("div", { class: "bar-row" }, el("strong", {}, "Incident"), select));
+    if (!state.session) return;
+    const view = await api(`/api/sessions/${encodeURIComponent(state.session)}`);
+    if (!view.ok) { setSession(null); return; }
+    const session = view.data.session;
+    const severity = el("select", { id: "opsbook-severity", "aria-label": "Severity", onchange: async (e) => {
+      await api(`/api/sessions/${state.session}/severity`, "POST", { severity: e.target.value });
+      renderBar();
+    } });
+    for (const level of state.info.severities) severity.append(el("option", { selected: level === session.severity }, level));
+    const status = el("select", { id: "opsbook-status", "aria-label": "Status", onchange: async (e) => {
+      await api(`/api/sessions/${state.session}/status`, "POST", { status: e.target.value });
+      renderBar();
+    } });
+    for (const name of state.info.statuses) status.append(el("option", { selected: name === session.status }, name));
+    const base = `/api/sessions/${encodeURIComponent(state.session)}/export?format=`;
+    const exports = el("span", { class: "exports" }, "Export: ",
+      el("a", { href: base + "md", download: `postmortem-${session.id}.md` }, "md"), " ",
+      el("a", { href: base + "json", download: `postmortem-${session.id}.json` }, "json"), " ",
+      el("a", { href: base + "html", target: "_blank" }, "html"));
+    const updateText = view.data.status_update;
+    const update = el("button", { type: "button", onclick: () => showText("Status update", updateText) }, "Status update");
+    bar.append(el("div", { class: "bar-row" }, severity, status, exports, update));
+
+    const noteText = el("input", { type: "text", id: "opsbook-note", placeholder: "Add a note…", "aria-label": "Note" });
+    const kind = el("select", { id: "opsbook-note-kind", "aria-label": "Note kind" });
+    for (const name of state.info.note_kinds) kind.append(el("option", {}, name));
+    const addNote = async (event) => {
+      event.preventDefault();
+      if (!noteText.value.trim()) return;
+      const result = await api(`/api/sessions/${state.session}/notes`, "POST", { text: noteText.value, kind: kind.value });
+      if (result.ok) renderBar(); else alertText(result.data.error);
+    };
+    bar.append(el("form", { class: "bar-row", onsubmit: addNote }, noteText, kind, el("button", { type: "submit" }, "Add")));
+
+    const timeline = el("ol", { id: "opsbook-timeline" });
+    for (const entry of view.data.timeline) {
+      timeline.append(el("li", { "data-type": entry.type }, el("time", { datetime: entry.timestamp }, entry.time), " ",
+        entry.description, el("span", { class: "actor" }, ` (${entry.actor})`)));
+    }
+    bar.append(el("details", { class: "timeline", open: bar.dataset.timelineOpen === "1", ontoggle: (e) => {
+      bar.dataset.timelineOpen = e.target.open ? "1" : "0";
+    } }, el("summary", {}, `Timeline (${view.data.timeline.length})`), timeline));
+    state.inputs = view.data.inputs || {};
+    fillRemembered();
+    return view.data;
+  }
+
+  function showNewSession() {
+    const bar = document.getElementById("opsbook-bar");
+    const title = el("input", { type: "text", id: "opsbook-new-title", required: true, "aria-label": "Incident title",
+      value: state.runbook ? state.runbook.title : "" });
+    const severity = el("select", { id: "opsbook-new-severity", "aria-label": "Severity" });
+    for (const level of state.info.severities) severity.append(el("option", {}, level));
+    severity.value = state.info.severities[state.info.severities.length - 1];
+    const form = el("form", { class: "bar-row new-session", onsubmit: async (event) => {
+      event.preventDefault();
+      const result = await api("/api/sessions", "POST", { title: title.value, severity: severity.value });
+      if (!result.ok) { alertText(result.data.error); return; }
+      setSession(result.data.id);
+    } }, "New incident: ", title, severity, el("button", { type: "submit", id: "opsbook-new-start" }, "Start"),
+    el("button", { type: "button", onclick: () => renderBar() }, "Cancel"));
+    bar.append(form);
+    title.focus();
+  }
+
+  function setSession(id) {
+    state.session = id;
+    if (id) localStorage.setItem(SESSION_KEY, id); else localStorage.removeItem(SESSION_KEY);
+    const url = new URL(location.href);
+    if (id) url.searchParams.set("session", id); else url.searchParams.delete("session");
+    history.replaceState(null, "", url);
+    renderBar().then(attachRecent);
+  }
+
+  function showText(title, text) {
+    const dialog = el("dialog", { class: "opsbook-dialog" }, el("h3", {}, title), el("pre", {}, text),
+      el("form", { method: "dialog" },
+        el("button", { type: "button", onclick: () => navigator.clipboard && navigator.clipboard.writeText(text) }, "Copy"),
+        el("button", { value: "close" }, "Close")));
+    document.body.append(dialog);
+    dialog.addEventListener("close", () => dialog.remove());
+    dialog.showModal();
+  }
+
+  function alertText(message) {
+    showText("opsbook", message || "Something went wrong.");
+  }
+
+  // ---- Steps.
+  function fillRemembered() {
+    const params = new URL(location.href).searchParams;
+    for (const input of document.querySelectorAll(".run-inputs input[name]")) {
+      if (input.value) continue;
+      const fromUrl = params.get("var." + input.name);
+      if (fromUrl != null) input.value = fromUrl;
+      else if (state.inputs && state.inputs[input.name] != null) input.value = state.inputs[input.name];
+    }
+  }
+
+  function enhance(section, step) {
+    const panel = el("div", { class: "run-panel", hidden: true },
+      el("div", { class: "run-head" }, el("span", { class: "run-status" }),
+        el("button", { type: "button", class: "run-stop", hidden: true }, "Stop")),
+      el("pre", { class: "run-output", tabindex: "0" }));
+    const header = section.querySelector(".step-header");
+    const run = el("button", { type: "button", class: "run", "data-run": "step", onclick: () => runStep(section, step, null) }, "▶ Run");
+    header.append(run);
+    if (step.inputs.length) {
+      const form = el("form", { class: "run-inputs", onsubmit: (e) => { e.preventDefault(); runStep(section, step, null); } });
+      for (const placeholder of step.inputs) {
+        const hint = placeholder.set_by ? `set by step ${placeholder.set_by}` : placeholder.default != null ? `default: ${placeholder.default}` : "";
+        form.append(el("label", {}, placeholder.name,
+          el("input", { type: /TOKEN|SECRET|PASSWORD|PASSWD|KEY|CREDENTIAL/i.test(placeholder.name) ? "password" : "text",
+            name: placeholder.name, placeholder: hint, autocomplete: "off" })));
+      }
+      form.append(el("button", { type: "submit", hidden: true }, "Run"));
+      const list = section.querySelector(".inputs");
+      (list || header).after(form);
+    }
+    section.querySelectorAll("li.command").forEach((item, index) => {
+      const head = item.querySelector(".command-head");
+      if (head) head.append(el("button", { type: "button", class: "run run-command", "data-run": String(index),
+        onclick: () => runStep(section, step, index) }, "▶ Run"));
+    });
+    section.append(panel);
+    state.panels.set(step.id, panel);
+  }
+
+  function inputsOf(section) {
+    const values = {};
+    for (const input of section.querySelectorAll(".run-inputs input[name]")) {
+      if (input.value !== "") values[input.name] = input.value;
+    }
+    return values;
+  }
+
+  async function ensureSession() {
+    if (state.session) return true;
+    showNewSession();
+    alertText("Start an incident session first (the bar at the bottom): every run is recorded in one.");
+    return false;
+  }
+
+  function confirmRun(step, plan) {
+    return new Promise((resolve) => {
+      const dialog = el("dialog", { class: "opsbook-dialog confirm-dialog" },
+        el("h3", {}, `Run ${step.id}?`),
+        el("p", {}, el("span", { class: `badge risk-${plan.risk}` }, plan.risk), " ", plan.reason || ""),
+        el("p", {}, "These commands will run, exactly:"),
+        el("pre", { class: "confirm-commands" }, plan.commands),
+        el("form", { method: "dialog" },
+          el("button", { value: "cancel", class: "confirm-cancel" }, "Cancel"),
+          el("button", { value: "run", class: "confirm-run" }, `Run ${plan.risk} step`)));
+      document.body.append(dialog);
+      dialog.addEventListener("close", () => { resolve(dialog.returnValue === "run"); dialog.remove(); });
+      dialog.showModal();
+    });
+  }
+
+  async function runStep(section, step, command) {
+    if (!(await ensureSession())) return;
+    const body = { runbook: state.runbook.path, step: step.id, inputs: inputsOf(section) };
+    if (command != null) body.command = command;
+    const plan = await api(`/api/sessions/${state.session}/plan`, "POST", body);
+    if (!plan.ok) { alertText(plan.data.error); return; }
+    for (const input of section.querySelectorAll(".run-inputs input")) input.classList.remove("missing");
+    if (plan.data.missing.length) {
+      for (const missing of plan.data.missing) {
+        const input = section.querySelector(`.run-inputs input[name="${CSS.escape(missing.name)}"]`);
+        if (input) input.classList.add("missing");
+      }
+      const names = plan.data.missing.map((m) => m.set_by ? `${m.name} (set by step ${m.set_by})` : m.name);
+      const panel = state.panels.get(step.id);
+      panel.hidden = false;
+      panel.querySelector(".run-status").textContent = "Needs: " + names.join(", ");
+      return;
+    }
+    body.confirm = false;
+    if (plan.data.needs_confirmation) {
+      if (!(await confirmRun(step, plan.data))) return;
+      body.confirm = true;
+    }
+    const started = await api(`/api/sessions/${state.session}/runs`, "POST", body);
+    if (started.status !== 202) { alertText(started.data.error); return; }
+    attach(step.id, started.data.run_id, true);
+    renderBar();
+  }
+
+  function attach(stepId, runId, running) {
+    const panel = state.panels.get(stepId);
+    if (!panel) return;
+    const old = state.streams.get(stepId);
+    if (old) old.close();
+    const pre = panel.querySelector(".run-output");
+    const status = panel.querySelector(".run-status");
+    const stop = panel.querySelector(".run-stop");
+    pre.replaceChildren();
+    panel.hidden = false;
+    panel.dataset.runId = runId;
+    panel.dataset.state = "running";
+    status.textContent = running ? "running…" : "";
+    stop.hidden = false;
+    stop.onclick = async () => {
+      stop.disabled = true;
+      const result = await api(`/api/runs/${runId}/cancel`, "POST");
+      if (!result.ok && result.status !== 409) alertText(result.data.error);
+    };
+    const style = {};
+    const source = new EventSource(`/api/runs/${encodeURIComponent(runId)}/events`);
+    state.streams.set(stepId, source);
+    source.addEventListener("output", (event) => {
+      const chunk = JSON.parse(event.data);
+      const following = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 8;
+      const target = chunk.stream === "stdout" ? pre : el("span", { class: `stream-${chunk.stream}` });
+      appendAnsi(target, chunk.text, style);
+      if (target !== pre) pre.append(target);
+      if (following) pre.scrollTop = pre.scrollHeight;
+      status.textContent = "running…";
+    });
+    source.addEventListener("exit", (event) => {
+      const exit = JSON.parse(event.data);
+      source.close();
+      state.streams.delete(stepId);
+      stop.hidden = true;
+      stop.disabled = false;
+      const took = exit.duration_ms != null ? ` in ${(exit.duration_ms / 1000).toFixed(1)} s` : "";
+      let text = exit.end;
+      if (exit.end === "exited") text = exit.code != null ? `exit ${exit.code}` : `signal ${exit.signal}`;
+      panel.dataset.state = exit.end === "exited" && exit.code === 0 ? "ok" : "failed";
+      status.textContent = text + took;
+      renderBar();
+    });
+  }
+
+  // After a reload (or on opening a page), show the latest run of each step of this page.
+  async function attachRecent() {
+    if (!state.session || !state.runbook) return;
+    const view = await api(`/api/sessions/${encodeURIComponent(state.session)}`);
+    if (!view.ok) return;
+    const latest = new Map();
+    for (const run of view.data.runs) {
+      if (run.runbook === state.runbook.path) latest.set(run.step, run);
+    }
+    for (const [stepId, run] of latest) {
+      if (state.panels.get(stepId)?.dataset.runId === run.run_id) continue;
+      attach(stepId, run.run_id, run.running);
+    }
+  }
+
+  function connectReload() {
+    const source = new EventSource("/api/reload");
+    source.addEventListener("reload", (event) => {
+      const { path } = JSON.parse(event.data);
+      const here = decodeURIComponent(location.pathname).replace(/^\//, "") || "index.html";
+      if (path === "*" || path === here || here === "index.html") location.reload();
+    });
+  }
+
+  async function init() {
+    const info = await api("/api/book");
+    if (!info.ok) return;
+    state.info = info.data;
+    const runbooks = await fetch("/runbooks.json", { credentials: "same-origin" }).then((r) => r.json()).catch(() => []);
+    state.runbook = currentRunbook(runbooks);
+    buildBar();
+    const params = new URL(location.href).searchParams;
+    const wanted = params.get("session");
+    if (state.runbook) {
+      for (const section of document.querySelectorAll("section.step[data-step]")) {
+        const step = state.runbook.steps.find((s) => s.id === section.dataset.step);
+        if (step) enhance(section, step);
+      }
+    }
+    connectReload();
+    if (wanted === "new") {
+      state.session = null;
+      await renderBar();
+      showNewSession();
+      return;
+    }
+    state.session = wanted || localStorage.getItem(SESSION_KEY);
+    await renderBar();
+    fillRemembered();
+    attachRecent();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
