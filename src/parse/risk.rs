@@ -181,6 +181,20 @@ fn assess_words(words: &[&str], depth: usize) -> Assessment {
         return Assessment::read_only("sets a shell variable");
     };
     let words = &words[start..];
+    // Compound commands: their keywords run nothing; the commands inside them do.
+    match words[0] {
+        "do" | "then" | "else" | "elif" | "if" | "while" | "until" | "!" | "{" | "time" => {
+            return if words.len() > 1 {
+                assess_words(&words[1..], depth)
+            } else {
+                Assessment::read_only("shell syntax")
+            };
+        }
+        "for" | "select" | "case" | "done" | "fi" | "esac" | "}" | "in" => {
+            return Assessment::read_only("shell syntax");
+        }
+        _ => {}
+    }
     let program = words[0].rsplit('/').next().unwrap_or(words[0]);
     let args = &words[1..];
     let inner = |from: usize| -> Option<Assessment> {
@@ -1158,6 +1172,15 @@ fn ssh(words: &[&str], depth: usize) -> Assessment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loops_and_conditionals_are_judged_by_their_bodies() {
+        let judge = |text: &str| assess(&shell::lex(text).tokens, &[], text).risk;
+        assert_eq!(judge("for i in 1 2 3; do echo \"line $i\"; sleep 0.2; done"), Risk::ReadOnly);
+        assert_eq!(judge("while true; do kubectl get pods; done"), Risk::ReadOnly);
+        assert_eq!(judge("if true; then rm -rf /tmp/x; fi"), Risk::Destructive);
+        assert_eq!(judge("for p in a b; do kubectl delete pod $p; done"), Risk::Destructive);
+    }
 
     fn risk_of(text: &str) -> (Risk, String) {
         let lexed = shell::lex(text);

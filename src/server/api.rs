@@ -406,6 +406,13 @@ async fn start_run(State(app): State<Arc<App>>, Path(id): Path<String>, body: By
     let body: RunBody = parse(&body)?;
     let book = app.book();
     let (runbook, step, selection) = find(&book, &body)?;
+    let session = {
+        let id = id.clone();
+        store_call(&app, move |store| store.session(&id)).await?
+    };
+    if session.ended_at.is_some() {
+        return Err(ApiError::new(StatusCode::CONFLICT, format!("session `{id}` is closed; start a new one")));
+    }
     let request = run_request(&app, &id, runbook, step, selection, &body);
     // Refuse an unconfirmed risky step with the exact commands it would run.
     let plan = app.runner.plan(&request).map_err(run_error)?;

@@ -9,5 +9,6 @@ mod edge_cases;
 mod exec;
 mod props;
 mod seed;
+mod serve;
 mod sessions;
 mod site;

@@ -1,0 +1,442 @@
+//! The console server: every API rule through axum's `oneshot`, then a real server on loopback
+//! (SSE, resume, cancel, export, shutdown) and a bounded load test.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use opsbook::server::{App, AppOptions, router};
+use opsbook::session::SqliteStore;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use crate::common::text;
+
+pub const BOOK: &str = r#"# Serve test
+
+## Count
+
+```bash {name=count}
+for i in 1 2 3 4 5; do echo "line $i"; sleep 0.2; done
+```
+
+## Slow
+
+```bash {name=slow}
+echo started
+sleep 30
+```
+
+## Restart
+
+```bash {name=restart}
+kubectl rollout restart deployment/payments
+```
+
+## Greet
+
+```bash {name=greet}
+echo "hello <who>"
+```
+
+## Big
+
+```bash {name=big}
+head -c 750000 /dev/urandom | base64 -w 100 | tee "out-<n>.txt"
+```
+"#;
+
+const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
+/// A book folder with `book.toml` and `runbooks/serve.md`.
+pub fn book() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("book.toml"), "[book]\ntitle = \"Serve\"\nsrc = \"runbooks\"\n").unwrap();
+    std::fs::create_dir(dir.path().join("runbooks")).unwrap();
+    std::fs::write(dir.path().join("runbooks/serve.md"), BOOK).unwrap();
+    dir
+}
+
+fn app(dir: &Path) -> Arc<App> {
+    let book = opsbook::load::load_book(dir).unwrap();
+    let store = Arc::new(SqliteStore::for_book(dir).unwrap());
+    let options =
+        AppOptions { token: Some(TOKEN.to_owned()), allow_remote: false, site_dir: None, cwd: dir.to_path_buf() };
+    let (app, shutdown) = App::new(book, store, options).unwrap();
+    std::mem::forget(shutdown);
+    app
+}
+
+/// Sends one request through the router; returns the status, headers and body text.
+fn call(app: &Arc<App>, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let response = router(app.clone()).oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, headers, String::from_utf8_lossy(&body).into_owned())
+    })
+}
+
+fn get(path: &str) -> axum::http::request::Builder {
+    Request::get(path).header(header::HOST, "127.0.0.1:3000")
+}
+
+fn post(path: &str) -> axum::http::request::Builder {
+    Request::post(path).header(header::HOST, "127.0.0.1:3000").header(header::CONTENT_TYPE, "application/json")
+}
+
+fn authed(builder: axum::http::request::Builder) -> axum::http::request::Builder {
+    builder.header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+}
+
+fn new_session(app: &Arc<App>) -> String {
+    let (status, _, body) = call(app, authed(post("/api/sessions")).body(Body::from(r#"{"title":"t"}"#)).unwrap());
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    serde_json::from_str::<Value>(&body).unwrap()["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn every_api_rule_through_oneshot() {
+    let dir = book();
+    let app = app(dir.path());
+
+    // No token: 401, for pages and the API alike.
+    let (status, _, body) = call(&app, get("/api/sessions").body(Body::empty()).unwrap());
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("needs its token"), "{body}");
+    assert_eq!(call(&app, get("/serve.html").body(Body::empty()).unwrap()).0, StatusCode::UNAUTHORIZED);
+    // A wrong token: 401. The right one becomes an HttpOnly, SameSite=Strict cookie.
+    assert_eq!(call(&app, get("/?token=nope").body(Body::empty()).unwrap()).0, StatusCode::UNAUTHORIZED);
+    let (status, headers, _) =
+        call(&app, get(&format!("/serve.html?session=x&token={TOKEN}")).body(Body::empty()).unwrap());
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/serve.html?session=x");
+    let cookie = headers[header::SET_COOKIE].to_str().unwrap().to_owned();
+    assert_eq!(cookie, format!("opsbook_token={TOKEN}; HttpOnly; SameSite=Strict; Path=/"));
+    let with_cookie =
+        |builder: axum::http::request::Builder| builder.header(header::COOKIE, format!("opsbook_token={TOKEN}"));
+
+    // Pages come with the console; static pages of `opsbook build` never have it.
+    let (status, headers, page) = call(&app, with_cookie(get("/serve.html")).body(Body::empty()).unwrap());
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
+    assert!(page.contains("<script src=\"/__opsbook/console.js\" defer></script>\n</head>"), "{page}");
+    assert!(page.contains("data-step=\"count\""));
+    let (status, _, script) = call(&app, with_cookie(get("/__opsbook/console.js")).body(Body::empty()).unwrap());
+    assert_eq!(status, StatusCode::OK);
+    assert!(script.contains("EventSource"));
+
+    // A foreign Host (DNS rebinding) is refused even with the token.
+    let (status, _, body) = call(
+        &app,
+        authed(Request::get("/api/sessions").header(header::HOST, "attacker.example:3000"))
+            .body(Body::empty())
+            .unwrap(),
+    );
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("not a loopback name"), "{body}");
+
+    // State-changing requests with the cookie need a matching Origin.
+    let create = |origin: Option<&str>| {
+        let mut builder = with_cookie(post("/api/sessions"));
+        if let Some(origin) = origin {
+            builder = builder.header(header::ORIGIN, origin);
+        }
+        call(&app, builder.body(Body::from(r#"{"title":"from a page"}"#)).unwrap())
+    };
+    let (status, _, body) = create(Some("http://attacker.example"));
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("origin `http://attacker.example` may not change anything"), "{body}");
+    assert_eq!(create(None).0, StatusCode::FORBIDDEN);
+    assert_eq!(create(Some("http://127.0.0.1:3000")).0, StatusCode::CREATED);
+
+    let id = new_session(&app);
+    let run = |body: Value| {
+        call(&app, authed(post(&format!("/api/sessions/{id}/runs"))).body(Body::from(body.to_string())).unwrap())
+    };
+    // Unknown runbook, step, command, session: 404 with a message.
+    let (status, _, body) = run(json!({"runbook": "nope.md", "step": "count"}));
+    assert_eq!((status, body.as_str()), (StatusCode::NOT_FOUND, r#"{"error":"no runbook `nope.md` in this book"}"#));
+    let (status, _, body) = run(json!({"runbook": "serve.md", "step": "nope"}));
+    assert_eq!((status, body.as_str()), (StatusCode::NOT_FOUND, r#"{"error":"no step `nope` in `serve.md`"}"#));
+    assert_eq!(run(json!({"runbook": "serve", "step": "count", "command": 3})).0, StatusCode::NOT_FOUND);
+    let (status, _, _) = call(
+        &app,
+        authed(post("/api/sessions/20990101-nothere/runs"))
+            .body(Body::from(r#"{"runbook":"serve.md","step":"count"}"#))
+            .unwrap(),
+    );
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // The browser sends names, never shell text: unknown fields are refused.
+    let (status, _, body) = run(json!({"runbook": "serve.md", "step": "count", "script": "rm -rf /"}));
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("unknown field `script`"), "{body}");
+    assert_eq!(run(json!("not an object")).0, StatusCode::BAD_REQUEST);
+    // A mutating step without confirm: 428, with the exact commands it would run.
+    let (status, _, body) = run(json!({"runbook": "serve.md", "step": "restart"}));
+    assert_eq!(status, StatusCode::PRECONDITION_REQUIRED, "{body}");
+    let refused: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(refused["commands"], "kubectl rollout restart deployment/payments\n");
+    assert_eq!(refused["risk"], "mutating");
+    // A missing input: 422 naming it.
+    let (status, _, body) = run(json!({"runbook": "serve.md", "step": "greet"}));
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["missing"][0]["name"], "who");
+    // Nothing above was recorded as a run.
+    let (_, _, state) = call(&app, authed(get(&format!("/api/sessions/{id}"))).body(Body::empty()).unwrap());
+    assert_eq!(serde_json::from_str::<Value>(&state).unwrap()["runs"], json!([]));
+    // A run that starts: 202 with its id.
+    let (status, _, body) = run(json!({"runbook": "serve.md", "step": "greet", "inputs": {"who": "$(id)"}}));
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert!(serde_json::from_str::<Value>(&body).unwrap()["run_id"].is_string());
+    // Unknown runs.
+    assert_eq!(
+        call(&app, authed(get("/api/runs/nothere/events")).body(Body::empty()).unwrap()).0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(&app, authed(post("/api/runs/nothere/cancel")).body(Body::empty()).unwrap()).0,
+        StatusCode::NOT_FOUND
+    );
+
+    // Path traversal never reaches outside the site.
+    std::fs::write(dir.path().join("secret.txt"), "outside").unwrap();
+    std::os::unix::fs::symlink(dir.path().join("secret.txt"), app.site_dir().join("link.txt")).unwrap();
+    for path in ["/../secret.txt", "/%2e%2e/secret.txt", "/..%2fsecret.txt", "/a/../../secret.txt", "/link.txt", "/%00"]
+    {
+        let (status, _, body) = call(&app, authed(get(path)).body(Body::empty()).unwrap());
+        assert!(matches!(status, StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND), "{path}: {status}");
+        assert!(!body.contains("outside"), "{path} leaked the file");
+    }
+    // Request bodies are bounded.
+    let huge = format!(r#"{{"title":"{}"}}"#, "x".repeat(opsbook::server::BODY_LIMIT + 1));
+    assert_eq!(
+        call(&app, authed(post("/api/sessions")).body(Body::from(huge)).unwrap()).0,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+}
+
+/// `opsbook serve` on a free loopback port; the URL it printed; killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+    pub base: String,
+    pub token: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    pub fn start(root: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_opsbook"))
+            .args(["serve", "--port", "0"])
+            .current_dir(root)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let url = line.trim().to_owned();
+        assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
+        let base = url.split("/?").next().unwrap().to_owned();
+        let token = url.split("token=").nth(1).unwrap().to_owned();
+        Server { child, url, base, token }
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = ureq::post(&format!("{}{path}", self.base))
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .send_json(&body)
+            .unwrap();
+        let status = response.status().as_u16();
+        let mut response = response;
+        let value = response.body_mut().read_json().unwrap_or(Value::Null);
+        (status, value)
+    }
+
+    pub fn get_text(&self, path: &str) -> String {
+        let mut response = ureq::get(&format!("{}{path}", self.base))
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .call()
+            .unwrap();
+        response.body_mut().with_config().limit(64 * 1024 * 1024).read_to_string().unwrap()
+    }
+
+    /// Reads a run's SSE stream until its `exit` event: the `(id, event, data)` of each.
+    pub fn events(
+        &self,
+        run_id: &str,
+        last_event_id: Option<u64>,
+        stop_after: Option<usize>,
+    ) -> Vec<(Option<u64>, String, Value)> {
+        let mut request = ureq::get(&format!("{}/api/runs/{run_id}/events", self.base))
+            .header("Authorization", &format!("Bearer {}", self.token));
+        if let Some(last) = last_event_id {
+            request = request.header("Last-Event-ID", &last.to_string());
+        }
+        let response = request.call().unwrap();
+        let reader = BufReader::new(response.into_body().into_reader());
+        let (mut events, mut id, mut name) = (Vec::new(), None, String::new());
+        for line in reader.lines() {
+            let line = line.unwrap();
+            if let Some(value) = line.strip_prefix("id: ") {
+                id = value.parse().ok();
+            } else if let Some(value) = line.strip_prefix("event: ") {
+                name = value.to_owned();
+            } else if let Some(value) = line.strip_prefix("data: ") {
+                let data: Value = serde_json::from_str(value).unwrap();
+                let done = name == "exit";
+                events.push((id.take(), std::mem::take(&mut name), data));
+                if done || stop_after.is_some_and(|n| events.len() >= n) {
+                    break;
+                }
+            }
+        }
+        events
+    }
+}
+
+fn outputs(events: &[(Option<u64>, String, Value)]) -> String {
+    events.iter().filter(|(_, name, _)| name == "output").map(|(_, _, d)| d["text"].as_str().unwrap()).collect()
+}
+
+#[test]
+fn a_real_server_streams_resumes_cancels_exports_and_stops_cleanly() {
+    let dir = book();
+    let server = Server::start(dir.path());
+    let (status, created) = server.post("/api/sessions", json!({"title": "Real server", "severity": "SEV2"}));
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    // A run streamed over SSE, chunk by chunk, then its exit.
+    let (status, started) =
+        server.post(&format!("/api/sessions/{id}/runs"), json!({"runbook": "serve.md", "step": "count"}));
+    assert_eq!(status, 202, "{started}");
+    let run_id = started["run_id"].as_str().unwrap().to_owned();
+    let first_two = server.events(&run_id, None, Some(2));
+    assert_eq!(outputs(&first_two), "line 1\nline 2\n");
+    // Resume after the second chunk: the rest, without repeats, then the exit.
+    let rest = server.events(&run_id, first_two[1].0, None);
+    assert_eq!(outputs(&rest), "line 3\nline 4\nline 5\n");
+    let (_, name, exit) = rest.last().unwrap();
+    assert_eq!(name, "exit");
+    assert_eq!((exit["end"].as_str(), exit["code"].as_i64()), (Some("exited"), Some(0)));
+    // A full replay after the end.
+    assert_eq!(outputs(&server.events(&run_id, None, None)), "line 1\nline 2\nline 3\nline 4\nline 5\n");
+
+    // Cancel a long-running step.
+    let (_, slow) = server.post(&format!("/api/sessions/{id}/runs"), json!({"runbook": "serve.md", "step": "slow"}));
+    let slow_id = slow["run_id"].as_str().unwrap().to_owned();
+    let began = server.events(&slow_id, None, Some(1));
+    assert_eq!(outputs(&began), "started\n");
+    let (status, _) = server.post(&format!("/api/runs/{slow_id}/cancel"), json!({}));
+    assert_eq!(status, 202);
+    let ended = server.events(&slow_id, Some(1), None);
+    assert_eq!(ended.last().unwrap().2["end"], "cancelled");
+    assert_eq!(server.post(&format!("/api/runs/{slow_id}/cancel"), json!({})).0, 409);
+
+    // Notes, status, the export over HTTP with every run in it.
+    assert_eq!(
+        server.post(&format!("/api/sessions/{id}/notes"), json!({"text": "pool exhausted", "kind": "root-cause"})).0,
+        201
+    );
+    let markdown = server.get_text(&format!("/api/sessions/{id}/export?format=md"));
+    assert!(markdown.contains("## Root Cause\npool exhausted"), "{markdown}");
+    assert!(markdown.contains("Ran step `count` (Count) of serve.md"), "{markdown}");
+    assert!(
+        markdown.contains("Ran step `slow` (Slow) of serve.md: `echo started ; sleep 30` (cancelled"),
+        "{markdown}"
+    );
+    let exported: Value =
+        serde_json::from_str(&server.get_text(&format!("/api/sessions/{id}/export?format=json"))).unwrap();
+    let runs: Vec<&str> = exported["runs"].as_array().unwrap().iter().map(|r| r["run_id"].as_str().unwrap()).collect();
+    assert_eq!(runs, [run_id.as_str(), slow_id.as_str()]);
+    assert!(server.get_text(&format!("/api/sessions/{id}/export?format=html")).contains("<h2>Timeline</h2>"));
+
+    // SIGTERM mid-run: the running step is cancelled and recorded as such, then the server exits.
+    let (_, last) = server.post(&format!("/api/sessions/{id}/runs"), json!({"runbook": "serve.md", "step": "slow"}));
+    let last_id = last["run_id"].as_str().unwrap().to_owned();
+    server.events(&last_id, None, Some(1));
+    let mut server = server;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(server.child.id() as i32), nix::sys::signal::Signal::SIGTERM)
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the server did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    let show = crate::common::opsbook(&["session", "show", &id, "--json"], dir.path());
+    let json: Value = serde_json::from_slice(&show.stdout).unwrap();
+    let results: Vec<&str> = json["runs"].as_array().unwrap().iter().map(|r| r["result"].as_str().unwrap()).collect();
+    assert_eq!(results, ["exit 0", "cancelled", "cancelled"], "{}", text(&show.stderr));
+}
+
+/// Peak resident set of a process, in MiB (Linux `VmHWM`).
+fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
+#[test]
+fn fifty_concurrent_runs_of_a_megabyte_each_deliver_every_byte() {
+    const RUNS: usize = 50;
+    let dir = book();
+    let server = Arc::new(Server::start(dir.path()));
+    let (_, created) = server.post("/api/sessions", json!({"title": "Load"}));
+    let id = created["id"].as_str().unwrap().to_owned();
+    let began = Instant::now();
+    let handles: Vec<_> = (0..RUNS)
+        .map(|n| {
+            let server = server.clone();
+            let id = id.clone();
+            std::thread::spawn(move || {
+                let body =
+                    json!({"runbook": "serve.md", "step": "big", "inputs": {"n": n.to_string()}, "confirm": true});
+                let (status, started) = server.post(&format!("/api/sessions/{id}/runs"), body);
+                assert_eq!(status, 202, "{started}");
+                let run_id = started["run_id"].as_str().unwrap().to_owned();
+                let events = server.events(&run_id, None, None);
+                assert_eq!(events.last().unwrap().2["code"], 0);
+                (n, outputs(&events))
+            })
+        })
+        .collect();
+    for handle in handles {
+        let (n, received) = handle.join().unwrap();
+        let printed = std::fs::read_to_string(dir.path().join(format!("out-{n}.txt"))).unwrap();
+        assert!(printed.len() > 1_000_000, "{}", printed.len());
+        assert!(received == printed, "run {n}: {} bytes received, {} printed", received.len(), printed.len());
+    }
+    eprintln!(
+        "load: {RUNS} runs x {:.1} MB in {:.1} s; server peak RSS {:.0} MiB",
+        1.01,
+        began.elapsed().as_secs_f64(),
+        peak_rss_mib(server.child.id())
+    );
+}
