@@ -85,10 +85,15 @@
     return bar;
   }
 
+  // Renders the bar from the server's state. Calls may overlap (a run ends while a note is
+  // added): each builds its rows apart and only the latest one is shown.
   async function renderBar() {
-    const bar = document.getElementById("opsbook-bar");
-    bar.replaceChildren();
+    const generation = (state.barGeneration = (state.barGeneration || 0) + 1);
     const sessions = await api("/api/sessions");
+    const view = state.session ? await api(`/api/sessions/${encodeURIComponent(state.session)}`) : null;
+    if (generation !== state.barGeneration) return null;
+    const bar = document.getElementById("opsbook-bar");
+    const rows = [];
     const select = el("select", { id: "opsbook-session", "aria-label": "Incident session", onchange: (e) => {
       const value = e.target.value;
       if (value === "__new") { showNewSession(); return; }
@@ -100,10 +105,12 @@
         `${session.title} · ${session.severity}${closed}`));
     }
     select.append(el("option", { value: "__new" }, "New incident…"));
-    bar.append(el("div", { class: "bar-row" }, el("strong", {}, "Incident"), select));
-    if (!state.session) return;
-    const view = await api(`/api/sessions/${encodeURIComponent(state.session)}`);
-    if (!view.ok) { setSession(null); return; }
+    rows.push(el("div", { class: "bar-row" }, el("strong", {}, "Incident"), select));
+    if (!view || !view.ok) {
+      bar.replaceChildren(...rows);
+      if (view && !view.ok) setSession(null);
+      return null;
+    }
     const session = view.data.session;
     const severity = el("select", { id: "opsbook-severity", "aria-label": "Severity", onchange: async (e) => {
       await api(`/api/sessions/${state.session}/severity`, "POST", { severity: e.target.value });
@@ -122,7 +129,7 @@
       el("a", { href: base + "html", target: "_blank" }, "html"));
     const updateText = view.data.status_update;
     const update = el("button", { type: "button", onclick: () => showText("Status update", updateText) }, "Status update");
-    bar.append(el("div", { class: "bar-row" }, severity, status, exports, update));
+    rows.push(el("div", { class: "bar-row" }, severity, status, exports, update));
 
     const noteText = el("input", { type: "text", id: "opsbook-note", placeholder: "Add a note…", "aria-label": "Note" });
     const kind = el("select", { id: "opsbook-note-kind", "aria-label": "Note kind" });
@@ -133,16 +140,17 @@
       const result = await api(`/api/sessions/${state.session}/notes`, "POST", { text: noteText.value, kind: kind.value });
       if (result.ok) renderBar(); else alertText(result.data.error);
     };
-    bar.append(el("form", { class: "bar-row", onsubmit: addNote }, noteText, kind, el("button", { type: "submit" }, "Add")));
+    rows.push(el("form", { class: "bar-row", onsubmit: addNote }, noteText, kind, el("button", { type: "submit" }, "Add")));
 
     const timeline = el("ol", { id: "opsbook-timeline" });
     for (const entry of view.data.timeline) {
       timeline.append(el("li", { "data-type": entry.type }, el("time", { datetime: entry.timestamp }, entry.time), " ",
         entry.description, el("span", { class: "actor" }, ` (${entry.actor})`)));
     }
-    bar.append(el("details", { class: "timeline", open: bar.dataset.timelineOpen === "1", ontoggle: (e) => {
+    rows.push(el("details", { class: "timeline", open: bar.dataset.timelineOpen === "1", ontoggle: (e) => {
       bar.dataset.timelineOpen = e.target.open ? "1" : "0";
     } }, el("summary", {}, `Timeline (${view.data.timeline.length})`), timeline));
+    bar.replaceChildren(...rows);
     state.inputs = view.data.inputs || {};
     fillRemembered();
     return view.data;

@@ -48,10 +48,24 @@ pub fn watch(app: Arc<App>) -> anyhow::Result<Debouncer<RecommendedWatcher>> {
     }
     let slow = Arc::new(tokio::sync::Notify::new());
     tokio::spawn(refresh_slow_lists(app.clone(), slow.clone()));
+    // The watcher also reports reads (ours, while rebuilding): only a change of content counts.
+    let mut seen = Contents::default();
+    for path in walkdir::WalkDir::new(&book.src)
+        .into_iter()
+        .flatten()
+        .chain(walkdir::WalkDir::new(&theme).into_iter().flatten())
+    {
+        seen.changed(&absolute(path.path()));
+    }
+    seen.changed(&absolute(&book.root.join("book.toml")));
     tokio::spawn(async move {
         while let Some(paths) = receiver.recv().await {
+            let paths: Vec<PathBuf> = paths.into_iter().filter(|p| seen.changed(p)).collect();
+            if paths.is_empty() {
+                continue;
+            }
             let book = app.book();
-            let change = classify(&book, &paths);
+            let change = classify(&Places::of(&book), &paths);
             if change == Change::Nothing {
                 continue;
             }
@@ -90,21 +104,63 @@ fn eprintln_safe(message: &str) {
     let _ = writeln!(std::io::stderr(), "{message}");
 }
 
+/// The content hash of each watched file as last seen, so that touching or reading a file is
+/// not a change.
+#[derive(Default)]
+struct Contents(std::collections::HashMap<PathBuf, Option<u64>>);
+
+impl Contents {
+    /// Records the file's content now; true when it differs from before (or the file came or
+    /// went).
+    fn changed(&mut self, path: &Path) -> bool {
+        use std::hash::{Hash, Hasher};
+        let now = std::fs::read(path).ok().map(|bytes| {
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            bytes.hash(&mut hasher);
+            hasher.finish()
+        });
+        let before = self.0.insert(path.to_path_buf(), now);
+        before != Some(now) && !(before.is_none() && now.is_none())
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).or_else(|_| std::path::absolute(path)).unwrap_or_else(|_| path.to_owned())
+}
+
+/// The book's folders as absolute paths, as the watcher reports changes.
+struct Places {
+    root: PathBuf,
+    src: PathBuf,
+    theme: PathBuf,
+    ignored: [PathBuf; 3],
+}
+
+impl Places {
+    fn of(book: &Book) -> Places {
+        let root = absolute(&book.root);
+        Places {
+            src: absolute(&book.src),
+            theme: absolute(&theme_dir(book)),
+            ignored: [root.join(".opsbook"), absolute(&book.config.build_dir(&book.root)), root.join("target")],
+            root,
+        }
+    }
+}
+
 /// Which kind of change these paths are. Files opsbook writes (`.opsbook/`, the build folder)
 /// and hidden files are ignored.
-fn classify(book: &Book, paths: &[PathBuf]) -> Change {
-    let theme = theme_dir(book);
-    let ignored = [book.root.join(".opsbook"), book.config.build_dir(&book.root), book.root.join("target")];
+fn classify(places: &Places, paths: &[PathBuf]) -> Change {
     let mut runbooks = Vec::new();
     for path in paths {
-        if ignored.iter().any(|dir| path.starts_with(dir)) || is_hidden(path, &book.root) {
+        if places.ignored.iter().any(|dir| path.starts_with(dir)) || is_hidden(path, &places.root) {
             continue;
         }
-        if path == &book.root.join("book.toml") || (theme.is_dir() && path.starts_with(&theme)) {
+        if path == &places.root.join("book.toml") || (places.theme.is_dir() && path.starts_with(&places.theme)) {
             return Change::Everything;
         }
         let is_markdown = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("md"));
-        if let (true, Ok(rel)) = (is_markdown, path.strip_prefix(&book.src)) {
+        if let (true, Ok(rel)) = (is_markdown, path.strip_prefix(&places.src)) {
             let rel = rel.to_string_lossy().replace('\\', "/");
             if !runbooks.contains(&rel) {
                 runbooks.push(rel);

@@ -138,11 +138,13 @@ impl Driver {
     fn call(&self, method: &str, path: &str, body: Value) -> Value {
         let url = format!("{}/session/{}{path}", self.base, self.session);
         let response = match method {
-            "GET" => ureq::get(&url).call(),
-            _ => ureq::post(&url).send_json(&body),
+            "GET" => ureq::get(&url).config().http_status_as_error(false).build().call(),
+            _ => ureq::post(&url).config().http_status_as_error(false).build().send_json(&body),
         };
-        let mut response = response.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let mut response = response.unwrap_or_else(|e| panic!("{method} {path} {body}: {e}"));
+        let status = response.status();
         let value: Value = response.body_mut().read_json().unwrap();
+        assert!(status.is_success(), "{method} {path} {body}: {status} {value}");
         value["value"].clone()
     }
 
@@ -164,8 +166,16 @@ impl Driver {
             .to_owned()
     }
 
+    /// Clicks an element after scrolling it to the middle of the window (the console's bar is
+    /// fixed at the bottom, where WebDriver's own scrolling would leave it covered).
     fn click(&self, css: &str) {
         let id = self.element(css);
+        let reference = json!({"element-6066-11e4-a52e-4f735466cecf": id});
+        self.call(
+            "POST",
+            "/execute/sync",
+            json!({"script": "arguments[0].scrollIntoView({block: 'center'});", "args": [reference]}),
+        );
         self.call("POST", &format!("/element/{id}/click"), json!({}));
     }
 
@@ -274,4 +284,116 @@ fn from_file_urls_pages_work_and_search_says_it_needs_a_server() {
         5,
     );
     assert!(notice.as_str().unwrap().contains("opsbook serve"), "{notice}");
+}
+
+#[test]
+fn the_incident_console_in_a_real_browser() {
+    let Some((driver_bin, chromium)) = browser_binaries() else { return };
+    let book = tempfile::tempdir().unwrap();
+    std::fs::copy(repo().join("book.toml"), book.path().join("book.toml")).unwrap();
+    std::fs::create_dir(book.path().join("runbooks")).unwrap();
+    for name in ["SUMMARY.md", "local-demo.md", "incident-response.md"] {
+        std::fs::copy(repo().join("runbooks").join(name), book.path().join("runbooks").join(name)).unwrap();
+    }
+    let server = crate::serve::Server::start(book.path());
+    let profile = tempfile::tempdir().unwrap();
+    let browser = Driver::start(&driver_bin, &chromium, profile.path());
+    // The printed URL hands the browser its cookie; then a deep link asks for a new session.
+    browser.goto(&server.url);
+    browser.goto(&format!("{}/local-demo.html?session=new&var.responder=Dana", server.base));
+    browser.wait_for("return document.getElementById('opsbook-new-title');", 10);
+    browser.script("document.getElementById('opsbook-new-title').value = '';");
+    browser.type_into("#opsbook-new-title", "Browser drill");
+    browser.click("#opsbook-new-start");
+    let session = browser.wait_for("const s = document.getElementById('opsbook-session'); return s && s.value;", 10);
+    let session = session.as_str().unwrap().to_owned();
+
+    // Scripts that read a step's run panel, null-safe while the page is still loading.
+    let output_of = |step: &str| {
+        format!("return document.querySelector(\"section[data-step='{step}'] .run-output\")?.textContent || '';")
+    };
+    let status_of = |step: &str| {
+        format!("return document.querySelector(\"section[data-step='{step}'] .run-status\")?.textContent || '';")
+    };
+    let wait_status = |step: &str, want: &str| {
+        browser.wait_for(
+            &format!(
+                "{} return t.startsWith('{want}') ? t : null;",
+                status_of(step).replacen("return", "const t =", 1)
+            ),
+            20,
+        )
+    };
+
+    // Run a step; its output appears under it.
+    browser.click("section[data-step='prepare'] button[data-run='step']");
+    wait_status("prepare", "exit 0");
+    assert!(browser.script(&output_of("prepare")).as_str().unwrap().starts_with("scratch folder: "));
+
+    // An input, pre-filled from the URL (`var.responder=Dana`), then changed by hand.
+    let prefilled =
+        browser.script("return document.querySelector(\"section[data-step='greet'] input[name='responder']\").value;");
+    assert_eq!(prefilled, json!("Dana"));
+    browser.script("document.querySelector(\"section[data-step='greet'] input[name='responder']\").value = '';");
+    browser.type_into("section[data-step='greet'] input[name='responder']", "Ann");
+    browser.click("section[data-step='greet'] button[data-run='step']");
+    wait_status("greet", "exit 0");
+    assert_eq!(browser.script(&output_of("greet")), json!("Hello, Ann. The incident console is yours.\n"));
+
+    // A mutating step asks first, showing the exact commands.
+    browser.click("section[data-step='write-log'] button[data-run='step']");
+    let shown = browser.wait_for(
+        "const d = document.querySelector('dialog.confirm-dialog[open] pre'); return d && d.textContent;",
+        10,
+    );
+    assert!(
+        shown.as_str().unwrap().contains("cp \"$DEMO_DIR/incident.log\" \"$DEMO_DIR/incident.log.bak\""),
+        "{shown}"
+    );
+    browser.click("dialog.confirm-dialog button.confirm-run");
+    wait_status("write-log", "exit 0");
+
+    // The long-running step: output streams; a reload mid-run replays it; Stop ends it.
+    browser.click("section[data-step='follow'] button[data-run='step']");
+    browser.wait_for(
+        &format!(
+            "{} return t.includes('incident opened') ? t : null;",
+            output_of("follow").replacen("return", "const t =", 1)
+        ),
+        20,
+    );
+    browser.goto(&format!("{}/local-demo.html", server.base));
+    let replayed = browser.wait_for(
+        &format!(
+            "{} return t.includes('incident opened') ? t : null;",
+            output_of("follow").replacen("return", "const t =", 1)
+        ),
+        20,
+    );
+    assert!(replayed.as_str().unwrap().contains("incident opened"));
+    assert_eq!(browser.script(&status_of("follow")), json!("running…"));
+    let bar_height = browser.script("return document.getElementById('opsbook-bar').getBoundingClientRect().height;");
+    assert!(bar_height.as_f64().unwrap() < 200.0, "the incident bar stays small: {bar_height}");
+    browser.click("section[data-step='follow'] .run-stop");
+    wait_status("follow", "cancelled");
+
+    // The export has every run.
+    let href = browser.wait_for(
+        "const a = document.querySelector('#opsbook-bar .exports a'); return a && a.getAttribute('href');",
+        10,
+    );
+    assert_eq!(href, json!(format!("/api/sessions/{session}/export?format=md")));
+    let markdown = server.get_text(href.as_str().unwrap());
+    for step in ["prepare", "greet", "write-log", "follow"] {
+        assert!(markdown.contains(&format!("Ran step `{step}`")), "{step} missing from:\n{markdown}");
+    }
+    assert!(markdown.contains("# Postmortem: Browser drill"));
+
+    // Editing the runbook reloads the page with the change.
+    browser.script("window.__beforeEdit = true;");
+    let file = book.path().join("runbooks/local-demo.md");
+    let edited =
+        std::fs::read_to_string(&file).unwrap().replace("# Local demo\n", "# Local demo\n\nEdited while serving.\n");
+    std::fs::write(&file, edited).unwrap();
+    browser.wait_for("return !window.__beforeEdit && document.body.innerText.includes('Edited while serving.');", 20);
 }

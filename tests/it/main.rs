@@ -9,6 +9,6 @@ mod edge_cases;
 mod exec;
 mod props;
 mod seed;
-mod serve;
+pub mod serve;
 mod sessions;
 mod site;
