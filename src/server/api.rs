@@ -623,25 +623,18 @@ async fn reload_events(State(app): State<Arc<App>>) -> Response {
     let receiver = app.reloads();
     let shutdown = app.shutdown.clone();
     let stream = futures_util::stream::unfold((receiver, shutdown), |(mut receiver, mut shutdown)| async move {
-        loop {
-            let received = tokio::select! {
-                received = receiver.recv() => received,
-                _ = shutdown.changed() => return None,
-            };
-            match received {
-                Ok(path) => {
-                    let event =
-                        SseEvent::default().event("reload").json_data(json!({ "path": path })).unwrap_or_default();
-                    return Some((Ok::<_, Infallible>(event), (receiver, shutdown)));
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    let event =
-                        SseEvent::default().event("reload").json_data(json!({ "path": "*" })).unwrap_or_default();
-                    return Some((Ok(event), (receiver, shutdown)));
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-            }
-        }
+        let received = tokio::select! {
+            received = receiver.recv() => received,
+            _ = shutdown.changed() => return None,
+        };
+        let path = match received {
+            Ok(path) => path,
+            // Missed some: reload whatever page this is.
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => "*".to_owned(),
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+        };
+        let event = SseEvent::default().event("reload").json_data(json!({ "path": path })).unwrap_or_default();
+        Some((Ok::<_, Infallible>(event), (receiver, shutdown)))
     });
     sse(stream)
 }

@@ -224,6 +224,7 @@ fn every_api_rule_through_oneshot() {
 }
 
 /// `opsbook serve` on a free loopback port; the URL it printed; killed on drop.
+#[derive(Debug)]
 pub struct Server {
     pub child: Child,
     pub url: String,
@@ -439,4 +440,14 @@ fn fifty_concurrent_runs_of_a_megabyte_each_deliver_every_byte() {
         began.elapsed().as_secs_f64(),
         peak_rss_mib(server.child.id())
     );
+}
+
+#[test]
+fn a_non_loopback_bind_is_refused_without_allow_remote() {
+    let dir = book();
+    let out = crate::common::opsbook(&["serve", "--bind", "0.0.0.0", "--port", "0"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("refusing to listen on 0.0.0.0"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--allow-remote"));
+    assert!(!dir.path().join(".opsbook/site").exists(), "refused before any work");
 }
