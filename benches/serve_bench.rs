@@ -83,6 +83,11 @@ fn main() {
         "# Bench\n\n## Echo\n\n```bash {name=echo}\necho x\n```\n\n## Big\n\n```bash {name=big}\nhead -c 750000 /dev/zero | base64 -w 100\n```\n",
     )
     .unwrap();
+    let summary = src.join("SUMMARY.md");
+    let summary_before = std::fs::read_to_string(&summary).ok();
+    if let Some(text) = &summary_before {
+        std::fs::write(&summary, format!("{text}\n- [Bench](bench-echo.md)\n")).unwrap();
+    }
 
     let began = Instant::now();
     let mut child = Command::new(&opsbook)
@@ -184,6 +189,9 @@ fn main() {
         server.rss_kib("VmHWM:") as f64 / 1024.0
     );
     let _ = std::fs::remove_file(src.join("bench-echo.md"));
+    if let Some(text) = summary_before {
+        std::fs::write(&summary, text).unwrap();
+    }
 }
 
 fn pick_page(src: &Path) -> PathBuf {

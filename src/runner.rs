@@ -23,7 +23,13 @@ pub struct Runner {
     /// Secret-named values given or exported in a session: kept in memory only, never stored.
     secrets: Secrets,
     clock: Clock,
+    /// The book's git state, asked at most every [`GIT_STATE_TTL`]: two `git` processes per run
+    /// would be most of the time to a run's first byte.
+    git: tokio::sync::Mutex<Option<(std::time::Instant, (Option<String>, bool))>>,
 }
+
+/// How long the book's git commit and dirtiness are reused between runs.
+const GIT_STATE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Where event times come from: the system clock, or a fixed one in tests.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -112,6 +118,7 @@ impl Runner {
             config: config.clone(),
             secrets: Secrets::default(),
             clock: Arc::new(exec::now_ms),
+            git: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -176,7 +183,18 @@ impl Runner {
             Some(dir) => request.cwd.join(dir),
             None => request.cwd.clone(),
         };
-        let context = exec::context::collect(&self.root, &cwd, &self.config.context).await;
+        let git = {
+            let mut cached = self.git.lock().await;
+            match &*cached {
+                Some((at, state)) if at.elapsed() < GIT_STATE_TTL => state.clone(),
+                _ => {
+                    let state = exec::context::git_state(&self.root).await;
+                    *cached = Some((std::time::Instant::now(), state.clone()));
+                    state
+                }
+            }
+        };
+        let context = exec::context::collect(&cwd, &self.config.context, git).await;
         let run_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
         let log_rel = format!("runs/{}/{run_id}.log", session.id);
         let log_path = self.root.join(".opsbook").join(&log_rel);

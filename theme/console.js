@@ -35,13 +35,12 @@
     return { status: response.status, ok: response.ok, data };
   }
 
-  function htmlPath(path) {
-    return path.replace(/\.md$/i, ".html");
-  }
-
-  function currentRunbook(runbooks) {
+  // The runbook of this page (its steps and inputs), or null on other pages.
+  async function currentRunbook() {
     const here = decodeURIComponent(location.pathname).replace(/^\//, "") || "index.html";
-    return runbooks.find((r) => htmlPath(r.path) === here) || null;
+    if (!here.endsWith(".html") || here === "index.html" || here === "print.html" || here === "404.html") return null;
+    const found = await api("/api/runbooks/" + here.split("/").map(encodeURIComponent).join("/"));
+    return found.ok ? found.data : null;
   }
 
   // ---- ANSI colours: SGR codes become spans with classes; other escapes are dropped.
@@ -371,8 +370,7 @@
     const info = await api("/api/book");
     if (!info.ok) return;
     state.info = info.data;
-    const runbooks = await fetch("/runbooks.json", { credentials: "same-origin" }).then((r) => r.json()).catch(() => []);
-    state.runbook = currentRunbook(runbooks);
+    state.runbook = await currentRunbook();
     buildBar();
     const params = new URL(location.href).searchParams;
     const wanted = params.get("session");

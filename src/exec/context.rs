@@ -46,11 +46,19 @@ pub fn host() -> String {
     nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "localhost".to_owned())
 }
 
-/// Collects the context of a run in `cwd` for the book at `book_root`. Probes run with `sh -c`
+/// The book's git commit and whether its checkout has uncommitted changes (`None` outside git).
+pub async fn git_state(book_root: &Path) -> (Option<String>, bool) {
+    let commit = first_line(Path::new("git"), &["rev-parse", "HEAD"], book_root);
+    let status = capture(Path::new("git"), &["status", "--porcelain", "--untracked-files=no"], book_root);
+    let (commit, status) = tokio::join!(commit, status);
+    let commit = commit.ok().filter(|c| !c.is_empty());
+    let dirty = commit.is_some() && status.is_ok_and(|s| !s.trim().is_empty());
+    (commit, dirty)
+}
+
+/// Collects the context of a run in `cwd`, with the book's git state. Probes run with `sh -c`
 /// in parallel, each bounded by [`PROBE_TIMEOUT`]; a failing probe records why.
-pub async fn collect(book_root: &Path, cwd: &Path, probes: &BTreeMap<String, String>) -> Context {
-    let git_commit = first_line(Path::new("git"), &["rev-parse", "HEAD"], book_root);
-    let git_status = capture(Path::new("git"), &["status", "--porcelain", "--untracked-files=no"], book_root);
+pub async fn collect(cwd: &Path, probes: &BTreeMap<String, String>, git: (Option<String>, bool)) -> Context {
     let mut probe_runs = tokio::task::JoinSet::new();
     for (name, command) in probes {
         let (name, command, cwd) = (name.clone(), command.clone(), cwd.to_path_buf());
@@ -62,20 +70,12 @@ pub async fn collect(book_root: &Path, cwd: &Path, probes: &BTreeMap<String, Str
             (name, shown)
         });
     }
-    let (git_commit, git_status) = tokio::join!(git_commit, git_status);
     let mut found = BTreeMap::new();
     while let Some(Ok((name, shown))) = probe_runs.join_next().await {
         found.insert(name, shown);
     }
-    let git_commit = git_commit.ok().filter(|c| !c.is_empty());
-    Context {
-        user: user(),
-        host: host(),
-        cwd: cwd.display().to_string(),
-        git_dirty: git_commit.is_some() && git_status.is_ok_and(|s| !s.trim().is_empty()),
-        git_commit,
-        probes: found,
-    }
+    let (git_commit, git_dirty) = git;
+    Context { user: user(), host: host(), cwd: cwd.display().to_string(), git_commit, git_dirty, probes: found }
 }
 
 async fn first_line(program: &Path, args: &[&str], cwd: &Path) -> Result<String, String> {

@@ -78,6 +78,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/runs/{run_id}/events", get(run_events))
         .route("/api/runs/{run_id}/cancel", post(cancel_run))
         .route("/api/reload", get(reload_events))
+        .route("/api/runbooks/{*path}", get(runbook_listing))
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(body: &Bytes) -> ApiResult<T> {
@@ -114,6 +115,17 @@ async fn book_info(State(app): State<Arc<App>>) -> ApiResult<Response> {
         "host": crate::exec::context::host(),
     }))
     .into_response())
+}
+
+/// One runbook's steps as `opsbook list --json` gives them, for the console's forms.
+async fn runbook_listing(State(app): State<Arc<App>>, Path(path): Path<String>) -> ApiResult<Response> {
+    let book = app.book();
+    let runbook = book
+        .runbooks
+        .iter()
+        .find(|r| r.path == path || crate::site::html_path(&r.path) == path)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no runbook `{path}` in this book")))?;
+    Ok(axum::Json(crate::listing::runbook(runbook)).into_response())
 }
 
 async fn list_sessions(State(app): State<Arc<App>>) -> ApiResult<Response> {

@@ -207,7 +207,8 @@ fn apply(app: &App, current: &Book, change: Change) -> anyhow::Result<Vec<String
     }
 }
 
-/// After changes settle, redoes the print page and the search index (slow on a large book).
+/// After changes settle, redoes the print page, runbooks.json and the search index (slow on a
+/// large book).
 async fn refresh_slow_lists(app: Arc<App>, changed: Arc<tokio::sync::Notify>) {
     loop {
         changed.notified().await;
@@ -221,12 +222,12 @@ async fn refresh_slow_lists(app: Arc<App>, changed: Arc<tokio::sync::Notify>) {
         let worker = app.clone();
         let result = off_runtime(move || {
             let book = worker.book();
-            Site::new(&book, worker.site_dir())?.rebuild_print_and_search()?;
+            Site::new(&book, worker.site_dir())?.rebuild_slow_lists()?;
             anyhow::Ok(())
         })
         .await;
         if let Some(Err(err)) = result {
-            eprintln_safe(&format!("live reload (print page, search): {err:#}"));
+            eprintln_safe(&format!("live reload (print page, runbooks.json, search): {err:#}"));
         }
     }
 }

@@ -449,14 +449,14 @@ impl<'b> Site<'b> {
     /// names it, so every page is redone.
     pub fn rebuild_runbook(&self, previous: &Book, rel_path: &str) -> Result<Vec<Diagnostic>, SiteError> {
         let (diagnostics, _) = self.rebuild_page(previous, rel_path)?;
-        self.rebuild_print_and_search()?;
+        self.rebuild_slow_lists()?;
         Ok(diagnostics)
     }
 
     /// The quick part of a rebuild, for the server's live reload: the runbook's page (or every
-    /// page, when the list of runbooks changed; the bool says so), the index, 404 and
-    /// runbooks.json. The print page and the search index are left for
-    /// [`Site::rebuild_print_and_search`].
+    /// page, when the list of runbooks changed; the bool says so), the index and 404. The print
+    /// page, runbooks.json and the search index (each over the whole book) are left for
+    /// [`Site::rebuild_slow_lists`].
     pub fn rebuild_page(&self, previous: &Book, rel_path: &str) -> Result<(Vec<Diagnostic>, bool), SiteError> {
         let runbook = self
             .book
@@ -475,22 +475,28 @@ impl<'b> Site<'b> {
                 diagnostics = found;
             }
         }
-        self.write_index_and_json()?;
+        self.write_index()?;
         Ok((diagnostics, all))
     }
 
-    /// The slow part of a rebuild: the print page (every runbook) and the search index.
-    pub fn rebuild_print_and_search(&self) -> Result<(), SiteError> {
+    /// The slow part of a rebuild: the print page, runbooks.json and the search index.
+    pub fn rebuild_slow_lists(&self) -> Result<(), SiteError> {
         self.write_print_page()?;
+        self.write_runbooks_json()?;
         self.write_search_index()
     }
 
     fn write_lists(&self) -> Result<(), SiteError> {
-        self.write_index_and_json()?;
+        self.write_index()?;
+        self.write_runbooks_json()?;
         self.write_print_page()
     }
 
-    fn write_index_and_json(&self) -> Result<(), SiteError> {
+    fn write_runbooks_json(&self) -> Result<(), SiteError> {
+        self.write("runbooks.json", crate::listing::book_json(self.book).as_bytes())
+    }
+
+    fn write_index(&self) -> Result<(), SiteError> {
         let nav = self.nav(None);
         let entries: Vec<IndexEntry<'_>> = self
             .book
@@ -517,8 +523,7 @@ impl<'b> Site<'b> {
             tera::Context::from_serialize(self.common(site_url, &nav)).map_err(|e| render_error("404.html", &e))?;
         let not_found =
             self.theme.tera.render("404.html", &not_found_context).map_err(|e| render_error("404.html", &e))?;
-        self.write("404.html", not_found.as_bytes())?;
-        self.write("runbooks.json", crate::listing::book_json(self.book).as_bytes())
+        self.write("404.html", not_found.as_bytes())
     }
 
     fn write_print_page(&self) -> Result<(), SiteError> {
