@@ -135,7 +135,7 @@ pub fn step(step: &Step) -> StepListing<'_> {
 
 /// The whole book as the `list --json` array.
 pub fn book(book: &Book) -> Vec<RunbookListing<'_>> {
-    book.runbooks.iter().map(runbook).collect()
+    book.runbooks.iter().map(|r| runbook(r)).collect()
 }
 
 /// Pretty JSON text of [`book`], with a final newline.

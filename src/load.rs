@@ -110,7 +110,7 @@ pub fn load_book(root: &Path) -> Result<Book, LoadError> {
     for rel in files {
         let file = src.join(&rel);
         if let Some(parsed) = read_and_parse(&file, &rel, &options, &mut diagnostics) {
-            runbooks.push(parsed);
+            runbooks.push(std::sync::Arc::new(parsed));
         }
     }
     Ok(Book { root: root.to_owned(), src, config, runbooks, diagnostics })
@@ -129,7 +129,7 @@ pub fn reload_runbook(book: &Book, rel: &str) -> Result<Book, LoadError> {
     let mut diagnostics: Vec<Diagnostic> = book.diagnostics.iter().filter(|d| d.file != file).cloned().collect();
     let mut next = book.clone();
     match read_and_parse(&file, rel, &options(&book.config), &mut diagnostics) {
-        Some(runbook) => next.runbooks[index] = runbook,
+        Some(runbook) => next.runbooks[index] = std::sync::Arc::new(runbook),
         None => {
             next.runbooks.remove(index);
         }
@@ -154,7 +154,8 @@ pub fn load_file(file: &Path) -> Result<Book, LoadError> {
         file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned())
     });
     let mut diagnostics = Vec::new();
-    let runbooks = read_and_parse(file, &rel, &options(&config), &mut diagnostics).into_iter().collect();
+    let runbooks =
+        read_and_parse(file, &rel, &options(&config), &mut diagnostics).into_iter().map(std::sync::Arc::new).collect();
     Ok(Book { root, src, config, runbooks, diagnostics })
 }
 

@@ -21,7 +21,8 @@ pub struct Book {
     /// The runbook source folder (`[book] src`), absolute or relative to the working directory.
     pub src: PathBuf,
     pub config: Config,
-    pub runbooks: Vec<Runbook>,
+    /// Shared, so that a book with one runbook changed (live reload) is a cheap copy.
+    pub runbooks: Vec<std::sync::Arc<Runbook>>,
     /// Load errors and parse warnings for the whole book, in reading order.
     pub diagnostics: Vec<Diagnostic>,
 }

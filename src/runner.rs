@@ -25,8 +25,11 @@ pub struct Runner {
     clock: Clock,
     /// The book's git state, asked at most every [`GIT_STATE_TTL`]: two `git` processes per run
     /// would be most of the time to a run's first byte.
-    git: tokio::sync::Mutex<Option<(std::time::Instant, (Option<String>, bool))>>,
+    git: tokio::sync::Mutex<Option<(std::time::Instant, GitState)>>,
 }
+
+/// The book's git commit, and whether its checkout has uncommitted changes.
+type GitState = (Option<String>, bool);
 
 /// How long the book's git commit and dirtiness are reused between runs.
 const GIT_STATE_TTL: std::time::Duration = std::time::Duration::from_secs(2);

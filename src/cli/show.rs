@@ -113,7 +113,7 @@ pub(super) fn find_runbook<'b>(book: &'b Book, wanted: &str) -> Result<&'b Runbo
         return Ok(runbook);
     }
     let by_name: Vec<&Runbook> =
-        book.runbooks.iter().filter(|r| r.path.rsplit('/').next() == Some(with_md.as_str())).collect();
+        book.runbooks.iter().filter(|r| r.path.rsplit('/').next() == Some(with_md.as_str())).map(|r| &**r).collect();
     match by_name.as_slice() {
         [one] => Ok(one),
         [] => Err(InputError(format!(

@@ -58,13 +58,14 @@ pub struct Site<'b> {
     highlighter: Highlighter,
     /// For the print page and the search index's copy of each page: code without colours.
     plain: Highlighter,
-    targets: LinkTargets,
+    targets: LinkTargets<'b>,
     /// Non-Markdown files of the book (images, attachments), relative to `src`.
     files: Vec<String>,
     cache_file: PathBuf,
     cached_entries: usize,
     /// What every page depends on besides its own Markdown; see [`Manifest`].
-    fingerprint: u64,
+    /// Computed when a build first needs it (a live reload of one page does not).
+    fingerprint: std::sync::OnceLock<u64>,
     manifest_file: PathBuf,
     previous: Manifest,
 }
@@ -179,27 +180,13 @@ impl<'b> Site<'b> {
             .map(|entries| entries.into_iter().collect())
             .unwrap_or_default();
         let cached_entries = cached.len();
-        let fingerprint = {
-            let mut parts: Vec<String> = vec![env!("CARGO_PKG_VERSION").to_owned()];
-            parts.extend(theme.signature());
-            parts.push(serde_json::to_string(&book.config).unwrap_or_default());
-            for runbook in &book.runbooks {
-                parts.push(format!("{}\u{0}{}", runbook.path, runbook.title));
-            }
-            let mut anchors: Vec<String> =
-                targets.anchors.iter().flat_map(|(page, set)| set.iter().map(move |a| format!("{page}#{a}"))).collect();
-            anchors.sort();
-            parts.extend(anchors);
-            parts.extend(files.iter().cloned());
-            highlight::cache_key(&parts.join("\u{1}"), None)
-        };
         let manifest_file = book.root.join(".opsbook").join("cache").join("site.json");
         let previous = std::fs::read(&manifest_file)
             .ok()
             .and_then(|bytes| serde_json::from_slice::<Manifest>(&bytes).ok())
             .unwrap_or_default();
         Ok(Site {
-            fingerprint,
+            fingerprint: std::sync::OnceLock::new(),
             manifest_file,
             previous,
             book,
@@ -217,13 +204,31 @@ impl<'b> Site<'b> {
     /// Whether the page at `rel` was built, from the same Markdown and everything else the same,
     /// into this destination by the last build.
     fn unchanged(&self, rel: &str, hash: u64) -> bool {
-        self.previous.fingerprint == self.fingerprint
+        self.previous.fingerprint == self.fingerprint()
             && self.previous.dest == self.dest.to_string_lossy()
             && self.previous.pages.get(rel) == Some(&hash)
     }
 
     fn nav_script(&self) -> bool {
         self.book.runbooks.len() > INLINE_NAV_LIMIT
+    }
+
+    /// A hash of what every page shares: opsbook's version, the theme, the configuration, the
+    /// list of runbooks, every page's anchors and the book's other files.
+    fn fingerprint(&self) -> u64 {
+        *self.fingerprint.get_or_init(|| {
+            let mut parts: Vec<String> = vec![env!("CARGO_PKG_VERSION").to_owned()];
+            parts.extend(self.theme.signature());
+            parts.push(serde_json::to_string(&self.book.config).unwrap_or_default());
+            for runbook in &self.book.runbooks {
+                parts.push(format!("{}\u{0}{}", runbook.path, runbook.title));
+            }
+            for runbook in &self.book.runbooks {
+                parts.extend(render::page_anchors(runbook).map(|a| format!("{}#{a}", runbook.path)));
+            }
+            parts.extend(self.files.iter().cloned());
+            highlight::cache_key(&parts.join("\u{1}"), None)
+        })
     }
 
     fn common<'n>(&'n self, root: String, nav: &'n [NavItem]) -> Common<'n> {
@@ -417,7 +422,7 @@ impl<'b> Site<'b> {
         let mut report = BuildReport { pages: runbooks.len(), ..BuildReport::default() };
         let mut manifest = Manifest {
             dest: self.dest.to_string_lossy().into_owned(),
-            fingerprint: self.fingerprint,
+            fingerprint: self.fingerprint(),
             pages: std::collections::BTreeMap::new(),
         };
         for result in results {
@@ -466,7 +471,7 @@ impl<'b> Site<'b> {
             .ok_or_else(|| render_error_text(rel_path, "is not a runbook of this book"))?;
         let listing = |book: &Book| book.runbooks.iter().map(|r| (r.path.clone(), r.title.clone())).collect::<Vec<_>>();
         let all = listing(previous) != listing(self.book);
-        let pages: Vec<&Runbook> = if all { self.book.runbooks.iter().collect() } else { vec![runbook] };
+        let pages: Vec<&Runbook> = if all { self.book.runbooks.iter().map(|r| &**r).collect() } else { vec![runbook] };
         let mut diagnostics = Vec::new();
         for page in pages {
             let (html, found) = self.render_page(page, &self.markdown_of(page)?)?;

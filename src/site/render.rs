@@ -13,36 +13,56 @@ use super::highlight::{Highlighter, escape};
 use crate::diagnostic::Diagnostic;
 use crate::model::{Book, Runbook};
 
-/// What links may point at: every runbook's anchors, and the other files of the book.
+/// What links may point at: the book's runbooks (their anchors are looked up when a link
+/// names one), and the other files of the book.
 #[derive(Debug, Default)]
-pub(crate) struct LinkTargets {
-    pub anchors: HashMap<String, HashSet<String>>,
+pub(crate) struct LinkTargets<'b> {
+    pages: HashMap<&'b str, &'b Runbook>,
     pub files: HashSet<String>,
 }
 
-impl LinkTargets {
-    pub fn of(book: &Book, files: impl IntoIterator<Item = String>) -> Self {
-        let mut anchors = HashMap::new();
-        for runbook in &book.runbooks {
-            anchors.insert(runbook.path.clone(), page_anchors(runbook));
-        }
-        LinkTargets { anchors, files: files.into_iter().collect() }
+impl<'b> LinkTargets<'b> {
+    pub fn of(book: &'b Book, files: impl IntoIterator<Item = String>) -> Self {
+        let pages = book.runbooks.iter().map(|r| (r.path.as_str(), &**r)).collect();
+        LinkTargets { pages, files: files.into_iter().collect() }
+    }
+
+    pub fn page(&self, path: &str) -> Option<&'b Runbook> {
+        self.pages.get(path).copied()
     }
 }
 
-/// Every id a runbook's page carries.
-pub(crate) fn page_anchors(runbook: &Runbook) -> HashSet<String> {
-    let mut set: HashSet<String> = runbook.sections.iter().map(|s| s.anchor.clone()).collect();
-    for step in &runbook.steps {
-        set.insert(format!("step-{}", step.id));
-        for n in 1..=step.commands.len() {
-            set.insert(format!("step-{}-{n}", step.id));
+/// Every id a runbook's page carries, in page order.
+pub(crate) fn page_anchors(runbook: &Runbook) -> impl Iterator<Item = String> + '_ {
+    let sections = runbook.sections.iter().map(|s| s.anchor.clone());
+    let steps = runbook.steps.iter().flat_map(|step| {
+        std::iter::once(format!("step-{}", step.id))
+            .chain((1..=step.commands.len()).map(move |n| format!("step-{}-{n}", step.id)))
+    });
+    let templates = runbook.templates.iter().map(|t| format!("template-{}", t.line));
+    sections.chain(steps).chain(templates)
+}
+
+/// True when the runbook's page carries this id (without building the list of them).
+pub(crate) fn has_anchor(runbook: &Runbook, anchor: &str) -> bool {
+    if runbook.sections.iter().any(|s| s.anchor == anchor) {
+        return true;
+    }
+    if let Some(rest) = anchor.strip_prefix("step-") {
+        let command = |step: &crate::model::Step| {
+            rest.strip_prefix(step.id.as_str())
+                .and_then(|r| r.strip_prefix('-'))
+                .and_then(|n| n.parse::<usize>().ok())
+                .is_some_and(|n| n >= 1 && n <= step.commands.len())
+        };
+        if runbook.steps.iter().any(|step| rest == step.id || command(step)) {
+            return true;
         }
     }
-    for template in &runbook.templates {
-        set.insert(format!("template-{}", template.line));
-    }
-    set
+    anchor
+        .strip_prefix("template-")
+        .and_then(|line| line.parse::<u32>().ok())
+        .is_some_and(|line| runbook.templates.iter().any(|t| t.line == line))
 }
 
 /// Pages link to pages; the print page links inside itself.
@@ -237,7 +257,7 @@ fn rewrite_link(
     };
     if path.is_empty() {
         let anchor = anchor.unwrap_or("");
-        if !anchor.is_empty() && !targets.anchors.get(&runbook.path).is_some_and(|set| set.contains(anchor)) {
+        if !anchor.is_empty() && !has_anchor(runbook, anchor) {
             broken(format!("link to `#{anchor}`: this page has no such anchor"));
         }
         return format!("#{prefix}{anchor}");
@@ -248,7 +268,7 @@ fn rewrite_link(
         return dest.to_owned();
     };
     if target.to_ascii_lowercase().ends_with(".md") {
-        let Some(anchors) = targets.anchors.get(&target) else {
+        let Some(linked) = targets.page(&target) else {
             broken(if target == path {
                 format!("link to `{path}`, which is not a runbook of this book")
             } else {
@@ -257,7 +277,7 @@ fn rewrite_link(
             return dest.to_owned();
         };
         if let Some(anchor) = anchor.filter(|a| !a.is_empty()) {
-            if !anchors.contains(anchor) {
+            if !has_anchor(linked, anchor) {
                 broken(format!("link to `{dest}`: `{target}` has no anchor `#{anchor}`"));
             }
         }
