@@ -163,7 +163,28 @@ fn main() {
         reloads.last().unwrap()
     );
 
-    // Load: concurrent runs of about 1 MB each, each with its own SSE client.
+    // Load: concurrent runs of about 1 MB each, each with its own SSE client. The server's RSS
+    // is sampled meanwhile (its lifetime peak includes the startup build).
+    let before_load = server.rss_kib("VmRSS:");
+    let pid = server.child.id();
+    let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let sampling = sampling.clone();
+        std::thread::spawn(move || {
+            let mut most = 0u64;
+            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+                let now = status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                    .unwrap_or(0);
+                most = most.max(now);
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            most
+        })
+    };
     let began = Instant::now();
     let handles: Vec<_> = (0..load)
         .map(|_| {
@@ -182,10 +203,14 @@ fn main() {
         })
         .collect();
     let total: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    let elapsed = began.elapsed().as_secs_f64();
+    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+    let under_load = sampler.join().unwrap();
     println!(
-        "load: {load} concurrent runs, {:.0} MB of SSE in {:.1} s; server peak RSS {:.0} MiB",
+        "load: {load} concurrent runs, {:.0} MB of SSE in {elapsed:.1} s; server RSS before {:.0} MiB, highest during {:.0} MiB; lifetime peak (startup build included) {:.0} MiB",
         total as f64 / 1e6,
-        began.elapsed().as_secs_f64(),
+        before_load as f64 / 1024.0,
+        under_load as f64 / 1024.0,
         server.rss_kib("VmHWM:") as f64 / 1024.0
     );
     let _ = std::fs::remove_file(src.join("bench-echo.md"));
