@@ -373,6 +373,21 @@ impl Config {
     }
 
     /// The book's runbook folder, relative to the book root.
+    /// The book's name for a severity level, whatever the case it is given in.
+    pub fn severity_name(&self, given: &str) -> Option<&str> {
+        self.opsbook.severity.iter().find(|l| l.name.eq_ignore_ascii_case(given.trim())).map(|l| l.name.as_str())
+    }
+
+    /// The least severe level: what a session starts at unless told otherwise.
+    pub fn default_severity(&self) -> String {
+        self.opsbook.severity.last().map_or_else(|| "SEV4".to_owned(), |l| l.name.clone())
+    }
+
+    /// The severity level names, most severe first.
+    pub fn severity_names(&self) -> Vec<&str> {
+        self.opsbook.severity.iter().map(|l| l.name.as_str()).collect()
+    }
+
     pub fn src_dir(&self, root: &Path) -> PathBuf {
         match &self.book.src {
             Some(src) if root == Path::new(".") => src.clone(),

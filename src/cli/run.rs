@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use super::output::{BOLD, DIM, Output, risk_style};
-use super::session::{default_severity, open_store};
+use super::session::open_store;
 use super::show::{find_runbook, find_step, open_book_for};
 use super::{EXIT_FAILED, InputError};
 use crate::exec::script::{ScriptError, Selection};
@@ -166,7 +166,7 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
         }
         if session_id.is_empty() {
             let title = format!("opsbook run {}", runbook.path);
-            let session = store.create(&title, &default_severity(&book.config), &Actor::local("cli"), now_ms())?;
+            let session = store.create(&title, &book.config.default_severity(), &Actor::local("cli"), now_ms())?;
             writeln!(out.stderr, "{DIM}recording in new session {}{DIM:#}", session.id)?;
             session_id = session.id;
         }

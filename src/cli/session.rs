@@ -70,18 +70,9 @@ pub(super) fn open_store(root: &Path) -> anyhow::Result<Arc<SqliteStore>> {
 
 /// The book's name for a severity level, whatever its case; an unknown level is an input error.
 pub(super) fn severity_name(config: &Config, given: &str) -> Result<String, InputError> {
-    let levels = &config.opsbook.severity;
-    levels.iter().find(|l| l.name.eq_ignore_ascii_case(given.trim())).map(|l| l.name.clone()).ok_or_else(|| {
-        InputError(format!(
-            "unknown severity `{given}`; the book's levels are {}",
-            levels.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(", ")
-        ))
+    config.severity_name(given).map(str::to_owned).ok_or_else(|| {
+        InputError(format!("unknown severity `{given}`; the book's levels are {}", config.severity_names().join(", ")))
     })
-}
-
-/// The least severe level: what a session starts at unless told otherwise.
-pub(super) fn default_severity(config: &Config) -> String {
-    config.opsbook.severity.last().map_or_else(|| "SEV4".to_owned(), |l| l.name.clone())
 }
 
 pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
@@ -96,7 +87,7 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
             }
             let severity = match severity {
                 Some(given) => severity_name(&config, &given)?,
-                None => default_severity(&config),
+                None => config.default_severity(),
             };
             let session = store.create(title.trim(), &severity, &actor, now_ms())?;
             writeln!(out.stdout, "{}", session.id)?;
@@ -167,24 +158,16 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
                     Status::ALL.iter().map(|s| s.as_str().to_ascii_lowercase()).collect::<Vec<_>>().join(", ")
                 ))
             })?;
-            let from = store.session(&id)?.status;
-            if from != to {
-                store.append(&id, &actor, now_ms(), EventKind::StatusChanged { from, to })?;
-            }
+            session::set_status(store.as_ref(), &id, &actor, now_ms(), to)?;
         }
         SessionCommand::Severity { id, severity } => {
             let to = severity_name(&config, &severity)?;
-            let from = store.session(&id)?.severity;
-            if from != to {
-                store.append(&id, &actor, now_ms(), EventKind::SeverityChanged { from, to })?;
-            }
+            session::set_severity(store.as_ref(), &id, &actor, now_ms(), &to)?;
         }
         SessionCommand::Close { id } => {
-            let session = store.session(&id)?;
-            if session.ended_at.is_some() {
+            if !session::close(store.as_ref(), &id, &actor, now_ms())? {
                 return Err(InputError(format!("session `{id}` is already closed")).into());
             }
-            store.append(&id, &actor, now_ms(), EventKind::Closed)?;
         }
         SessionCommand::StatusUpdate { id } => {
             let session = store.session(&id)?;

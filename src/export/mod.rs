@@ -354,6 +354,19 @@ pub fn markdown(session: &Session, events: &[Event], opsbook_dir: &Path) -> Stri
     out
 }
 
+/// A run's facts as the JSON export and the console's session view give them.
+pub fn run_summary(run: &RunRecord<'_>) -> serde_json::Value {
+    json!({
+        "run_id": run.started.run_id,
+        "runbook": run.started.runbook,
+        "step": run.started.step,
+        "command": run.started.command,
+        "command_text": run.started.command_text,
+        "started": utc(run.started_at).rfc3339,
+        "result": run.result(),
+    })
+}
+
 /// The session as JSON: `schema`, `session`, `events` (timestamp, actor, source, type,
 /// description, details), `runs` (with their full, redacted output).
 pub fn json(session: &Session, events: &[Event], opsbook_dir: &Path) -> serde_json::Value {
@@ -383,21 +396,16 @@ pub fn json(session: &Session, events: &[Event], opsbook_dir: &Path) -> serde_js
         .iter()
         .map(|run| {
             let ended = run.ended();
-            json!({
-                "run_id": run.started.run_id,
-                "runbook": run.started.runbook,
-                "step": run.started.step,
-                "command": run.started.command,
-                "command_text": run.started.command_text,
-                "started": utc(run.started_at).rfc3339,
-                "result": run.result(),
-                "exit_code": ended.and_then(|e| e.exit_code),
-                "signal": ended.and_then(|e| e.signal),
-                "duration_ms": ended.map(|e| e.duration_ms),
-                "output_bytes": ended.map(|e| e.output_bytes),
-                "truncated": ended.is_some_and(|e| e.truncated),
-                "output": run_output(opsbook_dir, run.started),
-            })
+            let mut summary = run_summary(run);
+            if let Some(fields) = summary.as_object_mut() {
+                fields.insert("exit_code".to_owned(), json!(ended.and_then(|e| e.exit_code)));
+                fields.insert("signal".to_owned(), json!(ended.and_then(|e| e.signal)));
+                fields.insert("duration_ms".to_owned(), json!(ended.map(|e| e.duration_ms)));
+                fields.insert("output_bytes".to_owned(), json!(ended.map(|e| e.output_bytes)));
+                fields.insert("truncated".to_owned(), json!(ended.is_some_and(|e| e.truncated)));
+                fields.insert("output".to_owned(), json!(run_output(opsbook_dir, run.started)));
+            }
+            summary
         })
         .collect();
     json!({

@@ -105,7 +105,7 @@ async fn store_call<T: Send + 'static>(
 
 async fn book_info(State(app): State<Arc<App>>) -> ApiResult<Response> {
     let book = app.book();
-    let severities: Vec<&str> = book.config.opsbook.severity.iter().map(|s| s.name.as_str()).collect();
+    let severities = book.config.severity_names();
     Ok(axum::Json(json!({
         "title": book.config.book.title,
         "severities": severities,
@@ -140,10 +140,9 @@ struct NewSession {
 }
 
 fn severity_name(book: &Book, given: &str) -> ApiResult<String> {
-    let levels = &book.config.opsbook.severity;
-    levels.iter().find(|l| l.name.eq_ignore_ascii_case(given.trim())).map(|l| l.name.clone()).ok_or_else(|| {
+    book.config.severity_name(given).map(str::to_owned).ok_or_else(|| {
         ApiError::new(StatusCode::BAD_REQUEST, format!("unknown severity `{given}`"))
-            .with("severities", json!(levels.iter().map(|l| l.name.as_str()).collect::<Vec<_>>()))
+            .with("severities", json!(book.config.severity_names()))
     })
 }
 
@@ -155,7 +154,7 @@ async fn create_session(State(app): State<Arc<App>>, body: Bytes) -> ApiResult<R
     let book = app.book();
     let severity = match &request.severity {
         Some(given) => severity_name(&book, given)?,
-        None => book.config.opsbook.severity.last().map_or_else(|| "SEV4".to_owned(), |l| l.name.clone()),
+        None => book.config.default_severity(),
     };
     let title = request.title.trim().to_owned();
     let session = store_call(&app, move |store| store.create(&title, &severity, &actor(), exec::now_ms())).await?;
@@ -192,17 +191,12 @@ async fn session_state(State(app): State<Arc<App>>, Path(id): Path<String>) -> A
     let run_list: Vec<serde_json::Value> = runs
         .iter()
         .map(|run| {
-            json!({
-                "run_id": run.started.run_id,
-                "runbook": run.started.runbook,
-                "step": run.started.step,
-                "command": run.started.command,
-                "command_text": run.started.command_text,
-                "result": run.result(),
-                "running": run.end.is_none(),
-                "here": live.contains(&run.started.run_id),
-                "started": export::utc(run.started_at).rfc3339,
-            })
+            let mut summary = export::run_summary(run);
+            if let Some(fields) = summary.as_object_mut() {
+                fields.insert("running".to_owned(), json!(run.end.is_none()));
+                fields.insert("here".to_owned(), json!(live.contains(&run.started.run_id)));
+            }
+            summary
         })
         .collect();
     // Inputs the session remembers, for the forms (exported variables and secrets stay out).
@@ -256,14 +250,7 @@ async fn set_status(State(app): State<Arc<App>>, Path(id): Path<String>, body: B
     let request: NewStatus = parse(&body)?;
     let to = Status::parse(&request.status)
         .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, format!("unknown status `{}`", request.status)))?;
-    store_call(&app, move |store| {
-        let from = store.session(&id)?.status;
-        if from != to {
-            store.append(&id, &actor(), exec::now_ms(), EventKind::StatusChanged { from, to })?;
-        }
-        Ok(())
-    })
-    .await?;
+    store_call(&app, move |store| crate::session::set_status(store, &id, &actor(), exec::now_ms(), to)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -275,26 +262,12 @@ struct NewSeverity {
 async fn set_severity(State(app): State<Arc<App>>, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
     let request: NewSeverity = parse(&body)?;
     let to = severity_name(&app.book(), &request.severity)?;
-    store_call(&app, move |store| {
-        let from = store.session(&id)?.severity;
-        if from != to {
-            store.append(&id, &actor(), exec::now_ms(), EventKind::SeverityChanged { from, to })?;
-        }
-        Ok(())
-    })
-    .await?;
+    store_call(&app, move |store| crate::session::set_severity(store, &id, &actor(), exec::now_ms(), &to)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn close_session(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult<Response> {
-    let closed = store_call(&app, move |store| {
-        if store.session(&id)?.ended_at.is_some() {
-            return Ok(false);
-        }
-        store.append(&id, &actor(), exec::now_ms(), EventKind::Closed)?;
-        Ok(true)
-    })
-    .await?;
+    let closed = store_call(&app, move |store| crate::session::close(store, &id, &actor(), exec::now_ms())).await?;
     if !closed {
         return Err(ApiError::new(StatusCode::CONFLICT, "the session is already closed"));
     }

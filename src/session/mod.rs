@@ -251,6 +251,35 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     fn open_runs(&self) -> Result<Vec<(String, RunStarted)>, StoreError>;
 }
 
+/// Sets a session's status; records an event only when it changes. Returns whether it did.
+pub fn set_status(store: &dyn SessionStore, id: &str, actor: &Actor, at: i64, to: Status) -> Result<bool, StoreError> {
+    let from = store.session(id)?.status;
+    if from == to {
+        return Ok(false);
+    }
+    store.append(id, actor, at, EventKind::StatusChanged { from, to })?;
+    Ok(true)
+}
+
+/// Sets a session's severity (a name the book knows); records an event only when it changes.
+pub fn set_severity(store: &dyn SessionStore, id: &str, actor: &Actor, at: i64, to: &str) -> Result<bool, StoreError> {
+    let from = store.session(id)?.severity;
+    if from == to {
+        return Ok(false);
+    }
+    store.append(id, actor, at, EventKind::SeverityChanged { from, to: to.to_owned() })?;
+    Ok(true)
+}
+
+/// Closes a session; false when it was already closed.
+pub fn close(store: &dyn SessionStore, id: &str, actor: &Actor, at: i64) -> Result<bool, StoreError> {
+    if store.session(id)?.ended_at.is_some() {
+        return Ok(false);
+    }
+    store.append(id, actor, at, EventKind::Closed)?;
+    Ok(true)
+}
+
 /// A new session id: the day and six random letters and digits (`20261127-k3x9qa`).
 pub fn new_session_id(at: i64) -> String {
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";

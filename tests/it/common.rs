@@ -67,6 +67,16 @@ pub fn step_at(runbook: &Runbook, line: u32) -> Option<&Step> {
     runbook.steps.iter().find(|s| s.line == line)
 }
 
+/// A book in a temporary folder: `book.toml` (`src = "runbooks"`) and `runbooks/NAME` holding
+/// `markdown`.
+pub fn fixture_book(name: &str, markdown: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("book.toml"), "[book]\ntitle = \"Test\"\nsrc = \"runbooks\"\n").unwrap();
+    std::fs::create_dir(dir.path().join("runbooks")).unwrap();
+    std::fs::write(dir.path().join("runbooks").join(name), markdown).unwrap();
+    dir
+}
+
 pub fn opsbook(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_opsbook"))
         .args(args)

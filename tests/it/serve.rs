@@ -55,11 +55,7 @@ const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 
 /// A book folder with `book.toml` and `runbooks/serve.md`.
 pub fn book() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("book.toml"), "[book]\ntitle = \"Serve\"\nsrc = \"runbooks\"\n").unwrap();
-    std::fs::create_dir(dir.path().join("runbooks")).unwrap();
-    std::fs::write(dir.path().join("runbooks/serve.md"), BOOK).unwrap();
-    dir
+    crate::common::fixture_book("serve.md", BOOK)
 }
 
 fn app(dir: &Path) -> Arc<App> {

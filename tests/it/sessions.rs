@@ -88,11 +88,7 @@ printf '%s\n' --token=<api-key>
 
 /// A book in a temporary folder: `book.toml` and `runbooks/payments.md`.
 fn book() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("book.toml"), "[book]\ntitle = \"Test\"\nsrc = \"runbooks\"\n").unwrap();
-    std::fs::create_dir(dir.path().join("runbooks")).unwrap();
-    std::fs::write(dir.path().join("runbooks/payments.md"), BOOK).unwrap();
-    dir
+    crate::common::fixture_book("payments.md", BOOK)
 }
 
 fn runtime() -> tokio::runtime::Runtime {
