@@ -337,6 +337,10 @@ fn run_request<'b>(
     }
 }
 
+fn missing_json(missing: &[crate::exec::script::MissingInput]) -> serde_json::Value {
+    json!(missing.iter().map(|m| json!({"name": m.name, "set_by": m.set_by})).collect::<Vec<_>>())
+}
+
 fn run_error(err: RunError) -> ApiError {
     match err {
         RunError::Script { source: ScriptError::Missing(missing), step } => ApiError::new(
@@ -380,7 +384,7 @@ async fn plan_run(State(app): State<Arc<App>>, Path(id): Path<String>, body: Byt
             "commands": null,
             "risk": step.risk.as_str(),
             "needs_confirmation": step.risk.needs_confirmation() || step.settings.confirm,
-            "missing": missing.iter().map(|m| json!({"name": m.name, "set_by": m.set_by})).collect::<Vec<_>>(),
+            "missing": missing_json(&missing),
         }))
         .into_response()),
         Err(err) => Err(run_error(err)),
