@@ -128,6 +128,16 @@ pub struct OpsbookConfig {
     /// Probes recorded with every run: name -> a short shell command whose first line of output
     /// is kept (`kube = "kubectl config current-context"`). Each has two seconds.
     pub context: BTreeMap<String, String>,
+    /// `opsbook check` settings (`[opsbook.check] disable = ["unconfirmed-risk"]`).
+    pub check: CheckConfig,
+}
+
+/// `[opsbook.check]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct CheckConfig {
+    /// Rule ids `opsbook check` does not report for this book.
+    pub disable: Vec<String>,
 }
 
 impl Default for OpsbookConfig {
@@ -139,6 +149,7 @@ impl Default for OpsbookConfig {
             risk_rules: Vec::new(),
             output_limit: crate::exec::DEFAULT_LOG_LIMIT,
             context: BTreeMap::new(),
+            check: CheckConfig::default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! Data flows one way: `config` + `load` -> `parse` -> `model` -> consumers (`listing`, `cli`).
 
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod diagnostic;

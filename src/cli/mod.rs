@@ -4,6 +4,7 @@
 //! Exit codes (DESIGN): 0 ok, 1 a check, test or run failed, 2 usage or input error.
 
 mod build;
+mod check;
 mod export;
 mod list;
 mod output;
@@ -46,6 +47,8 @@ pub enum ColorWhen {
 pub enum Command {
     /// Build the static site: one page per runbook, an index, a print page, runbooks.json.
     Build(build::Args),
+    /// Lint a book: bash syntax, shellcheck, links, attributes, risky steps without `confirm`, …
+    Check(check::Args),
     /// List runbooks and their steps (id, risk, inputs).
     List(list::Args),
     /// Show one step: where it is, its commands with risk and reason, inputs and flags.
@@ -76,6 +79,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut out = Output::new();
     match cli.command {
         Command::Build(args) => build::run(args, &mut out),
+        Command::Check(args) => check::run(args, &mut out),
         Command::List(args) => list::run(args, &mut out),
         Command::Show(args) => show::run(args, &mut out),
         Command::Run(args) => run::run(args, &mut out),

@@ -12,6 +12,7 @@ mod fence;
 mod frontmatter;
 mod lines;
 mod placeholder;
+pub(crate) use placeholder::mask_angles;
 mod recover;
 mod risk;
 mod shape;

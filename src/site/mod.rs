@@ -138,6 +138,22 @@ struct PrintPage<'a> {
     body: String,
 }
 
+/// Broken relative links and anchors of every runbook, as `opsbook build` reports them, without
+/// building anything (for `opsbook check`). `dest` is the build folder, whose files are not
+/// link targets.
+pub fn link_diagnostics(book: &Book, dest: &Path) -> Vec<Diagnostic> {
+    let files = other_files(&book.src, dest);
+    let targets = LinkTargets::of(book, files);
+    let mut diagnostics = Vec::new();
+    for runbook in &book.runbooks {
+        let display = book.src.join(&runbook.path);
+        let Ok(text) = std::fs::read_to_string(&display) else { continue };
+        let markdown = crate::parse::markdown_for_render(&text);
+        diagnostics.extend(render::check_links(runbook, &markdown, &display, &targets));
+    }
+    diagnostics
+}
+
 /// `runbooks/db/failover.md` -> `db/failover.html`.
 pub fn html_path(rel: &str) -> String {
     format!("{}.html", rel.strip_suffix(".md").unwrap_or(rel))

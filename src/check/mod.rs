@@ -1,0 +1,209 @@
+//! `opsbook check`: lint rules over a book, as diagnostics with `file:line:col`, a rule id and
+//! a level. The parser's findings (unterminated fences, unknown attributes, duplicate step ids,
+//! front matter, blocks tagged as shell that hold none) and broken links come first; then the
+//! rules here: bash syntax (`bash -n`), shellcheck (when installed), undocumented placeholders,
+//! risky steps without `confirm`, lines that are no shell command, console blocks without
+//! prompts. Rules can be turned off per book (`[opsbook.check] disable`) or per runbook (front
+//! matter `check: {disable: [...]}`).
+
+mod shell;
+
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::{Diagnostic, Level};
+use crate::model::{Book, PlaceholderKind, Runbook, Step};
+
+/// Every rule `check` may report, with what it means (for `--help`, docs and the JSON format).
+pub const RULES: &[(&str, &str)] = &[
+    ("unreadable", "a runbook that cannot be read (error)"),
+    ("not-utf8", "a runbook that is not UTF-8 (error)"),
+    ("unterminated-fence", "a code fence that is never closed"),
+    ("front-matter", "front matter that does not parse"),
+    ("fence-attribute", "an info-string attribute that does not parse"),
+    ("unknown-attribute", "an info-string attribute opsbook does not know"),
+    ("duplicate-step-id", "two steps of a runbook with one id"),
+    ("not-a-step", "a block tagged as shell that holds no shell (PromQL tagged `sh`)"),
+    ("broken-link", "a relative link or anchor that leads nowhere"),
+    ("bash-syntax", "a step that `bash -n` rejects (error)"),
+    ("shellcheck", "a shellcheck finding in a step (when shellcheck is installed)"),
+    ("placeholder-undocumented", "a placeholder with no default that the runbook's text never mentions"),
+    ("unconfirmed-risk", "a mutating or destructive step not marked `confirm`"),
+    ("not-a-command", "a line in a step that is no shell command (a chat command such as `/incident create`)"),
+    ("ambiguous-console", "a `console` block without prompts: its commands cannot be told from its output"),
+    ("walk", "a folder or link that could not be walked"),
+];
+
+/// How to check.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The shellcheck binary, when one is installed.
+    pub shellcheck: Option<PathBuf>,
+}
+
+impl Options {
+    /// Finds shellcheck on `PATH`.
+    pub fn detect() -> Options {
+        Options { shellcheck: find_on_path("shellcheck") }
+    }
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file())
+}
+
+/// Checks a book: every diagnostic, sorted by file and position, with the disabled rules left out.
+pub fn check_book(book: &Book, options: &Options) -> Vec<Diagnostic> {
+    let mut found: Vec<Diagnostic> = book.diagnostics.clone();
+    found.extend(crate::site::link_diagnostics(book, &book.config.build_dir(&book.root)));
+    let per_runbook: Vec<(Vec<Diagnostic>, Option<(PathBuf, String, shell::Script)>)> = std::thread::scope(|scope| {
+        let chunks = book.runbooks.chunks(book.runbooks.len().div_ceil(threads()).max(1));
+        let handles: Vec<_> =
+            chunks.map(|chunk| scope.spawn(move || chunk.iter().map(|r| check_runbook(book, r)).collect::<Vec<_>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    });
+    let mut scripts = Vec::new();
+    for (diagnostics, script) in per_runbook {
+        found.extend(diagnostics);
+        scripts.extend(script);
+    }
+    if let Some(shellcheck) = &options.shellcheck {
+        found.extend(shell::shellcheck(shellcheck, &scripts, threads()));
+    }
+    let book_disabled = &book.config.opsbook.check.disable;
+    found.retain(|d| {
+        let runbook = book.runbooks.iter().find(|r| book.src.join(&r.path) == d.file);
+        let runbook_disabled = runbook.map(|r| disabled_in_front_matter(r)).unwrap_or_default();
+        !book_disabled.iter().any(|rule| rule == d.rule) && !runbook_disabled.iter().any(|rule| rule == d.rule)
+    });
+    found.sort_by(|a, b| (&a.file, a.line, a.col, a.rule).cmp(&(&b.file, b.line, b.col, b.rule)));
+    found.dedup_by(|a, b| a.file == b.file && a.line == b.line && a.rule == b.rule && a.message == b.message);
+    found
+}
+
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
+}
+
+/// Rules a runbook turns off in its front matter: `check: {disable: [rule, ...]}`.
+fn disabled_in_front_matter(runbook: &Runbook) -> Vec<String> {
+    let Some(check) = runbook.front_matter.extra.get("check") else { return Vec::new() };
+    check
+        .get("disable")
+        .and_then(|d| d.as_array())
+        .map(|rules| rules.iter().filter_map(|r| r.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+/// The rules of one runbook, and its steps' script for shellcheck when `bash -n` passed them.
+fn check_runbook(book: &Book, runbook: &Runbook) -> (Vec<Diagnostic>, Option<(PathBuf, String, shell::Script)>) {
+    let file = book.src.join(&runbook.path);
+    let Ok(text) = std::fs::read_to_string(&file) else { return (Vec::new(), None) };
+    let mut found = Vec::new();
+    let at = |level: Level, rule: &'static str, line: u32, col: u32, message: String, help: &str| {
+        let mut diagnostic = match level {
+            Level::Error => Diagnostic::error(rule, &file, message),
+            Level::Warning => Diagnostic::warning(rule, &file, message),
+        }
+        .at(&text, line, col);
+        if !help.is_empty() {
+            diagnostic.help = Some(help.to_owned());
+        }
+        diagnostic
+    };
+    let (syntax, script) = shell::syntax(runbook, &file, &text);
+    found.extend(syntax);
+    for step in &runbook.steps {
+        if step.risk.needs_confirmation() && !step.settings.confirm {
+            found.push(at(
+                Level::Warning,
+                "unconfirmed-risk",
+                step.line,
+                step.col,
+                format!("step `{}` is {} ({}) but not marked `confirm`", step.id, step.risk, step.risk_reason),
+                "add `confirm` to its info string (```bash {confirm}) so that readers see it asks first",
+            ));
+        }
+        if step.lang.as_deref() == Some("console") && !step.prompted {
+            found.push(at(
+                Level::Warning,
+                "ambiguous-console",
+                step.line,
+                step.col,
+                format!("step `{}` is a `console` block without prompts: its commands cannot be told from its output", step.id),
+                "start each command with `$ ` (and leave output lines without it), or tag the block `bash`",
+            ));
+        }
+        for line in &step.not_shell {
+            found.push(at(
+                Level::Warning,
+                "not-a-command",
+                line.line,
+                1,
+                format!("`{}` in step `{}` is not a shell command", line.text.trim(), step.id),
+                "move it out of the block (into prose), or into a block of its own language",
+            ));
+        }
+        for command in &step.commands {
+            let program = command.text.split_whitespace().next().unwrap_or("");
+            if is_chat_command(program) {
+                found.push(at(
+                    Level::Warning,
+                    "not-a-command",
+                    command.line,
+                    command.col,
+                    format!("`{program}` in step `{}` reads as a chat command, not a shell command", step.id),
+                    "write it in prose or in a `text` block: a shell would look for a program at that path",
+                ));
+            }
+        }
+        found.extend(undocumented_placeholders(step, &text, &file));
+    }
+    let script = script.map(|script| (file.clone(), text.clone(), script));
+    (found, script)
+}
+
+/// `/incident`, `/page`: a slash command of a chat tool, not a path to a program.
+fn is_chat_command(program: &str) -> bool {
+    program.len() > 1
+        && program.starts_with('/')
+        && !program[1..].contains('/')
+        && program[1..].bytes().all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'_')
+        && !matches!(program, "/bin" | "/usr" | "/tmp" | "/opt" | "/etc" | "/var" | "/sbin")
+}
+
+/// Placeholders without a default whose name the runbook's text mentions nowhere but in the step.
+fn undocumented_placeholders(step: &Step, text: &str, file: &Path) -> Vec<Diagnostic> {
+    let outside: String = text
+        .lines()
+        .enumerate()
+        .filter(|(index, _)| {
+            let line = *index as u32 + 1;
+            line < step.line || line > step.end_line
+        })
+        .map(|(_, line)| line)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut found = Vec::new();
+    for placeholder in &step.placeholders {
+        let needs_words = matches!(placeholder.kind, PlaceholderKind::Angle | PlaceholderKind::Brace | PlaceholderKind::Dashed);
+        if !needs_words || placeholder.default.is_some() || placeholder.set_by.is_some() {
+            continue;
+        }
+        let spaced = placeholder.name.replace(['-', '_'], " ");
+        let mentioned = outside.contains(&placeholder.name) || outside.to_lowercase().contains(&spaced.to_lowercase());
+        if mentioned {
+            continue;
+        }
+        let Some(first) = placeholder.occurrences.first() else { continue };
+        let mut diagnostic = Diagnostic::warning(
+            "placeholder-undocumented",
+            file,
+            format!("placeholder `{}` in step `{}` has no default and the text never says what it is", placeholder.name, step.id),
+        )
+        .at(text, first.line, first.col);
+        diagnostic.help = Some(format!("say in the prose what `{}` is and where to find it", placeholder.name));
+        found.push(diagnostic);
+    }
+    found
+}
