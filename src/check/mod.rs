@@ -22,7 +22,8 @@ pub const RULES: &[(&str, &str)] = &[
     ("fence-attribute", "an info-string attribute that does not parse"),
     ("unknown-attribute", "an info-string attribute opsbook does not know"),
     ("duplicate-step-id", "two steps of a runbook with one id"),
-    ("not-a-step", "a block tagged as shell that holds no shell (PromQL tagged `sh`)"),
+    ("not-a-step", "a block with step attributes that holds no shell command"),
+    ("shell-tag-not-shell", "a block tagged as shell that holds no shell (PromQL or output tagged `sh`)"),
     ("broken-link", "a relative link or anchor that leads nowhere"),
     ("bash-syntax", "a step that `bash -n` rejects (error)"),
     ("shellcheck", "a shellcheck finding in a step (when shellcheck is installed)"),
@@ -58,8 +59,9 @@ pub fn check_book(book: &Book, options: &Options) -> Vec<Diagnostic> {
     found.extend(crate::site::link_diagnostics(book, &book.config.build_dir(&book.root)));
     let per_runbook: Vec<(Vec<Diagnostic>, Option<(PathBuf, String, shell::Script)>)> = std::thread::scope(|scope| {
         let chunks = book.runbooks.chunks(book.runbooks.len().div_ceil(threads()).max(1));
-        let handles: Vec<_> =
-            chunks.map(|chunk| scope.spawn(move || chunk.iter().map(|r| check_runbook(book, r)).collect::<Vec<_>>())).collect();
+        let handles: Vec<_> = chunks
+            .map(|chunk| scope.spawn(move || chunk.iter().map(|r| check_runbook(book, r)).collect::<Vec<_>>()))
+            .collect();
         handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
     });
     let mut scripts = Vec::new();
@@ -130,7 +132,10 @@ fn check_runbook(book: &Book, runbook: &Runbook) -> (Vec<Diagnostic>, Option<(Pa
                 "ambiguous-console",
                 step.line,
                 step.col,
-                format!("step `{}` is a `console` block without prompts: its commands cannot be told from its output", step.id),
+                format!(
+                    "step `{}` is a `console` block without prompts: its commands cannot be told from its output",
+                    step.id
+                ),
                 "start each command with `$ ` (and leave output lines without it), or tag the block `bash`",
             ));
         }
@@ -159,8 +164,47 @@ fn check_runbook(book: &Book, runbook: &Runbook) -> (Vec<Diagnostic>, Option<(Pa
         }
         found.extend(undocumented_placeholders(step, &text, &file));
     }
+    found.extend(shell_tags_without_shell(runbook, &text, &file));
     let script = script.map(|script| (file.clone(), text.clone(), script));
     (found, script)
+}
+
+/// Tags that say "this is shell".
+const SHELL_TAGS: &[&str] = &["bash", "sh", "shell", "zsh", "console", "shell-session", "shellsession"];
+
+/// Blocks tagged as shell that the step model did not take as a step (and that are not marked
+/// `ignore`): PromQL, SQL or output under a shell tag.
+fn shell_tags_without_shell(runbook: &Runbook, text: &str, file: &Path) -> Vec<Diagnostic> {
+    use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag};
+    let markdown = crate::parse::markdown_for_render(text);
+    let starts = crate::parse::line_starts(&markdown);
+    let mut found = Vec::new();
+    for (event, range) in Parser::new(&markdown).into_offset_iter() {
+        let Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) = event else { continue };
+        let tag: String =
+            info.trim().chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+        let tag = tag.to_ascii_lowercase();
+        if !SHELL_TAGS.contains(&tag.as_str()) {
+            continue;
+        }
+        let ignored = info
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '-')
+            .any(|w| matches!(w, "ignore" | "no-run" | "skip"));
+        let line = starts.partition_point(|s| *s <= range.start) as u32;
+        if ignored || runbook.steps.iter().any(|s| s.line == line) {
+            continue;
+        }
+        let mut diagnostic = Diagnostic::warning(
+            "shell-tag-not-shell",
+            file,
+            format!("this block is tagged `{tag}` but holds no shell command opsbook can run"),
+        )
+        .at(text, line, 1);
+        diagnostic.help =
+            Some("tag it with its own language (`promql`, `sql`, `text`), or mark it `ignore`".to_owned());
+        found.push(diagnostic);
+    }
+    found
 }
 
 /// `/incident`, `/page`: a slash command of a chat tool, not a path to a program.
@@ -186,7 +230,8 @@ fn undocumented_placeholders(step: &Step, text: &str, file: &Path) -> Vec<Diagno
         .join("\n");
     let mut found = Vec::new();
     for placeholder in &step.placeholders {
-        let needs_words = matches!(placeholder.kind, PlaceholderKind::Angle | PlaceholderKind::Brace | PlaceholderKind::Dashed);
+        let needs_words =
+            matches!(placeholder.kind, PlaceholderKind::Angle | PlaceholderKind::Brace | PlaceholderKind::Dashed);
         if !needs_words || placeholder.default.is_some() || placeholder.set_by.is_some() {
             continue;
         }
@@ -199,7 +244,10 @@ fn undocumented_placeholders(step: &Step, text: &str, file: &Path) -> Vec<Diagno
         let mut diagnostic = Diagnostic::warning(
             "placeholder-undocumented",
             file,
-            format!("placeholder `{}` in step `{}` has no default and the text never says what it is", placeholder.name, step.id),
+            format!(
+                "placeholder `{}` in step `{}` has no default and the text never says what it is",
+                placeholder.name, step.id
+            ),
         )
         .at(text, first.line, first.col);
         diagnostic.help = Some(format!("say in the prose what `{}` is and where to find it", placeholder.name));

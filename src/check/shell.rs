@@ -51,8 +51,13 @@ static BASH_LINE: LazyLock<Regex> =
 
 /// Runs `bash -n` on a script; the first error as (script line, message), if any.
 fn bash_n(script: &str) -> Option<(usize, String)> {
-    let mut child =
-        Command::new("bash").arg("-n").stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().ok()?;
+    let mut child = Command::new("bash")
+        .arg("-n")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .ok()?;
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(script.as_bytes());
     }
@@ -92,8 +97,8 @@ pub(super) fn syntax(runbook: &Runbook, file: &Path, text: &str) -> (Vec<Diagnos
         script.push_step(step);
         let Some((line, message)) = bash_n(&script.text) else { continue };
         let (file_line, col) = script.locate(line).unwrap_or((step.line, step.col));
-        let mut diagnostic =
-            Diagnostic::error("bash-syntax", file, format!("bash: {message} (step `{}`)", step.id)).at(text, file_line, col);
+        let mut diagnostic = Diagnostic::error("bash-syntax", file, format!("bash: {message} (step `{}`)", step.id))
+            .at(text, file_line, col);
         diagnostic.help = Some("fix the command, or tag the block with its own language if it is not shell".to_owned());
         found.push(diagnostic);
     }

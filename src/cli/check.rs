@@ -59,7 +59,8 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
             for diagnostic in &found {
                 write!(out.stdout, "{}", diagnostic.render(&styles))?;
             }
-            let shellcheck = if options.shellcheck.is_some() { "" } else { " (shellcheck not installed: its rule did not run)" };
+            let shellcheck =
+                if options.shellcheck.is_some() { "" } else { " (shellcheck not installed: its rule did not run)" };
             writeln!(
                 out.stderr,
                 "{} runbook(s) checked: {errors} error(s), {warnings} warning(s){shellcheck}",
