@@ -57,7 +57,7 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
 pub fn check_book(book: &Book, options: &Options) -> Vec<Diagnostic> {
     let mut found: Vec<Diagnostic> = book.diagnostics.clone();
     found.extend(crate::site::link_diagnostics(book, &book.config.build_dir(&book.root)));
-    let per_runbook: Vec<(Vec<Diagnostic>, Option<(PathBuf, String, shell::Script)>)> = std::thread::scope(|scope| {
+    let per_runbook: Vec<(Vec<Diagnostic>, Option<ScriptOf>)> = std::thread::scope(|scope| {
         let chunks = book.runbooks.chunks(book.runbooks.len().div_ceil(threads()).max(1));
         let handles: Vec<_> = chunks
             .map(|chunk| scope.spawn(move || chunk.iter().map(|r| check_runbook(book, r)).collect::<Vec<_>>()))
@@ -83,6 +83,9 @@ pub fn check_book(book: &Book, options: &Options) -> Vec<Diagnostic> {
     found
 }
 
+/// A runbook's file, its text, and the script of its steps (for shellcheck).
+type ScriptOf = (PathBuf, String, shell::Script);
+
 fn threads() -> usize {
     std::thread::available_parallelism().map_or(2, usize::from)
 }
@@ -98,7 +101,7 @@ fn disabled_in_front_matter(runbook: &Runbook) -> Vec<String> {
 }
 
 /// The rules of one runbook, and its steps' script for shellcheck when `bash -n` passed them.
-fn check_runbook(book: &Book, runbook: &Runbook) -> (Vec<Diagnostic>, Option<(PathBuf, String, shell::Script)>) {
+fn check_runbook(book: &Book, runbook: &Runbook) -> (Vec<Diagnostic>, Option<ScriptOf>) {
     let file = book.src.join(&runbook.path);
     let Ok(text) = std::fs::read_to_string(&file) else { return (Vec::new(), None) };
     let mut found = Vec::new();
