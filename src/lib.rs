@@ -9,6 +9,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod exec;
 pub mod export;
+pub mod extract;
 pub mod listing;
 pub mod load;
 pub mod model;

@@ -6,6 +6,7 @@
 mod build;
 mod check;
 mod export;
+mod extract;
 mod list;
 mod output;
 mod run;
@@ -61,6 +62,8 @@ pub enum Command {
     Session(session::Args),
     /// Export a session as a postmortem timeline: Markdown, JSON or HTML.
     Export(export::Args),
+    /// Write each step as an executable script that links back to its runbook line.
+    Extract(extract::Args),
 }
 
 /// An error that is the user's input, not opsbook's failure: exit code 2.
@@ -86,6 +89,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args, &mut out),
         Command::Session(args) => session::run(args, &mut out),
         Command::Export(args) => export::run(args, &mut out),
+        Command::Extract(args) => extract::run(args, &mut out),
     }
 }
 

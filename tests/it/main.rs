@@ -8,6 +8,7 @@ mod common;
 mod corpus;
 mod edge_cases;
 mod exec;
+mod extract;
 mod props;
 mod seed;
 pub mod serve;

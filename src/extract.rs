@@ -1,0 +1,146 @@
+//! `opsbook extract`: each step as an executable script whose header links back to its runbook
+//! line, so that automation runs the very commands the docs show; `--check` finds drift.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::exec::script::{self, Selection};
+use crate::model::{Book, PlaceholderKind, Runbook};
+
+/// The first comment line of every extracted script: how `--check` tells ours from others.
+pub const MARK: &str = "# Extracted by `opsbook extract`";
+
+/// One script to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extracted {
+    /// `<step-id>.sh`
+    pub file_name: String,
+    pub content: String,
+}
+
+/// The runbook's path as written in headers: relative to the book's root, `/`-separated.
+fn shown_path(book: &Book, runbook: &Runbook) -> String {
+    let absolute = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let file = absolute(&book.src.join(&runbook.path));
+    let root = absolute(&book.root);
+    file.strip_prefix(&root).unwrap_or(&file).to_string_lossy().replace('\\', "/")
+}
+
+/// The scripts of a runbook's steps (or of one step).
+pub fn scripts(book: &Book, runbook: &Runbook, only: Option<&str>) -> Result<Vec<Extracted>, String> {
+    let steps: Vec<_> = runbook.steps.iter().filter(|s| only.is_none_or(|id| s.id == id)).collect();
+    if let (Some(id), true) = (only, steps.is_empty()) {
+        let ids: Vec<&str> = runbook.steps.iter().map(|s| s.id.as_str()).collect();
+        return Err(format!("no step `{id}` in `{}`; its steps are: {}", runbook.path, ids.join(", ")));
+    }
+    let path = shown_path(book, runbook);
+    let mut out = Vec::new();
+    for step in steps {
+        // Every angle or brace placeholder becomes a required variable; a quoted heredoc keeps
+        // the placeholder as written (a variable cannot reach it).
+        let inputs: HashMap<String, String> = step
+            .placeholders
+            .iter()
+            .filter(|p| p.kind != PlaceholderKind::Env)
+            .map(|p| {
+                let written = match p.kind {
+                    PlaceholderKind::Brace => format!("{{{{ {} }}}}", p.name),
+                    _ => format!("<{}>", p.name),
+                };
+                (p.name.clone(), written)
+            })
+            .collect();
+        // Command by command, so that each keeps the comment that titles it in the runbook.
+        let mut body = String::new();
+        let mut last_title = None;
+        for (index, command) in step.commands.iter().enumerate() {
+            let built = script::build(step, Selection::Command(index), &inputs, &|_| true)
+                .map_err(|e| format!("step `{}`: {e}", step.id))?;
+            if let Some(title) = command.title.as_ref().filter(|t| last_title != Some(*t)) {
+                last_title = Some(title);
+                if !body.is_empty() {
+                    body.push('\n');
+                }
+                body.push_str(&format!("# {title}\n"));
+            }
+            body.push_str(&built.text);
+        }
+        let mut content = String::from("#!/usr/bin/env bash\n");
+        content.push_str(&format!("{MARK} from {path}:{} (step `{}`: {}).\n", step.line, step.id, step.title));
+        content.push_str("# Do not edit: edit the runbook, then run `opsbook extract` again.\n");
+        content.push_str(&format!("# Risk: {} ({}).\n", step.risk, step.risk_reason));
+        let mut guards = String::new();
+        let required: Vec<(String, String)> = step
+            .placeholders
+            .iter()
+            .filter_map(|p| match p.kind {
+                PlaceholderKind::Env if p.default.is_none() => Some((p.name.clone(), format!("${}", p.name))),
+                PlaceholderKind::Env => None,
+                _ => Some((script::input_variable(&p.name), format!("<{}>", p.name))),
+            })
+            .collect();
+        if !required.is_empty() {
+            content.push_str("# Inputs, as environment variables:\n");
+            for (variable, written) in &required {
+                content.push_str(&format!("#   {variable:<32} {written}\n"));
+                guards.push_str(&format!(": \"${{{variable}:?set {variable} ({written})}}\"\n"));
+            }
+        }
+        content.push('\n');
+        content.push_str(&guards);
+        if !guards.is_empty() {
+            content.push('\n');
+        }
+        content.push_str(&body);
+        out.push(Extracted { file_name: format!("{}.sh", step.id), content });
+    }
+    Ok(out)
+}
+
+/// How the scripts in a folder differ from what the runbook gives.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Drift {
+    pub changed: Vec<String>,
+    pub missing: Vec<String>,
+    /// Scripts of ours (they carry [`MARK`]) that no step of the runbook gives any more.
+    pub stale: Vec<String>,
+}
+
+impl Drift {
+    pub fn is_empty(&self) -> bool {
+        self.changed.is_empty() && self.missing.is_empty() && self.stale.is_empty()
+    }
+}
+
+/// Compares the scripts with the folder. `runbook_path` (as in the headers) tells which of our
+/// scripts in the folder come from this runbook.
+pub fn drift(scripts: &[Extracted], dir: &Path, runbook_path: &str, whole_runbook: bool) -> Drift {
+    let mut drift = Drift::default();
+    for script in scripts {
+        match std::fs::read_to_string(dir.join(&script.file_name)) {
+            Ok(text) if text == script.content => {}
+            Ok(_) => drift.changed.push(script.file_name.clone()),
+            Err(_) => drift.missing.push(script.file_name.clone()),
+        }
+    }
+    if whole_runbook {
+        let ours = format!("{MARK} from {runbook_path}:");
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.ends_with(".sh") || scripts.iter().any(|s| s.file_name == name) {
+                continue;
+            }
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            if text.lines().nth(1).is_some_and(|l| l.starts_with(&ours)) {
+                drift.stale.push(name);
+            }
+        }
+        drift.stale.sort();
+    }
+    drift
+}
+
+/// The runbook path as the scripts' headers write it.
+pub fn header_path(book: &Book, runbook: &Runbook) -> String {
+    shown_path(book, runbook)
+}
