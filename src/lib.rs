@@ -18,3 +18,4 @@ pub mod runner;
 pub mod server;
 pub mod session;
 pub mod site;
+pub mod tester;

@@ -13,6 +13,7 @@ mod run;
 mod serve;
 mod session;
 mod show;
+mod test;
 
 use std::process::ExitCode;
 
@@ -60,6 +61,8 @@ pub enum Command {
     Serve(serve::Args),
     /// Incident sessions: start, list, show, notes, status, severity, close.
     Session(session::Args),
+    /// Run the steps marked `test` and compare their output with the runbook's transcripts.
+    Test(test::Args),
     /// Export a session as a postmortem timeline: Markdown, JSON or HTML.
     Export(export::Args),
     /// Write each step as an executable script that links back to its runbook line.
@@ -88,6 +91,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(args, &mut out),
         Command::Serve(args) => serve::run(args, &mut out),
         Command::Session(args) => session::run(args, &mut out),
+        Command::Test(args) => test::run(args, &mut out),
         Command::Export(args) => export::run(args, &mut out),
         Command::Extract(args) => extract::run(args, &mut out),
     }

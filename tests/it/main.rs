@@ -14,3 +14,4 @@ mod seed;
 pub mod serve;
 mod sessions;
 mod site;
+mod testing;
