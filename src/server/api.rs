@@ -361,15 +361,17 @@ fn run_error(err: RunError) -> ApiError {
     }
 }
 
+async fn session_of(app: &Arc<App>, id: &str) -> ApiResult<crate::session::Session> {
+    let id = id.to_owned();
+    store_call(app, move |store| store.session(&id)).await
+}
+
 /// What a run would do: the commands with the values in place, risk, and what is missing.
 async fn plan_run(State(app): State<Arc<App>>, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
     let body: RunBody = parse(&body)?;
     let book = app.book();
     let (runbook, step, selection) = find(&book, &body)?;
-    let session = {
-        let id = id.clone();
-        store_call(&app, move |store| store.session(&id)).await?
-    };
+    let session = session_of(&app, &id).await?;
     let request = run_request(&app, &session.id, runbook, step, selection, &body);
     match app.runner.plan(&request) {
         Ok(plan) => Ok(axum::Json(json!({
@@ -395,10 +397,7 @@ async fn start_run(State(app): State<Arc<App>>, Path(id): Path<String>, body: By
     let body: RunBody = parse(&body)?;
     let book = app.book();
     let (runbook, step, selection) = find(&book, &body)?;
-    let session = {
-        let id = id.clone();
-        store_call(&app, move |store| store.session(&id)).await?
-    };
+    let session = session_of(&app, &id).await?;
     if session.ended_at.is_some() {
         return Err(ApiError::new(StatusCode::CONFLICT, format!("session `{id}` is closed; start a new one")));
     }
