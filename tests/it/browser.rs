@@ -295,6 +295,10 @@ fn the_incident_console_in_a_real_browser() {
     for name in ["SUMMARY.md", "local-demo.md", "incident-response.md"] {
         std::fs::copy(repo().join("runbooks").join(name), book.path().join("runbooks").join(name)).unwrap();
     }
+    // A runbook whose step prints colours, for the console's ANSI rendering.
+    std::fs::write(book.path().join("runbooks/colours.md"), "# Colours\n\n```bash {name=paint}\nprintf '\\033[31mred\\033[0m plain \\033[1;32mbold green\\033[0m\\n'\n```\n").unwrap();
+    let summary = std::fs::read_to_string(book.path().join("runbooks/SUMMARY.md")).unwrap();
+    std::fs::write(book.path().join("runbooks/SUMMARY.md"), format!("{summary}- [Colours](colours.md)\n")).unwrap();
     let server = crate::serve::Server::start(book.path());
     let profile = tempfile::tempdir().unwrap();
     let browser = Driver::start(&driver_bin, &chromium, profile.path());
@@ -376,6 +380,16 @@ fn the_incident_console_in_a_real_browser() {
     assert!(bar_height.as_f64().unwrap() < 200.0, "the incident bar stays small: {bar_height}");
     browser.click("section[data-step='follow'] .run-stop");
     wait_status("follow", "cancelled");
+
+    // Colours are rendered, not shown as escape codes.
+    browser.goto(&format!("{}/colours.html", server.base));
+    browser.click("section[data-step='paint'] button[data-run='step']");
+    wait_status("paint", "exit 0");
+    let painted = browser.script(
+        "const o = document.querySelector(\"section[data-step='paint'] .run-output\"); return [o.textContent, o.querySelector('.ansi-fg-1')?.textContent, o.querySelector('.ansi-bold.ansi-fg-2')?.textContent];",
+    );
+    assert_eq!(painted, json!(["red plain bold green\n", "red", "bold green"]));
+    browser.goto(&format!("{}/local-demo.html", server.base));
 
     // The export has every run.
     let href = browser.wait_for(
