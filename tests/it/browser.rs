@@ -169,6 +169,9 @@ impl Driver {
     /// Clicks an element after scrolling it to the middle of the window (the console's bar is
     /// fixed at the bottom, where WebDriver's own scrolling would leave it covered).
     fn click(&self, css: &str) {
+        // Pages add elements after load (the console's buttons): wait for it to exist.
+        let selector = serde_json::to_string(css).unwrap();
+        self.wait_for(&format!("return document.querySelector({selector}) ? true : null;"), 10);
         let id = self.element(css);
         let reference = json!({"element-6066-11e4-a52e-4f735466cecf": id});
         self.call(
