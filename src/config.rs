@@ -399,6 +399,14 @@ impl Config {
         self.opsbook.severity.iter().map(|l| l.name.as_str()).collect()
     }
 
+    /// The book's theme folder: `[output.html] theme`, else `theme/` when it exists.
+    pub fn theme_dir(&self, root: &Path) -> Option<PathBuf> {
+        match &self.output.html.theme {
+            Some(dir) => Some(root.join(dir)),
+            None => Some(root.join("theme")).filter(|d| d.is_dir()),
+        }
+    }
+
     pub fn src_dir(&self, root: &Path) -> PathBuf {
         match &self.book.src {
             Some(src) if root == Path::new(".") => src.clone(),

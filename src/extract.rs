@@ -20,9 +20,8 @@ pub struct Extracted {
 
 /// The runbook's path as written in headers: relative to the book's root, `/`-separated.
 fn shown_path(book: &Book, runbook: &Runbook) -> String {
-    let absolute = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    let file = absolute(&book.src.join(&runbook.path));
-    let root = absolute(&book.root);
+    let file = crate::load::absolute(&book.src.join(&runbook.path));
+    let root = crate::load::absolute(&book.root);
     file.strip_prefix(&root).unwrap_or(&file).to_string_lossy().replace('\\', "/")
 }
 

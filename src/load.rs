@@ -249,12 +249,16 @@ fn walk(src: &Path, build_dir: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<
     book_files(src, build_dir, diagnostics).into_iter().filter(is_md).collect()
 }
 
+/// `path` with links resolved when it exists, else made absolute; as given when neither works.
+pub fn absolute(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).or_else(|_| std::path::absolute(path)).unwrap_or_else(|_| path.to_owned())
+}
+
 /// Every file below `src`, sorted, as `/`-separated relative paths, skipping hidden entries,
 /// `target/`, `node_modules/` and the folder `skip` (the build folder). Symlinks are followed;
 /// loops and unreadable entries are reported in `diagnostics`, not followed.
 pub(crate) fn book_files(src: &Path, skip: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<String> {
-    let resolved = |p: &Path| std::fs::canonicalize(p).or_else(|_| std::path::absolute(p)).ok();
-    let skip = resolved(skip);
+    let skip = absolute(skip);
     let mut files = Vec::new();
     let walker = WalkDir::new(src).follow_links(true).sort_by_file_name().into_iter().filter_entry(|entry| {
         if entry.depth() == 0 {
@@ -268,7 +272,7 @@ pub(crate) fn book_files(src: &Path, skip: &Path, diagnostics: &mut Vec<Diagnost
             if name == "target" || name == "node_modules" {
                 return false;
             }
-            if skip.is_some() && resolved(entry.path()) == skip {
+            if absolute(entry.path()) == skip {
                 return false;
             }
         }

@@ -72,7 +72,13 @@ impl<'a> RunRequest<'a> {
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("step `{step}` is {risk} ({reason}): it needs confirmation before it runs")]
-    NeedsConfirmation { step: String, risk: Risk, reason: String },
+    NeedsConfirmation {
+        step: String,
+        risk: Risk,
+        reason: String,
+        /// The commands as they would run, values in place, secrets masked: what to confirm.
+        commands: String,
+    },
     #[error("step `{step}`: {source}")]
     Script { step: String, source: ScriptError },
     #[error("session `{0}` is closed; start a new one with `opsbook session new`")]
@@ -146,17 +152,6 @@ impl Runner {
         Ok(vars)
     }
 
-    /// Remembers values for the session: secret-named ones in memory only.
-    fn remember(&self, session_id: &str, values: impl IntoIterator<Item = (String, String)>) -> Result<(), StoreError> {
-        let (secret, plain): (BTreeMap<_, _>, BTreeMap<_, _>) =
-            values.into_iter().partition(|(name, _)| is_secret_name(name.trim_start_matches("env:")));
-        if !plain.is_empty() {
-            self.store.set_vars(session_id, &plain)?;
-        }
-        hold_secrets(&self.secrets, session_id, secret);
-        Ok(())
-    }
-
     /// Works out what a run would do, and whether it may run as asked.
     pub fn plan(&self, request: &RunRequest<'_>) -> Result<Plan, RunError> {
         let remembered = self.remembered(request.session_id)?;
@@ -180,7 +175,12 @@ impl Runner {
         if plan.needs_confirmation && !request.confirmed {
             let reason =
                 if plan.risk.needs_confirmation() { plan.reason.clone() } else { "marked `confirm`".to_owned() };
-            return Err(RunError::NeedsConfirmation { step: request.step.id.clone(), risk: plan.risk, reason });
+            return Err(RunError::NeedsConfirmation {
+                step: request.step.id.clone(),
+                risk: plan.risk,
+                reason,
+                commands: plan.shown,
+            });
         }
         let cwd = match &request.step.settings.cwd {
             Some(dir) => request.cwd.join(dir),
@@ -239,7 +239,7 @@ impl Runner {
             pid: 0,
         };
         // Remember what was given before anything can fail halfway.
-        self.remember(request.session_id, request.inputs.clone())?;
+        remember(self.store.as_ref(), &self.secrets, request.session_id, request.inputs.clone())?;
         let run = match exec::start(spec) {
             Ok(run) => run,
             Err(err) => {
@@ -276,14 +276,8 @@ impl Runner {
         let clock = self.clock.clone();
         let recorded = tokio::spawn(async move {
             let outcome = waiting.wait().await;
-            let exported: BTreeMap<String, String> =
-                outcome.exported.iter().map(|(k, v)| (format!("env:{k}"), v.clone())).collect();
-            let (secret, plain): (BTreeMap<_, _>, BTreeMap<_, _>) =
-                exported.into_iter().partition(|(name, _)| is_secret_name(name.trim_start_matches("env:")));
-            if !plain.is_empty() {
-                store.set_vars(&session_id, &plain)?;
-            }
-            hold_secrets(&secrets, &session_id, secret);
+            let exported = outcome.exported.iter().map(|(k, v)| (format!("env:{k}"), v.clone()));
+            remember(store.as_ref(), &secrets, &session_id, exported)?;
             let kind = RunEnded::from_outcome(&recorded_run_id, &outcome);
             tokio::task::spawn_blocking(move || store.append(&session_id, &actor, clock(), kind).map(|_| outcome))
                 .await
@@ -293,14 +287,25 @@ impl Runner {
     }
 }
 
-/// Keeps secret-named values of a session in memory.
-fn hold_secrets(held: &Secrets, session_id: &str, values: BTreeMap<String, String>) {
-    if values.is_empty() {
-        return;
+/// Remembers values for a session (inputs by name, exported variables as `env:NAME`): in the
+/// store, except secret-named ones, which stay in memory only.
+fn remember(
+    store: &dyn SessionStore,
+    held: &Secrets,
+    session_id: &str,
+    values: impl IntoIterator<Item = (String, String)>,
+) -> Result<(), StoreError> {
+    let (secret, plain): (BTreeMap<_, _>, BTreeMap<_, _>) =
+        values.into_iter().partition(|(name, _)| is_secret_name(name.trim_start_matches("env:")));
+    if !plain.is_empty() {
+        store.set_vars(session_id, &plain)?;
     }
-    if let Ok(mut secrets) = held.lock() {
-        secrets.entry(session_id.to_owned()).or_default().extend(values);
+    if !secret.is_empty()
+        && let Ok(mut secrets) = held.lock()
+    {
+        secrets.entry(session_id.to_owned()).or_default().extend(secret);
     }
+    Ok(())
 }
 
 /// Works out a run from what the session remembers and what the request gives.

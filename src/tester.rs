@@ -252,12 +252,7 @@ pub async fn run(case: &Case<'_>, shell: &str, timeout: Duration) -> Outcome {
     }
     let exit_required = !matches!(case.expect, Expect::Transcript(_));
     if !outcome.succeeded() && (exit_required || outcome.end != exec::End::Exited) {
-        let how = match (outcome.end, outcome.exit_code, outcome.signal) {
-            (exec::End::TimedOut, ..) => "timed out".to_owned(),
-            (_, Some(code), _) => format!("exit {code}"),
-            (_, None, Some(signal)) => format!("signal {signal}"),
-            _ => "no exit status".to_owned(),
-        };
+        let how = outcome.status_text();
         let shown = if expected.is_empty() { format!("\noutput:\n{printed}") } else { String::new() };
         failures.push(format!("the step ended with {how}{shown}"));
     }

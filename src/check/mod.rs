@@ -56,11 +56,12 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
 /// Checks a book: every diagnostic, sorted by file and position, with the disabled rules left out.
 pub fn check_book(book: &Book, options: &Options) -> Vec<Diagnostic> {
     let mut found: Vec<Diagnostic> = book.diagnostics.clone();
-    found.extend(crate::site::link_diagnostics(book, &book.config.build_dir(&book.root)));
+    let links = crate::site::LinkCheck::new(book, &book.config.build_dir(&book.root));
+    let links = &links;
     let per_runbook: Vec<(Vec<Diagnostic>, Option<ScriptOf>)> = std::thread::scope(|scope| {
         let chunks = book.runbooks.chunks(book.runbooks.len().div_ceil(threads()).max(1));
         let handles: Vec<_> = chunks
-            .map(|chunk| scope.spawn(move || chunk.iter().map(|r| check_runbook(book, r)).collect::<Vec<_>>()))
+            .map(|chunk| scope.spawn(move || chunk.iter().map(|r| check_runbook(book, r, links)).collect::<Vec<_>>()))
             .collect();
         handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
     });
@@ -73,10 +74,11 @@ pub fn check_book(book: &Book, options: &Options) -> Vec<Diagnostic> {
         found.extend(shell::shellcheck(shellcheck, &scripts, threads()));
     }
     let book_disabled = &book.config.opsbook.check.disable;
+    let runbook_disabled: std::collections::HashMap<PathBuf, Vec<String>> =
+        book.runbooks.iter().map(|r| (book.src.join(&r.path), disabled_in_front_matter(r))).collect();
     found.retain(|d| {
-        let runbook = book.runbooks.iter().find(|r| book.src.join(&r.path) == d.file);
-        let runbook_disabled = runbook.map(|r| disabled_in_front_matter(r)).unwrap_or_default();
-        !book_disabled.iter().any(|rule| rule == d.rule) && !runbook_disabled.iter().any(|rule| rule == d.rule)
+        let off = |rules: &[String]| rules.iter().any(|rule| rule == d.rule);
+        !off(book_disabled) && !runbook_disabled.get(&d.file).is_some_and(|rules| off(rules))
     });
     found.sort_by(|a, b| (&a.file, a.line, a.col, a.rule).cmp(&(&b.file, b.line, b.col, b.rule)));
     found.dedup_by(|a, b| a.file == b.file && a.line == b.line && a.rule == b.rule && a.message == b.message);
@@ -101,10 +103,14 @@ fn disabled_in_front_matter(runbook: &Runbook) -> Vec<String> {
 }
 
 /// The rules of one runbook, and its steps' script for shellcheck when `bash -n` passed them.
-fn check_runbook(book: &Book, runbook: &Runbook) -> (Vec<Diagnostic>, Option<ScriptOf>) {
+fn check_runbook(
+    book: &Book,
+    runbook: &Runbook,
+    links: &crate::site::LinkCheck<'_>,
+) -> (Vec<Diagnostic>, Option<ScriptOf>) {
     let file = book.src.join(&runbook.path);
     let Ok(text) = std::fs::read_to_string(&file) else { return (Vec::new(), None) };
-    let mut found = Vec::new();
+    let mut found = links.runbook(runbook, &text);
     let at = |level: Level, rule: &'static str, line: u32, col: u32, message: String, help: &str| {
         let mut diagnostic = match level {
             Level::Error => Diagnostic::error(rule, &file, message),

@@ -210,13 +210,7 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
             )?;
         } else {
             failed = true;
-            let how = match (outcome.end, outcome.exit_code, outcome.signal) {
-                (crate::exec::End::TimedOut, ..) => "timed out".to_owned(),
-                (crate::exec::End::Cancelled, ..) => "cancelled".to_owned(),
-                (_, Some(code), _) => format!("exit {code}"),
-                (_, None, Some(signal)) => format!("signal {signal}"),
-                _ => "no exit status".to_owned(),
-            };
+            let how = outcome.status_text();
             let red = risk_style(crate::model::Risk::Destructive);
             writeln!(out.stderr, "  {red}✗ {how}{red:#} {DIM}in {took}{DIM:#}")?;
             if cancelled || !on_terminal {

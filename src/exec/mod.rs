@@ -76,6 +76,17 @@ pub enum End {
     Cancelled,
 }
 
+impl End {
+    /// As the API and the JSON speak of it: `exited`, `timed-out`, `cancelled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            End::Exited => "exited",
+            End::TimedOut => "timed-out",
+            End::Cancelled => "cancelled",
+        }
+    }
+}
+
 /// The record of a finished run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {
@@ -100,6 +111,17 @@ impl Outcome {
     /// True for a run that exited with status 0.
     pub fn succeeded(&self) -> bool {
         self.end == End::Exited && self.exit_code == Some(0)
+    }
+
+    /// How it ended, in a few words: `exit 3`, `signal 9`, `timed out`, `cancelled`.
+    pub fn status_text(&self) -> String {
+        match (self.end, self.exit_code, self.signal) {
+            (End::TimedOut, ..) => "timed out".to_owned(),
+            (End::Cancelled, ..) => "cancelled".to_owned(),
+            (_, Some(code), _) => format!("exit {code}"),
+            (_, None, Some(signal)) => format!("signal {signal}"),
+            _ => "no exit status".to_owned(),
+        }
     }
 }
 

@@ -352,7 +352,13 @@ fn run_error(err: RunError) -> ApiError {
             json!(missing.iter().map(|m| json!({"name": m.name, "set_by": m.set_by})).collect::<Vec<_>>()),
         ),
         RunError::Script { .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, err.to_string()),
-        RunError::NeedsConfirmation { .. } => ApiError::new(StatusCode::PRECONDITION_REQUIRED, err.to_string()),
+        RunError::NeedsConfirmation { risk, ref commands, .. } => {
+            // The exact commands it would run, for the confirmation dialog.
+            let commands = commands.clone();
+            ApiError::new(StatusCode::PRECONDITION_REQUIRED, err.to_string())
+                .with("commands", json!(commands))
+                .with("risk", json!(risk.as_str()))
+        }
         RunError::SessionClosed(_) => ApiError::new(StatusCode::CONFLICT, err.to_string()),
         RunError::Store(store) => store.into(),
         RunError::Start(_) | RunError::Folder { .. } => {
@@ -397,21 +403,8 @@ async fn start_run(State(app): State<Arc<App>>, Path(id): Path<String>, body: By
     let body: RunBody = parse(&body)?;
     let book = app.book();
     let (runbook, step, selection) = find(&book, &body)?;
-    let session = session_of(&app, &id).await?;
-    if session.ended_at.is_some() {
-        return Err(ApiError::new(StatusCode::CONFLICT, format!("session `{id}` is closed; start a new one")));
-    }
+    // The runner refuses an unknown or closed session and an unconfirmed risky step.
     let request = run_request(&app, &id, runbook, step, selection, &body);
-    // Refuse an unconfirmed risky step with the exact commands it would run.
-    let plan = app.runner.plan(&request).map_err(run_error)?;
-    if plan.needs_confirmation && !body.confirm {
-        return Err(ApiError::new(
-            StatusCode::PRECONDITION_REQUIRED,
-            format!("step `{}` is {} ({}): confirm it to run", step.id, plan.risk, plan.reason),
-        )
-        .with("commands", json!(plan.shown))
-        .with("risk", json!(plan.risk.as_str())));
-    }
     let started = app.runner.start(request).await.map_err(run_error)?;
     let run_id = started.run_id.clone();
     if let Ok(mut runs) = app.runs.lock() {
@@ -541,15 +534,13 @@ async fn run_events(
                     match next {
                         Some(RunEvent::Output(chunk)) => (output_event(&chunk), Source::Live(subscription)),
                         Some(RunEvent::Exit(outcome)) => {
-                            let end = match outcome.end {
-                                exec::End::Exited => "exited",
-                                exec::End::TimedOut => "timed-out",
-                                exec::End::Cancelled => "cancelled",
-                            };
-                            (
-                                exit_event(end, outcome.exit_code, outcome.signal, Some(outcome.duration_ms)),
-                                Source::Done,
-                            )
+                            let event = exit_event(
+                                outcome.end.as_str(),
+                                outcome.exit_code,
+                                outcome.signal,
+                                Some(outcome.duration_ms),
+                            );
+                            (event, Source::Done)
                         }
                         None => return None,
                     }

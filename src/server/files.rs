@@ -82,11 +82,11 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// Reads `rel` under `site`, refusing anything whose real path (links resolved) is outside.
-fn read_inside(site: &Path, rel: &Path) -> Option<(PathBuf, Vec<u8>)> {
-    let root = std::fs::canonicalize(site).ok()?;
+/// Reads `rel` under `root` (the site folder, links resolved), refusing anything whose real
+/// path is outside it.
+fn read_inside(root: &Path, rel: &Path) -> Option<(PathBuf, Vec<u8>)> {
     let mut path = std::fs::canonicalize(root.join(rel)).ok()?;
-    if !path.starts_with(&root) {
+    if !path.starts_with(root) {
         return None;
     }
     if path.is_dir() {

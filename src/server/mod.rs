@@ -79,6 +79,8 @@ impl App {
     pub fn new(book: Book, store: Arc<dyn SessionStore>, options: AppOptions) -> anyhow::Result<(Arc<App>, Shutdown)> {
         let site_dir = options.site_dir.unwrap_or_else(|| book.root.join(".opsbook").join("site"));
         crate::site::Site::new(&book, &site_dir)?.build()?;
+        // Resolved once: every file request checks that its real path stays inside.
+        let site_dir = crate::load::absolute(&site_dir);
         let runner = Runner::new(store, &book.root, &book.config.opsbook);
         let (reload, _) = broadcast::channel(64);
         let (shutdown_tx, shutdown) = watch::channel(false);

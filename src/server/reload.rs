@@ -11,6 +11,7 @@ use notify_debouncer_mini::notify::{RecommendedWatcher, RecursiveMode};
 use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
 
 use super::App;
+use crate::load::absolute;
 use crate::model::Book;
 use crate::site::{Site, html_path};
 
@@ -39,9 +40,9 @@ pub fn watch(app: Arc<App>) -> anyhow::Result<Debouncer<RecommendedWatcher>> {
     })?;
     let book = app.book();
     debouncer.watcher().watch(&book.src, RecursiveMode::Recursive)?;
-    let theme = theme_dir(&book);
-    if theme.is_dir() {
-        debouncer.watcher().watch(&theme, RecursiveMode::Recursive)?;
+    let theme = book.config.theme_dir(&book.root);
+    if let Some(theme) = &theme {
+        debouncer.watcher().watch(theme, RecursiveMode::Recursive)?;
     }
     if book.src != book.root {
         debouncer.watcher().watch(&book.root, RecursiveMode::NonRecursive)?;
@@ -53,7 +54,7 @@ pub fn watch(app: Arc<App>) -> anyhow::Result<Debouncer<RecommendedWatcher>> {
     for path in walkdir::WalkDir::new(&book.src)
         .into_iter()
         .flatten()
-        .chain(walkdir::WalkDir::new(&theme).into_iter().flatten())
+        .chain(theme.iter().flat_map(|t| walkdir::WalkDir::new(t).into_iter().flatten()))
     {
         seen.changed(&absolute(path.path()));
     }
@@ -95,10 +96,6 @@ async fn off_runtime<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'stati
     receiver.await.ok()
 }
 
-fn theme_dir(book: &Book) -> PathBuf {
-    book.root.join(book.config.output.html.theme.clone().unwrap_or_else(|| PathBuf::from("theme")))
-}
-
 fn eprintln_safe(message: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "{message}");
@@ -124,15 +121,11 @@ impl Contents {
     }
 }
 
-fn absolute(path: &Path) -> PathBuf {
-    std::fs::canonicalize(path).or_else(|_| std::path::absolute(path)).unwrap_or_else(|_| path.to_owned())
-}
-
 /// The book's folders as absolute paths, as the watcher reports changes.
 struct Places {
     root: PathBuf,
     src: PathBuf,
-    theme: PathBuf,
+    theme: Option<PathBuf>,
     ignored: [PathBuf; 3],
 }
 
@@ -141,7 +134,7 @@ impl Places {
         let root = absolute(&book.root);
         Places {
             src: absolute(&book.src),
-            theme: absolute(&theme_dir(book)),
+            theme: book.config.theme_dir(&book.root).map(|t| absolute(&t)),
             ignored: [root.join(".opsbook"), absolute(&book.config.build_dir(&book.root)), root.join("target")],
             root,
         }
@@ -156,7 +149,7 @@ fn classify(places: &Places, paths: &[PathBuf]) -> Change {
         if places.ignored.iter().any(|dir| path.starts_with(dir)) || is_hidden(path, &places.root) {
             continue;
         }
-        if path == &places.root.join("book.toml") || (places.theme.is_dir() && path.starts_with(&places.theme)) {
+        if path == &places.root.join("book.toml") || places.theme.as_ref().is_some_and(|t| path.starts_with(t)) {
             return Change::Everything;
         }
         let is_markdown = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("md"));

@@ -138,20 +138,25 @@ struct PrintPage<'a> {
     body: String,
 }
 
-/// Broken relative links and anchors of every runbook, as `opsbook build` reports them, without
-/// building anything (for `opsbook check`). `dest` is the build folder, whose files are not
-/// link targets.
-pub fn link_diagnostics(book: &Book, dest: &Path) -> Vec<Diagnostic> {
-    let files = other_files(&book.src, dest);
-    let targets = LinkTargets::of(book, files);
-    let mut diagnostics = Vec::new();
-    for runbook in &book.runbooks {
-        let display = book.src.join(&runbook.path);
-        let Ok(text) = std::fs::read_to_string(&display) else { continue };
-        let markdown = crate::parse::markdown_for_render(&text);
-        diagnostics.extend(render::check_links(runbook, &markdown, &display, &targets));
+/// Broken relative links and anchors, as `opsbook build` reports them, without building anything
+/// (for `opsbook check`).
+#[derive(Debug)]
+pub struct LinkCheck<'b> {
+    book: &'b Book,
+    targets: LinkTargets<'b>,
+}
+
+impl<'b> LinkCheck<'b> {
+    /// The link targets of the book; `dest` is the build folder, whose files are not targets.
+    pub fn new(book: &'b Book, dest: &Path) -> Self {
+        LinkCheck { book, targets: LinkTargets::of(book, other_files(&book.src, dest)) }
     }
-    diagnostics
+
+    /// The broken links of one runbook, given its text.
+    pub fn runbook(&self, runbook: &Runbook, text: &str) -> Vec<Diagnostic> {
+        let markdown = crate::parse::markdown_for_render(text);
+        render::check_links(runbook, &markdown, &self.book.src.join(&runbook.path), &self.targets)
+    }
 }
 
 /// `runbooks/db/failover.md` -> `db/failover.html`.
@@ -168,8 +173,7 @@ impl<'b> Site<'b> {
     /// Checks the destination and loads the theme; writes nothing yet.
     pub fn new(book: &'b Book, dest: &Path) -> Result<Site<'b>, SiteError> {
         let dest = dest.to_owned();
-        let absolute =
-            |p: &Path| std::fs::canonicalize(p).or_else(|_| std::path::absolute(p)).unwrap_or_else(|_| p.to_owned());
+        let absolute = crate::load::absolute;
         let (dest_abs, src_abs, root_abs) = (absolute(&dest), absolute(&book.src), absolute(&book.root));
         // A book whose runbooks sit in its own folder (no `src/`) keeps its site beside them, as
         // `book/`; a book with a separate runbook folder must not write into it.
@@ -182,11 +186,7 @@ impl<'b> Site<'b> {
         std::fs::write(&probe, b"").map_err(|source| SiteError::Write { path: dest.clone(), source })?;
         let _ = std::fs::remove_file(&probe);
 
-        let theme_dir = match &book.config.output.html.theme {
-            Some(dir) => Some(book.root.join(dir)),
-            None => Some(book.root.join("theme")).filter(|d| d.is_dir()),
-        };
-        let theme = Theme::load(theme_dir.as_deref())?;
+        let theme = Theme::load(book.config.theme_dir(&book.root).as_deref())?;
         let files = other_files(&book.src, &dest_abs);
         let targets = LinkTargets::of(book, files.iter().cloned());
         let cache_file = book.root.join(".opsbook").join("cache").join("highlight.json");
