@@ -18,8 +18,8 @@ pub struct Extracted {
     pub content: String,
 }
 
-/// The runbook's path as written in headers: relative to the book's root, `/`-separated.
-fn shown_path(book: &Book, runbook: &Runbook) -> String {
+/// The runbook's path as the scripts' headers write it: relative to the book's root, `/`-separated.
+pub fn header_path(book: &Book, runbook: &Runbook) -> String {
     let file = crate::load::absolute(&book.src.join(&runbook.path));
     let root = crate::load::absolute(&book.root);
     file.strip_prefix(&root).unwrap_or(&file).to_string_lossy().replace('\\', "/")
@@ -32,7 +32,7 @@ pub fn scripts(book: &Book, runbook: &Runbook, only: Option<&str>) -> Result<Vec
         let ids: Vec<&str> = runbook.steps.iter().map(|s| s.id.as_str()).collect();
         return Err(format!("no step `{id}` in `{}`; its steps are: {}", runbook.path, ids.join(", ")));
     }
-    let path = shown_path(book, runbook);
+    let path = header_path(book, runbook);
     let mut out = Vec::new();
     for step in steps {
         // Every angle or brace placeholder becomes a required variable; a quoted heredoc keeps
@@ -137,9 +137,4 @@ pub fn drift(scripts: &[Extracted], dir: &Path, runbook_path: &str, whole_runboo
         drift.stale.sort();
     }
     drift
-}
-
-/// The runbook path as the scripts' headers write it.
-pub fn header_path(book: &Book, runbook: &Runbook) -> String {
-    shown_path(book, runbook)
 }

@@ -337,11 +337,6 @@ pub fn junit(outcomes: &[Outcome]) -> String {
     xml
 }
 
-/// The file of a case's runbook.
-pub fn file_of(book: &Book, case: &Case<'_>) -> PathBuf {
-    book.src.join(&case.runbook.path)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

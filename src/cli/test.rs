@@ -55,7 +55,7 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
         // One rewrite per file, with every failed expectation of that file.
         let mut files: Vec<PathBuf> = Vec::new();
         for (case, outcome) in cases.iter().zip(&outcomes) {
-            let file = tester::file_of(&book, case);
+            let file = book.src.join(&case.runbook.path);
             if !outcome.passed && !outcome.actual.is_empty() && !files.contains(&file) {
                 files.push(file);
             }
@@ -65,7 +65,7 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
                 .iter()
                 .zip(&outcomes)
                 .filter(|(case, outcome)| {
-                    !outcome.passed && !outcome.actual.is_empty() && tester::file_of(&book, case) == file
+                    !outcome.passed && !outcome.actual.is_empty() && book.src.join(&case.runbook.path) == file
                 })
                 .collect();
             let text = std::fs::read_to_string(&file)?;
