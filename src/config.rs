@@ -130,6 +130,10 @@ pub struct OpsbookConfig {
     pub context: BTreeMap<String, String>,
     /// `opsbook check` settings (`[opsbook.check] disable = ["unconfirmed-risk"]`).
     pub check: CheckConfig,
+    /// Where sessions are kept: `postgres://USER@HOST/DATABASE` for a team (the password from
+    /// `PGPASSWORD` or `OPSBOOK_STORE`, not from this file), or `sqlite:PATH`. Default: the
+    /// book's own SQLite file. `--store` and `OPSBOOK_STORE` come first.
+    pub store: Option<String>,
 }
 
 /// `[opsbook.check]`.
@@ -150,6 +154,7 @@ impl Default for OpsbookConfig {
             output_limit: crate::exec::DEFAULT_LOG_LIMIT,
             context: BTreeMap::new(),
             check: CheckConfig::default(),
+            store: None,
         }
     }
 }

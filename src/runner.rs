@@ -34,6 +34,11 @@ type GitState = (Option<String>, bool);
 /// How long the book's git commit and dirtiness are reused between runs.
 const GIT_STATE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// A shared store gets a run's output in batches: what came within this long of the first
+/// chunk of a batch, up to [`OUTPUT_BATCH_BYTES`].
+const OUTPUT_BATCH_WAIT: std::time::Duration = std::time::Duration::from_millis(5);
+const OUTPUT_BATCH_BYTES: usize = 256 * 1024;
+
 /// Where event times come from: the system clock, or a fixed one in tests.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
@@ -274,8 +279,52 @@ impl Runner {
         let secrets = self.secrets.clone();
         let recorded_run_id = run_id.clone();
         let clock = self.clock.clone();
+        // A shared store keeps the output for the other responders' consoles; the run's end
+        // is recorded after its last chunk.
+        let uploaded = self.store.shares_output().then(|| {
+            let (store, session_id, run_id) = (self.store.clone(), session_id.clone(), run_id.clone());
+            let mut subscription = run.subscribe(0);
+            tokio::spawn(async move {
+                let mut batch = Vec::new();
+                let mut bytes = 0;
+                let mut deadline = tokio::time::Instant::now();
+                loop {
+                    let next = if batch.is_empty() {
+                        let next = subscription.next().await;
+                        deadline = tokio::time::Instant::now() + OUTPUT_BATCH_WAIT;
+                        next
+                    } else {
+                        match tokio::time::timeout_at(deadline, subscription.next()).await {
+                            Ok(next) => next,
+                            Err(_) => {
+                                store.record_output(&session_id, &run_id, std::mem::take(&mut batch));
+                                bytes = 0;
+                                continue;
+                            }
+                        }
+                    };
+                    match next {
+                        Some(exec::RunEvent::Output(chunk)) => {
+                            bytes += chunk.text.len();
+                            batch.push(chunk);
+                            if bytes >= OUTPUT_BATCH_BYTES {
+                                store.record_output(&session_id, &run_id, std::mem::take(&mut batch));
+                                bytes = 0;
+                            }
+                        }
+                        Some(exec::RunEvent::Exit(_)) | None => break,
+                    }
+                }
+                if !batch.is_empty() {
+                    store.record_output(&session_id, &run_id, batch);
+                }
+            })
+        });
         let recorded = tokio::spawn(async move {
             let outcome = waiting.wait().await;
+            if let Some(uploaded) = uploaded {
+                let _ = uploaded.await;
+            }
             let exported = outcome.exported.iter().map(|(k, v)| (format!("env:{k}"), v.clone()));
             remember(store.as_ref(), &secrets, &session_id, exported)?;
             let kind = RunEnded::from_outcome(&recorded_run_id, &outcome);

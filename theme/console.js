@@ -137,18 +137,38 @@
       event.preventDefault();
       if (!noteText.value.trim()) return;
       const result = await api(`/api/sessions/${state.session}/notes`, "POST", { text: noteText.value, kind: kind.value });
-      if (result.ok) renderBar(); else alertText(result.data.error);
+      if (!result.ok) { alertText(result.data.error); return; }
+      noteText.value = "";
+      const shown = document.getElementById("opsbook-note");
+      if (shown) shown.value = "";
+      renderBar();
     };
     rows.push(el("form", { class: "bar-row", onsubmit: addNote }, noteText, kind, el("button", { type: "submit" }, "Add")));
 
+    const store = view.data.store;
+    if (store && !store.online) {
+      rows.push(el("div", { class: "bar-row offline", id: "opsbook-offline", role: "status" },
+        `Offline: the session store cannot be reached. Runs go on here; ${store.queued} write(s) wait on this machine and are sent when it is back.`));
+    }
+    const responders = view.data.responders || [];
+    if (responders.length) {
+      rows.push(el("div", { class: "bar-row", id: "opsbook-responders" }, el("strong", {}, "Responders"),
+        responders.map((r) => `${r.user}@${r.host}`).join(", ")));
+    }
     const timeline = el("ol", { id: "opsbook-timeline" });
     for (const entry of view.data.timeline) {
       timeline.append(el("li", { "data-type": entry.type }, el("time", { datetime: entry.timestamp }, entry.time), " ",
-        entry.description, el("span", { class: "actor" }, ` (${entry.actor})`)));
+        entry.description, el("span", { class: "actor" }, ` (${entry.actor}@${entry.host})`)));
     }
     rows.push(el("details", { class: "timeline", open: bar.dataset.timelineOpen === "1", ontoggle: (e) => {
       bar.dataset.timelineOpen = e.target.open ? "1" : "0";
     } }, el("summary", {}, `Timeline (${view.data.timeline.length})`), timeline));
+    // Keep what is being typed: others' events re-render the bar at any time.
+    const typing = document.getElementById("opsbook-note");
+    if (typing) {
+      noteText.value = typing.value;
+      if (document.activeElement === typing) setTimeout(() => noteText.focus(), 0);
+    }
     bar.replaceChildren(...rows);
     state.inputs = view.data.inputs || {};
     fillRemembered();
@@ -180,6 +200,24 @@
     if (id) url.searchParams.set("session", id); else url.searchParams.delete("session");
     history.replaceState(null, "", url);
     renderBar().then(attachRecent);
+    connectSession();
+  }
+
+  // The session's live stream: anyone's event (on any machine sharing the store), someone
+  // arriving, or the store going offline re-renders the bar and shows runs started elsewhere.
+  function connectSession() {
+    if (state.live) state.live.close();
+    state.live = null;
+    if (!state.session) return;
+    const source = new EventSource(`/api/sessions/${encodeURIComponent(state.session)}/live`);
+    state.live = source;
+    source.addEventListener("change", () => {
+      if (state.pendingRender) return;
+      state.pendingRender = setTimeout(() => {
+        state.pendingRender = null;
+        renderBar().then(attachRecent);
+      }, 50);
+    });
   }
 
   function showText(title, text) {
@@ -359,6 +397,7 @@
 
   function connectReload() {
     const source = new EventSource("/api/reload");
+    state.reload = source;
     source.addEventListener("reload", (event) => {
       const { path } = JSON.parse(event.data);
       const here = decodeURIComponent(location.pathname).replace(/^\//, "") || "index.html";
@@ -391,7 +430,20 @@
     await renderBar();
     fillRemembered();
     attachRecent();
+    connectSession();
   }
+
+  // Leaving the page closes its streams: browsers allow six connections to one server, and a
+  // page kept for the back button would otherwise hold its streams open.
+  window.addEventListener("pagehide", () => {
+    for (const source of state.streams.values()) source.close();
+    state.streams.clear();
+    if (state.live) state.live.close();
+    if (state.reload) state.reload.close();
+  });
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) location.reload();
+  });
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();

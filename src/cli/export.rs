@@ -5,10 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::output::Output;
-use super::session::open_store;
+use super::session::{StoreArgs, open_store};
 use crate::export;
 use crate::load;
-use crate::session::SessionStore;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -22,6 +21,8 @@ pub struct Args {
     /// The book the session belongs to. Default: the book around the current folder.
     #[arg(long)]
     pub book: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -32,19 +33,18 @@ pub enum Format {
 }
 
 pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
-    let (root, _config) = load::locate(args.book.as_deref())?;
-    let store = open_store(&root)?;
+    let (root, config) = load::locate(args.book.as_deref())?;
+    let store = open_store(&root, &config, &args.store)?;
     let session = store.session(&args.id)?;
     let events = store.events(&args.id, 0)?;
-    let opsbook_dir = root.join(".opsbook");
     let text = match args.format {
-        Format::Md => export::markdown(&session, &events, &opsbook_dir),
+        Format::Md => export::markdown(&session, &events, store.as_ref()),
         Format::Json => {
-            let mut text = serde_json::to_string_pretty(&export::json(&session, &events, &opsbook_dir))?;
+            let mut text = serde_json::to_string_pretty(&export::json(&session, &events, store.as_ref()))?;
             text.push('\n');
             text
         }
-        Format::Html => export::html(&session, &events, &opsbook_dir),
+        Format::Html => export::html(&session, &events, store.as_ref()),
     };
     match args.output {
         Some(path) => {

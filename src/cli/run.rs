@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use super::output::{BOLD, DIM, Output, risk_style};
-use super::session::open_store;
+use super::session::{StoreArgs, open_store};
 use super::show::{find_runbook, find_step, open_book_for};
 use super::{EXIT_FAILED, InputError};
 use crate::exec::script::{ScriptError, Selection};
@@ -16,7 +16,7 @@ use crate::exec::{RunEvent, Stream, now_ms};
 use crate::export::duration_text;
 use crate::model::{Runbook, Step};
 use crate::runner::{RunError, RunRequest, Runner};
-use crate::session::{Actor, SessionStore};
+use crate::session::Actor;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -42,6 +42,8 @@ pub struct Args {
     /// The book to look in when RUNBOOK is not a file path.
     #[arg(long)]
     pub book: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// What the person at the terminal chose.
@@ -64,7 +66,7 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
     let selected = select(runbook, &args)?;
     let mut given = parse_vars(&args.vars)?;
     let on_terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    let store = open_store(&book.root)?;
+    let store = open_store(&book.root, &book.config, &args.store)?;
     let runner = Runner::new(store.clone(), &book.root, &book.config.opsbook);
     let cwd = std::env::current_dir()?;
 

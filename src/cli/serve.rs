@@ -7,10 +7,9 @@ use std::process::ExitCode;
 
 use super::InputError;
 use super::output::{BOLD, DIM, Output};
-use super::session::open_store;
+use super::session::{StoreArgs, open_store};
 use crate::load;
 use crate::server::{App, AppOptions};
-use crate::session::SessionStore;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -30,6 +29,8 @@ pub struct Args {
     /// Open the console on this session.
     #[arg(long)]
     pub session: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
@@ -43,7 +44,7 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
     }
     let book = load::open(args.book.as_deref())?;
     out.diagnostics(&book)?;
-    let store = open_store(&book.root)?;
+    let store = open_store(&book.root, &book.config, &args.store)?;
     if let Some(id) = &args.session {
         store.session(id)?;
     }

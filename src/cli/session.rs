@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::exec::now_ms;
 use crate::export;
 use crate::load;
-use crate::session::{self, Actor, EventKind, NoteKind, SessionStore, SqliteStore, Status};
+use crate::session::{self, Actor, EventKind, NoteKind, SessionStore, Status};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,6 +19,8 @@ pub struct Args {
     /// the current folder.
     #[arg(long, global = true)]
     pub book: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
     #[command(subcommand)]
     pub command: SessionCommand,
 }
@@ -59,13 +61,37 @@ pub enum SessionCommand {
     Close { id: String },
     /// Print the status update for the incident channel, filled from the session.
     StatusUpdate { id: String },
+    /// Copy every session of one store into another (`--from sqlite:.opsbook/opsbook.db --to
+    /// postgres://…`), keeping event ids, order, remembered values and the runs' output. Sessions
+    /// already there are skipped, so it can be run again.
+    Migrate {
+        /// The store to copy from. Default: the book's SQLite file.
+        #[arg(long, value_name = "URL")]
+        from: Option<String>,
+        /// The PostgreSQL store to copy to.
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
 }
 
-/// The book's session store, with runs left in flight by a dead process marked interrupted.
-pub(super) fn open_store(root: &Path) -> anyhow::Result<Arc<SqliteStore>> {
-    let store = SqliteStore::for_book(root)?;
-    session::mark_interrupted(&store)?;
-    Ok(Arc::new(store))
+/// `--store`: which session store, for the commands that keep sessions.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct StoreArgs {
+    /// The session store: `postgres://USER:PASSWORD@HOST/DATABASE` (shared by a team) or
+    /// `sqlite:PATH`. Default: `OPSBOOK_STORE`, else `store` in book.toml's `[opsbook]`, else
+    /// the book's `.opsbook/opsbook.db`.
+    #[arg(long, global = true, value_name = "URL")]
+    pub store: Option<String>,
+}
+
+/// The session store chosen by `--store`, `OPSBOOK_STORE` or book.toml, with runs left in
+/// flight by a dead process marked interrupted.
+pub(super) fn open_store(root: &Path, config: &Config, args: &StoreArgs) -> anyhow::Result<Arc<dyn SessionStore>> {
+    let from_env = std::env::var("OPSBOOK_STORE").ok().filter(|v| !v.trim().is_empty());
+    let url = args.store.clone().or(from_env).or_else(|| config.opsbook.store.clone());
+    let store = session::open(url.as_deref(), root)?;
+    session::mark_interrupted(store.as_ref())?;
+    Ok(store)
 }
 
 /// The book's name for a severity level, whatever its case; an unknown level is an input error.
@@ -77,9 +103,11 @@ pub(super) fn severity_name(config: &Config, given: &str) -> Result<String, Inpu
 
 pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
     let (root, config) = load::locate(args.book.as_deref())?;
-    let store = open_store(&root)?;
+    if let SessionCommand::Migrate { from, to } = &args.command {
+        return migrate(&root, from.as_deref(), to, out);
+    }
+    let store = open_store(&root, &config, &args.store)?;
     let actor = Actor::local("cli");
-    let opsbook_dir = root.join(".opsbook");
     match args.command {
         SessionCommand::New { title, severity } => {
             if title.trim().is_empty() {
@@ -117,7 +145,7 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
             let session = store.session(&id)?;
             let events = store.events(&id, 0)?;
             if json {
-                let mut text = serde_json::to_string_pretty(&export::json(&session, &events, &opsbook_dir))?;
+                let mut text = serde_json::to_string_pretty(&export::json(&session, &events, store.as_ref()))?;
                 text.push('\n');
                 out.stdout.write_all(text.as_bytes())?;
                 return Ok(ExitCode::SUCCESS);
@@ -141,7 +169,7 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
                     when.date,
                     when.time,
                     export::describe(event, &runs),
-                    event.actor.user
+                    format_args!("{}@{}", event.actor.user, event.actor.host)
                 )?;
             }
         }
@@ -174,6 +202,50 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
             let events = store.events(&id, 0)?;
             write!(out.stdout, "{}", export::status_update(&session, &events))?;
         }
+        // Handled before a store is opened.
+        SessionCommand::Migrate { .. } => {}
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `session migrate`: every session of `from` (default: the book's SQLite file) into the
+/// PostgreSQL store `to`.
+fn migrate(root: &Path, from: Option<&str>, to: &str, out: &mut Output) -> anyhow::Result<ExitCode> {
+    if !(to.starts_with("postgres://") || to.starts_with("postgresql://")) {
+        return Err(InputError(format!(
+            "--to must be a PostgreSQL URL (postgres://USER:PASSWORD@HOST/DATABASE), not `{}`",
+            session::postgres::mask_url(to)
+        ))
+        .into());
+    }
+    let source = session::open(from, root)?;
+    let target = session::PgStore::open(to, None)?;
+    let (mut copied, mut skipped) = (0, 0);
+    for found in source.sessions()? {
+        let events = source.events(&found.id, 0)?;
+        let vars = source.vars(&found.id)?;
+        let outputs = export::runs(&events)
+            .iter()
+            .map(|run| {
+                let run_id = &run.started.run_id;
+                let mut chunks = Vec::new();
+                while let Some(last) = chunks.last().map(|c: &crate::exec::Chunk| c.seq).or(Some(0))
+                    && let Ok(page) = source.output(run_id, last)
+                    && !page.is_empty()
+                {
+                    chunks.extend(page);
+                }
+                (run_id.clone(), chunks)
+            })
+            .collect();
+        if target.import(&found, &events, &vars, outputs)? {
+            copied += 1;
+            writeln!(out.stderr, "copied {} ({} events): {}", found.id, events.len(), found.title)?;
+        } else {
+            skipped += 1;
+            writeln!(out.stderr, "already there: {}", found.id)?;
+        }
+    }
+    writeln!(out.stderr, "{copied} sessions copied, {skipped} already there ({})", target.health().location)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -3,15 +3,14 @@
 //! a versioned schema, and printable HTML. Also the seed's status-update text.
 
 use std::fmt::Write as _;
-use std::path::Path;
 use std::sync::LazyLock;
 use std::time::{Duration, UNIX_EPOCH};
 
 use regex::Regex;
 use serde_json::json;
 
-use crate::exec::{self, Chunk};
-use crate::session::{Event, EventKind, NoteKind, RunEnded, RunStarted, Session};
+use crate::exec::Chunk;
+use crate::session::{Event, EventKind, NoteKind, RunEnded, RunStarted, Session, SessionStore};
 
 /// The JSON export's schema id; bumped on incompatible changes.
 pub const JSON_SCHEMA: &str = "opsbook.session/v1";
@@ -120,9 +119,17 @@ static ANSI: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The output a run kept, as one text (already redacted when it was written), without terminal
 /// colour codes.
-pub fn run_output(opsbook_dir: &Path, started: &RunStarted) -> String {
-    let text: String =
-        exec::read_log(&opsbook_dir.join(&started.log), 0).into_iter().map(|Chunk { text, .. }| text).collect();
+pub fn run_output(store: &dyn SessionStore, started: &RunStarted) -> String {
+    let mut text = String::new();
+    let mut after = 0;
+    // Read page by page until the store has no more (a missing log or an unreachable store
+    // leaves the output empty: the timeline is still whole).
+    while let Ok(chunks) = store.output(&started.run_id, after)
+        && let Some(last) = chunks.last()
+    {
+        after = last.seq;
+        text.extend(chunks.into_iter().map(|Chunk { text, .. }| text));
+    }
     match ANSI.replace_all(&text, "") {
         std::borrow::Cow::Borrowed(_) => text,
         std::borrow::Cow::Owned(plain) => plain,
@@ -240,7 +247,7 @@ fn section(out: &mut String, heading: &str, texts: &[&str], prompt: &str) {
 }
 
 /// The postmortem in Markdown, headings and order as in the seed's template.
-pub fn markdown(session: &Session, events: &[Event], opsbook_dir: &Path) -> String {
+pub fn markdown(session: &Session, events: &[Event], store: &dyn SessionStore) -> String {
     let runs = runs(events);
     let mut out = String::new();
     let start = utc(session.started_at);
@@ -287,9 +294,10 @@ pub fn markdown(session: &Session, events: &[Event], opsbook_dir: &Path) -> Stri
             let _ = writeln!(out, "\n{} (UTC)\n", when.date);
             day = when.date.clone();
         }
-        let _ = writeln!(out, "- {} - {} ({})", when.time, describe(event, &runs), event.actor.user);
+        let _ =
+            writeln!(out, "- {} - {} ({}@{})", when.time, describe(event, &runs), event.actor.user, event.actor.host);
         if let EventKind::RunStarted(started) = &event.kind
-            && let Some(text) = excerpt(&run_output(opsbook_dir, started))
+            && let Some(text) = excerpt(&run_output(store, started))
         {
             let fence = fence_for(&text);
             let _ = writeln!(out, "\n  {fence}text");
@@ -340,7 +348,7 @@ pub fn markdown(session: &Session, events: &[Event], opsbook_dir: &Path) -> Stri
                 facts.push(format!("{name}: {value}"));
             }
             let _ = writeln!(out, "{}\n", facts.join(" · "));
-            let output = run_output(opsbook_dir, run.started);
+            let output = run_output(store, run.started);
             if output.is_empty() {
                 let _ = writeln!(out, "(no output)\n");
             } else {
@@ -369,7 +377,7 @@ pub fn run_summary(run: &RunRecord<'_>) -> serde_json::Value {
 
 /// The session as JSON: `schema`, `session`, `events` (timestamp, actor, source, type,
 /// description, details), `runs` (with their full, redacted output).
-pub fn json(session: &Session, events: &[Event], opsbook_dir: &Path) -> serde_json::Value {
+pub fn json(session: &Session, events: &[Event], store: &dyn SessionStore) -> serde_json::Value {
     let runs = runs(events);
     let end_at = end_of(session, events);
     let events_json: Vec<serde_json::Value> = events
@@ -403,7 +411,7 @@ pub fn json(session: &Session, events: &[Event], opsbook_dir: &Path) -> serde_js
                 fields.insert("duration_ms".to_owned(), json!(ended.map(|e| e.duration_ms)));
                 fields.insert("output_bytes".to_owned(), json!(ended.map(|e| e.output_bytes)));
                 fields.insert("truncated".to_owned(), json!(ended.is_some_and(|e| e.truncated)));
-                fields.insert("output".to_owned(), json!(run_output(opsbook_dir, run.started)));
+                fields.insert("output".to_owned(), json!(run_output(store, run.started)));
             }
             summary
         })
@@ -425,8 +433,8 @@ pub fn json(session: &Session, events: &[Event], opsbook_dir: &Path) -> serde_js
 }
 
 /// The postmortem as a printable HTML page: the Markdown export, rendered.
-pub fn html(session: &Session, events: &[Event], opsbook_dir: &Path) -> String {
-    let markdown = markdown(session, events, opsbook_dir);
+pub fn html(session: &Session, events: &[Event], store: &dyn SessionStore) -> String {
+    let markdown = markdown(session, events, store);
     let mut body = String::new();
     let options = pulldown_cmark::Options::ENABLE_TABLES | pulldown_cmark::Options::ENABLE_TASKLISTS;
     pulldown_cmark::html::push_html(&mut body, pulldown_cmark::Parser::new_ext(&markdown, options));

@@ -23,7 +23,7 @@ use crate::exec::{self, RunEvent};
 use crate::export;
 use crate::model::{Book, Runbook, Step};
 use crate::runner::{RunError, RunRequest};
-use crate::session::{Actor, EventKind, NoteKind, Status, StoreError};
+use crate::session::{Actor, Change, EventKind, NoteKind, Status, StoreError};
 
 /// An error as the API answers it: a status and `{"error": message, ...}`.
 #[derive(Debug)]
@@ -75,6 +75,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/sessions/{id}/plan", post(plan_run))
         .route("/api/sessions/{id}/runs", post(start_run))
         .route("/api/sessions/{id}/export", get(export_session))
+        .route("/api/sessions/{id}/live", get(session_live))
         .route("/api/runs/{run_id}/events", get(run_events))
         .route("/api/runs/{run_id}/cancel", post(cancel_run))
         .route("/api/reload", get(reload_events))
@@ -163,9 +164,12 @@ async fn create_session(State(app): State<Arc<App>>, body: Bytes) -> ApiResult<R
 
 async fn session_state(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult<Response> {
     let lookup = id.clone();
-    let (session, events, vars) =
-        store_call(&app, move |store| Ok((store.session(&lookup)?, store.events(&lookup, 0)?, store.vars(&lookup)?)))
-            .await?;
+    let (session, events, vars, present, health) = store_call(&app, move |store| {
+        let session = store.session(&lookup)?;
+        let present = store.presence(&lookup, PRESENT_WITHIN_MS).unwrap_or_default();
+        Ok((session, store.events(&lookup, 0)?, store.vars(&lookup)?, present, store.health()))
+    })
+    .await?;
     let runs = export::runs(&events);
     let live: Vec<String> = app
         .runs
@@ -182,6 +186,7 @@ async fn session_state(State(app): State<Arc<App>>, Path(id): Path<String>) -> A
                 "timestamp": at.rfc3339,
                 "time": at.time,
                 "actor": event.actor.user,
+                "host": event.actor.host,
                 "source": event.actor.source,
                 "type": event.kind.name(),
                 "description": export::describe(event, &runs),
@@ -207,6 +212,8 @@ async fn session_state(State(app): State<Arc<App>>, Path(id): Path<String>) -> A
         "runs": run_list,
         "inputs": inputs,
         "status_update": export::status_update(&session, &events),
+        "responders": present,
+        "store": health,
     }))
     .into_response())
 }
@@ -428,17 +435,16 @@ async fn export_session(
     if !matches!(format.as_str(), "md" | "json" | "html") {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("unknown format `{format}`; use md, json or html")));
     }
-    let opsbook_dir = app.book().root.join(".opsbook");
     let (body, content_type) = store_call(&app, move |store| {
         let session = store.session(&id)?;
         let events = store.events(&id, 0)?;
         Ok(match format.as_str() {
             "json" => (
-                serde_json::to_string_pretty(&export::json(&session, &events, &opsbook_dir)).unwrap_or_default(),
+                serde_json::to_string_pretty(&export::json(&session, &events, store)).unwrap_or_default(),
                 "application/json",
             ),
-            "html" => (export::html(&session, &events, &opsbook_dir), "text/html; charset=utf-8"),
-            _ => (export::markdown(&session, &events, &opsbook_dir), "text/markdown; charset=utf-8"),
+            "html" => (export::html(&session, &events, store), "text/html; charset=utf-8"),
+            _ => (export::markdown(&session, &events, store), "text/markdown; charset=utf-8"),
         })
     })
     .await?;
@@ -483,14 +489,35 @@ fn exit_event(end: &str, code: Option<i32>, signal: Option<i32>, duration_ms: Op
 /// Where a stream of a run's events stands.
 enum Source {
     Live(exec::Subscription),
-    /// A run this server did not start (another process, or an earlier server): its log is
-    /// followed until the store records its end.
+    /// A run this server did not start (another process, another machine, or an earlier
+    /// server): its output is read from the store until the store records its end.
     Recorded {
-        log: std::path::PathBuf,
         next_seq: u64,
         backlog: std::collections::VecDeque<exec::Chunk>,
+        changes: tokio::sync::broadcast::Receiver<Change>,
     },
     Done,
+}
+
+/// How often a stream of a run this server did not start reads the store when it hears
+/// nothing (a store that does not tell of other processes' writes).
+const RECORDED_POLL: Duration = Duration::from_millis(250);
+
+/// The end a run's events record, for its `exit` event.
+fn recorded_exit(events: &[crate::session::Event]) -> Option<SseEvent> {
+    events.iter().find_map(|e| match &e.kind {
+        EventKind::RunFinished(ended) => Some(exit_event(
+            if ended.timed_out { "timed-out" } else { "exited" },
+            ended.exit_code,
+            ended.signal,
+            Some(ended.duration_ms),
+        )),
+        EventKind::RunCancelled(ended) => {
+            Some(exit_event("cancelled", ended.exit_code, ended.signal, Some(ended.duration_ms)))
+        }
+        EventKind::RunInterrupted { .. } => Some(exit_event("interrupted", None, None, None)),
+        _ => None,
+    })
 }
 
 async fn run_events(
@@ -504,17 +531,14 @@ async fn run_events(
     let source = match live {
         Some(run) => Source::Live(run.subscribe(after)),
         None => {
+            // Listen before looking, so that nothing written in between is missed.
+            let changes = app.runner.store().changes();
             let lookup = run_id.clone();
             let events = store_call(&app, move |store| store.run_events(&lookup)).await?;
-            let started = events.iter().find_map(|e| match &e.kind {
-                EventKind::RunStarted(started) => Some(started.clone()),
-                _ => None,
-            });
-            let Some(started) = started else {
+            if !events.iter().any(|e| matches!(e.kind, EventKind::RunStarted(_))) {
                 return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no run `{run_id}`")));
-            };
-            let log = app.book().root.join(".opsbook").join(&started.log);
-            Source::Recorded { log, next_seq: after + 1, backlog: Default::default() }
+            }
+            Source::Recorded { next_seq: after + 1, backlog: Default::default(), changes }
         }
     };
     let shutdown = app.shutdown.clone();
@@ -545,45 +569,41 @@ async fn run_events(
                         None => return None,
                     }
                 }
-                Source::Recorded { log, mut next_seq, mut backlog } => loop {
+                Source::Recorded { mut next_seq, mut backlog, mut changes } => loop {
                     if let Some(chunk) = backlog.pop_front() {
                         next_seq = chunk.seq + 1;
-                        break (output_event(&chunk), Source::Recorded { log, next_seq, backlog });
+                        break (output_event(&chunk), Source::Recorded { next_seq, backlog, changes });
                     }
-                    backlog = exec::read_log(&log, next_seq).into();
-                    if !backlog.is_empty() {
+                    // Its end first, then its output: output written before the end is read
+                    // after it, so none is missed.
+                    let lookup = run_id.clone();
+                    let (events, chunks) = store_call(&app, move |store| {
+                        let events = store.run_events(&lookup)?;
+                        Ok((events, store.output(&lookup, next_seq - 1)?))
+                    })
+                    .await
+                    .unwrap_or_default();
+                    if !chunks.is_empty() {
+                        backlog = chunks.into();
                         continue;
                     }
-                    let lookup = run_id.clone();
-                    let store = app.clone();
-                    let events = tokio::task::spawn_blocking(move || store.runner.store().run_events(&lookup))
-                        .await
-                        .ok()
-                        .and_then(Result::ok)
-                        .unwrap_or_default();
-                    let end = events.iter().find_map(|e| match &e.kind {
-                        EventKind::RunFinished(ended) => {
-                            Some((if ended.timed_out { "timed-out" } else { "exited" }, Some(ended)))
-                        }
-                        EventKind::RunCancelled(ended) => Some(("cancelled", Some(ended))),
-                        EventKind::RunInterrupted { .. } => Some(("interrupted", None)),
-                        _ => None,
-                    });
-                    if let Some((end, ended)) = end {
-                        backlog = exec::read_log(&log, next_seq).into();
-                        if !backlog.is_empty() {
-                            continue;
-                        }
-                        let event = exit_event(
-                            end,
-                            ended.and_then(|e| e.exit_code),
-                            ended.and_then(|e| e.signal),
-                            ended.map(|e| e.duration_ms),
-                        );
-                        break (event, Source::Done);
+                    if let Some(exit) = recorded_exit(&events) {
+                        break (exit, Source::Done);
                     }
+                    let wait = async {
+                        loop {
+                            match changes.recv().await {
+                                Ok(Change::Output(run)) if run != run_id => {}
+                                Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                                    std::future::pending::<()>().await;
+                                }
+                                _ => break,
+                            }
+                        }
+                    };
                     tokio::select! {
-                        () = tokio::time::sleep(Duration::from_millis(250)) => {}
+                        () = wait => {}
+                        () = tokio::time::sleep(RECORDED_POLL) => {}
                         _ = shutdown.changed() => return None,
                     }
                 },
@@ -591,6 +611,98 @@ async fn run_events(
             Some((Ok::<_, Infallible>(event), (source, app, run_id, shutdown)))
         },
     );
+    Ok(sse(stream))
+}
+
+/// Who counts as in a session: seen within this long. Open consoles say so every
+/// [`PRESENCE_EVERY`].
+const PRESENT_WITHIN_MS: i64 = 30_000;
+const PRESENCE_EVERY: Duration = Duration::from_secs(10);
+/// How often a session's stream looks for events the store did not tell of (another process
+/// on a local store).
+const SESSION_POLL: Duration = Duration::from_secs(2);
+
+/// `GET /api/sessions/{id}/live`: a `change` event whenever the session changes (anyone's
+/// event, someone arriving) or the store goes offline or comes back, with the store's health.
+/// While it is open, this console's responder counts as present in the session.
+async fn session_live(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult<Response> {
+    let changes = app.runner.store().changes();
+    let lookup = id.clone();
+    let actor = Actor::local("console");
+    let (last_seq, health) = store_call(&app, move |store| {
+        let last = store.events(&lookup, 0)?.last().map_or(0, |e| e.seq);
+        store.touch_presence(&lookup, &actor)?;
+        Ok((last, store.health()))
+    })
+    .await?;
+    struct Live {
+        app: Arc<App>,
+        id: String,
+        changes: tokio::sync::broadcast::Receiver<Change>,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+        last_seq: u64,
+        next_touch: tokio::time::Instant,
+        first: Option<crate::session::Health>,
+    }
+    let live = Live {
+        shutdown: app.shutdown.clone(),
+        app,
+        id,
+        changes,
+        last_seq,
+        next_touch: tokio::time::Instant::now() + PRESENCE_EVERY,
+        first: Some(health),
+    };
+    let stream = futures_util::stream::unfold(live, |mut live| async move {
+        if let Some(health) = live.first.take() {
+            let event = SseEvent::default().event("change").json_data(json!({ "store": health })).unwrap_or_default();
+            return Some((Ok::<_, Infallible>(event), live));
+        }
+        loop {
+            if *live.shutdown.borrow() {
+                return None;
+            }
+            let changed = tokio::select! {
+                received = live.changes.recv() => match received {
+                    Ok(Change::Session(session)) => session == live.id,
+                    Ok(Change::Health) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => true,
+                    Ok(Change::Output(_)) => false,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                },
+                () = tokio::time::sleep(SESSION_POLL) => {
+                    let (lookup, after) = (live.id.clone(), live.last_seq);
+                    let touch = tokio::time::Instant::now() >= live.next_touch;
+                    if touch {
+                        live.next_touch = tokio::time::Instant::now() + PRESENCE_EVERY;
+                    }
+                    store_call(&live.app, move |store| {
+                        if touch {
+                            store.touch_presence(&lookup, &Actor::local("console"))?;
+                        }
+                        Ok(!store.events(&lookup, after)?.is_empty())
+                    })
+                    .await
+                    .unwrap_or(false)
+                }
+                _ = live.shutdown.changed() => return None,
+            };
+            if !changed {
+                continue;
+            }
+            // Let a burst settle into one notice.
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            while live.changes.try_recv().is_ok() {}
+            let lookup = live.id.clone();
+            let (last, health) = store_call(&live.app, move |store| {
+                Ok((store.events(&lookup, 0)?.last().map_or(0, |e| e.seq), store.health()))
+            })
+            .await
+            .unwrap_or((live.last_seq, live.app.runner.store().health()));
+            live.last_seq = last;
+            let event = SseEvent::default().event("change").json_data(json!({ "store": health })).unwrap_or_default();
+            return Some((Ok::<_, Infallible>(event), live));
+        }
+    });
     Ok(sse(stream))
 }
 

@@ -155,6 +155,7 @@ pub fn router(app: Arc<App>) -> Router {
 /// Serves until ctrl-c or SIGTERM: then running steps are cancelled and recorded as such.
 pub async fn serve(app: Arc<App>, shutdown: Shutdown, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
     let watcher = reload::watch(app.clone())?;
+    tokio::spawn(sweep_interrupted(app.clone()));
     let router = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let mut stop = app.shutdown.clone();
     let signals = async move {
@@ -178,6 +179,23 @@ pub async fn serve(app: Arc<App>, shutdown: Shutdown, listener: tokio::net::TcpL
     drop(watcher);
     app.cancel_all().await;
     Ok(())
+}
+
+/// How often the server looks for runs whose recorder has died (another `opsbook`, here or on
+/// another machine sharing the store) to mark them interrupted.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3);
+
+async fn sweep_interrupted(app: Arc<App>) {
+    let mut stop = app.shutdown.clone();
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(SWEEP_EVERY) => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
+        let store = app.runner.store().clone();
+        // A store that cannot be reached now is asked again next time.
+        let _ = tokio::task::spawn_blocking(move || crate::session::mark_interrupted(store.as_ref())).await;
+    }
 }
 
 /// True for a host name that can only mean this machine.

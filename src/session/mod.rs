@@ -1,7 +1,11 @@
 //! Incident sessions: an id, a title, severity, status, and an append-only list of events.
 //! The `SessionStore` trait is what the CLI, the runner and the server write to; SQLite is the
-//! default store (`sqlite`).
+//! default store (`sqlite`), PostgreSQL the shared one (`postgres`), both on one schema
+//! (`schema`). `open` picks one from a URL.
 
+mod outbox;
+pub mod postgres;
+mod schema;
 pub mod sqlite;
 
 use std::collections::BTreeMap;
@@ -10,8 +14,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::exec::context::Context;
-use crate::exec::{End, Outcome};
+use crate::exec::{Chunk, End, Outcome};
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 /// Where an incident stands.
@@ -98,10 +103,88 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// This user on this machine, through `source`.
+    /// This responder (see [`responder`]) on this machine, through `source`.
     pub fn local(source: &str) -> Actor {
-        Actor { user: crate::exec::context::user(), host: crate::exec::context::host(), source: source.to_owned() }
+        Actor { user: responder(), host: crate::exec::context::host(), source: source.to_owned() }
     }
+}
+
+/// Who is responding from this machine: `OPSBOOK_RESPONDER`, else `responder` in the user's
+/// config (`$XDG_CONFIG_HOME/opsbook/config.toml`, `[opsbook] responder = "..."`), else the OS
+/// user.
+pub fn responder() -> String {
+    if let Ok(name) = std::env::var("OPSBOOK_RESPONDER")
+        && !name.trim().is_empty()
+    {
+        return name.trim().to_owned();
+    }
+    static FROM_CONFIG: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    FROM_CONFIG
+        .get_or_init(|| user_config_responder(&user_config_path()?))
+        .clone()
+        .unwrap_or_else(crate::exec::context::user)
+}
+
+/// `$XDG_CONFIG_HOME/opsbook/config.toml`, or `~/.config/opsbook/config.toml`.
+pub fn user_config_path() -> Option<std::path::PathBuf> {
+    let base = match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => std::path::PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".config"),
+    };
+    Some(base.join("opsbook").join("config.toml"))
+}
+
+/// `[opsbook] responder` of a user config file; a file that cannot be read or parsed is
+/// reported on stderr and ignored (the OS user is used).
+fn user_config_responder(path: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    match text.parse::<toml::Table>() {
+        Ok(table) => table
+            .get("opsbook")
+            .and_then(|t| t.get("responder"))
+            .and_then(|v| v.as_str())
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty()),
+        Err(err) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("warning: {}: {err}; using the OS user as responder", path.display());
+            }
+            None
+        }
+    }
+}
+
+/// Someone with a console open on a session, as last seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Presence {
+    pub user: String,
+    pub host: String,
+    /// Milliseconds since the Unix epoch (the store's clock).
+    pub seen_at: i64,
+}
+
+/// Something changed in the store: read again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A session's events or who is in it.
+    Session(String),
+    /// A run's output (stored output only: shared stores).
+    Output(String),
+    /// The store went offline or came back: everything may have changed.
+    Health,
+}
+
+/// Whether the store can be reached and how much waits to be written to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Health {
+    /// `sqlite` or `postgres`.
+    pub kind: &'static str,
+    /// Where, password masked.
+    pub location: String,
+    pub online: bool,
+    /// Writes kept on local disk until the store is back.
+    pub queued: usize,
 }
 
 /// One recorded event.
@@ -147,6 +230,11 @@ impl EventKind {
             EventKind::RunInterrupted { .. } => "run-interrupted",
             EventKind::Closed => "closed",
         }
+    }
+
+    /// Whether this event ends a run (finished, cancelled or interrupted).
+    pub fn ends_run(&self) -> bool {
+        matches!(self, EventKind::RunFinished(_) | EventKind::RunCancelled(_) | EventKind::RunInterrupted { .. })
     }
 
     /// The run this event belongs to, if any.
@@ -231,7 +319,8 @@ pub enum StoreError {
     Backend { location: String, message: String },
 }
 
-/// Where sessions and their events are kept. Every method commits before it returns.
+/// Where sessions and their events are kept. Every method commits before it returns (a shared
+/// store that is offline commits to its local queue).
 pub trait SessionStore: Send + Sync + fmt::Debug {
     /// Creates a session and its `created` event.
     fn create(&self, title: &str, severity: &str, actor: &Actor, at: i64) -> Result<Session, StoreError>;
@@ -249,6 +338,47 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     fn run_events(&self, run_id: &str) -> Result<Vec<Event>, StoreError>;
     /// Runs that started and never ended, with the session they belong to.
     fn open_runs(&self) -> Result<Vec<(String, RunStarted)>, StoreError>;
+    /// A run's output chunks with `seq > after`, as the store has them.
+    fn output(&self, run_id: &str, after: u64) -> Result<Vec<Chunk>, StoreError>;
+    /// Whether runs' output is kept in the store (for other machines), not only in the local log.
+    fn shares_output(&self) -> bool {
+        false
+    }
+    /// Keeps output chunks of a run, in order; returns before they are written. Only called
+    /// when `shares_output`.
+    fn record_output(&self, _session_id: &str, _run_id: &str, _chunks: Vec<Chunk>) {}
+    /// Records that `actor` has a console open on a session now.
+    fn touch_presence(&self, session_id: &str, actor: &Actor) -> Result<(), StoreError>;
+    /// Who had a console open on a session within the last `within_ms`.
+    fn presence(&self, session_id: &str, within_ms: i64) -> Result<Vec<Presence>, StoreError>;
+    /// When the recording process `pid` on `host` was last known alive, by the store's clock,
+    /// and the store's clock now; `None` when the store cannot tell (local stores).
+    fn recorder_seen(&self, _host: &str, _pid: u32) -> Result<Option<(Option<i64>, i64)>, StoreError> {
+        Ok(None)
+    }
+    /// Changes to read again: local writes, and other processes' writes in shared stores.
+    fn changes(&self) -> tokio::sync::broadcast::Receiver<Change>;
+    fn health(&self) -> Health;
+}
+
+/// The store a URL names: `postgres://…` / `postgresql://…`, or `sqlite:PATH`; none: the
+/// book's SQLite file. `book_root` holds the local queue of a shared store.
+pub fn open(url: Option<&str>, book_root: &std::path::Path) -> Result<std::sync::Arc<dyn SessionStore>, StoreError> {
+    let opsbook_dir = book_root.join(".opsbook");
+    match url.map(str::trim).filter(|u| !u.is_empty()) {
+        None => Ok(std::sync::Arc::new(SqliteStore::for_book(book_root)?)),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(std::sync::Arc::new(PgStore::open(url, Some(&opsbook_dir.join("outbox.db")))?))
+        }
+        Some(url) if url.starts_with("sqlite:") => {
+            let path = std::path::Path::new(url.trim_start_matches("sqlite:").trim_start_matches("//"));
+            Ok(std::sync::Arc::new(SqliteStore::open(&crate::load::absolute(path))?))
+        }
+        Some(url) => Err(StoreError::Backend {
+            location: postgres::mask_url(url),
+            message: "not a store URL: use postgres://USER:PASSWORD@HOST/DATABASE or sqlite:PATH".to_owned(),
+        }),
+    }
 }
 
 /// Sets a session's status; records an event only when it changes. Returns whether it did.
@@ -290,17 +420,34 @@ pub fn new_session_id(at: i64) -> String {
     format!("{day}-{letters}")
 }
 
+/// How long a recorder on another machine may go unseen by a shared store before its runs in
+/// flight are marked interrupted. Recorders are seen every [`postgres::HEARTBEAT`].
+pub const RECORDER_STALE_MS: i64 = 15_000;
+
 /// Marks runs that were in flight when their recorder died as interrupted: runs recorded on
-/// this host by a process that no longer exists. Returns how many.
+/// this host by a process that no longer exists, and (shared stores) runs recorded elsewhere by
+/// a process the store has not seen for [`RECORDER_STALE_MS`]. Returns how many.
 pub fn mark_interrupted(store: &dyn SessionStore) -> Result<usize, StoreError> {
     let host = crate::exec::context::host();
     let mut marked = 0;
     for (session_id, started) in store.open_runs()? {
-        if started.context.host != host || process_alive(started.recorder_pid) {
-            continue;
-        }
+        let reason = if started.context.host == host {
+            if process_alive(started.recorder_pid) {
+                continue;
+            }
+            format!("opsbook (process {}) stopped while the run was in flight", started.recorder_pid)
+        } else {
+            match store.recorder_seen(&started.context.host, started.recorder_pid)? {
+                Some((seen, now)) if seen.is_none_or(|seen| now - seen > RECORDER_STALE_MS) => format!(
+                    "opsbook (process {} on {}) has not been heard from for over {} s",
+                    started.recorder_pid,
+                    started.context.host,
+                    RECORDER_STALE_MS / 1000
+                ),
+                _ => continue,
+            }
+        };
         let actor = Actor { user: started.context.user.clone(), host: host.clone(), source: "opsbook".to_owned() };
-        let reason = format!("opsbook (process {}) stopped while the run was in flight", started.recorder_pid);
         store.append(
             &session_id,
             &actor,

@@ -8,45 +8,18 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Actor, Event, EventKind, RunStarted, Session, SessionStore, Status, StoreError};
+use tokio::sync::broadcast;
 
-/// Schema versions, in order; `PRAGMA user_version` is how many have been applied.
-const MIGRATIONS: &[&str] = &[r"
-    CREATE TABLE sessions (
-        id TEXT PRIMARY KEY,
-        title TEXT NOT NULL,
-        severity TEXT NOT NULL,
-        status TEXT NOT NULL,
-        started_at INTEGER NOT NULL,
-        ended_at INTEGER
-    );
-    CREATE TABLE events (
-        id TEXT PRIMARY KEY,
-        session_id TEXT NOT NULL REFERENCES sessions(id),
-        seq INTEGER NOT NULL,
-        at INTEGER NOT NULL,
-        kind TEXT NOT NULL,
-        actor TEXT NOT NULL,
-        host TEXT NOT NULL,
-        source TEXT NOT NULL,
-        run_id TEXT,
-        data TEXT NOT NULL,
-        UNIQUE (session_id, seq)
-    );
-    CREATE INDEX events_run ON events (run_id) WHERE run_id IS NOT NULL;
-    CREATE TABLE session_vars (
-        session_id TEXT NOT NULL REFERENCES sessions(id),
-        name TEXT NOT NULL,
-        value TEXT NOT NULL,
-        PRIMARY KEY (session_id, name)
-    );
-"];
+use super::schema::{EVENT_COLUMNS, MIGRATIONS, SESSION_COLUMNS};
+use super::{Actor, Change, Event, EventKind, Health, Presence, RunStarted, Session, SessionStore, Status, StoreError};
+use crate::exec::Chunk;
 
 /// A session store in one SQLite file.
 #[derive(Debug)]
 pub struct SqliteStore {
     path: PathBuf,
     conn: Mutex<Connection>,
+    changes: broadcast::Sender<Change>,
 }
 
 impl SqliteStore {
@@ -62,7 +35,7 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL").map_err(|e| fail(e.to_string()))?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| fail(e.to_string()))?;
         migrate(&mut conn).map_err(|e| fail(format!("cannot migrate the schema: {e}")))?;
-        Ok(SqliteStore { path: path.to_path_buf(), conn: Mutex::new(conn) })
+        Ok(SqliteStore { path: path.to_path_buf(), conn: Mutex::new(conn), changes: broadcast::channel(256).0 })
     }
 
     /// The store of a book: `<book root>/.opsbook/opsbook.db`.
@@ -94,8 +67,6 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     tx.commit()
 }
 
-const SESSION_COLUMNS: &str = "id, title, severity, status, started_at, ended_at";
-
 fn session_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Session> {
     let status: String = row.get(3)?;
     Ok(Session {
@@ -122,6 +93,17 @@ fn event_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
     })
 }
 
+/// The end already recorded for a run (finished, cancelled or interrupted), if any: a run ends
+/// once, whoever notices first.
+fn recorded_end(tx: &rusqlite::Transaction<'_>, run_id: &str) -> rusqlite::Result<Option<Event>> {
+    tx.query_row(
+        &format!("SELECT {EVENT_COLUMNS} FROM events WHERE run_id = ?1 AND kind != 'run-started' ORDER BY seq LIMIT 1"),
+        [run_id],
+        event_row,
+    )
+    .optional()
+}
+
 fn insert_event(
     tx: &rusqlite::Transaction<'_>,
     session_id: &str,
@@ -129,6 +111,12 @@ fn insert_event(
     at: i64,
     kind: EventKind,
 ) -> rusqlite::Result<Event> {
+    if kind.ends_run()
+        && let Some(run_id) = kind.run_id()
+        && let Some(end) = recorded_end(tx, run_id)?
+    {
+        return Ok(end);
+    }
     let seq: i64 =
         tx.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE session_id = ?1", [session_id], |r| r.get(0))?;
     let event = Event {
@@ -179,6 +167,7 @@ impl SessionStore for SqliteStore {
             insert_event(&tx, &session.id, actor, at, kind)?;
             tx.commit()
         })?;
+        let _ = self.changes.send(Change::Session(session.id.clone()));
         Ok(session)
     }
 
@@ -206,6 +195,12 @@ impl SessionStore for SqliteStore {
             if !exists {
                 return Ok(None);
             }
+            if kind.ends_run()
+                && let Some(run_id) = kind.run_id()
+                && let Some(end) = recorded_end(&tx, run_id)?
+            {
+                return Ok(Some(end));
+            }
             match &kind {
                 EventKind::StatusChanged { to, .. } => {
                     tx.execute("UPDATE sessions SET status = ?2 WHERE id = ?1", params![session_id, to.as_str()])?;
@@ -222,15 +217,16 @@ impl SessionStore for SqliteStore {
             tx.commit()?;
             Ok(Some(event))
         })?;
-        event.ok_or_else(|| StoreError::NoSuchSession(session_id.to_owned()))
+        let event = event.ok_or_else(|| StoreError::NoSuchSession(session_id.to_owned()))?;
+        let _ = self.changes.send(Change::Session(session_id.to_owned()));
+        Ok(event)
     }
 
     fn events(&self, session_id: &str, after: u64) -> Result<Vec<Event>, StoreError> {
         self.with(|conn| {
-            let mut statement = conn.prepare(
-                "SELECT id, session_id, seq, at, actor, host, source, data FROM events
-                 WHERE session_id = ?1 AND seq > ?2 ORDER BY seq",
-            )?;
+            let mut statement = conn.prepare(&format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE session_id = ?1 AND seq > ?2 ORDER BY seq"
+            ))?;
             statement.query_map(params![session_id, after as i64], event_row)?.collect()
         })
     }
@@ -258,10 +254,8 @@ impl SessionStore for SqliteStore {
 
     fn run_events(&self, run_id: &str) -> Result<Vec<Event>, StoreError> {
         self.with(|conn| {
-            let mut statement = conn.prepare(
-                "SELECT id, session_id, seq, at, actor, host, source, data FROM events
-                 WHERE run_id = ?1 ORDER BY seq",
-            )?;
+            let mut statement =
+                conn.prepare(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE run_id = ?1 ORDER BY seq"))?;
             statement.query_map([run_id], event_row)?.collect()
         })
     }
@@ -269,7 +263,7 @@ impl SessionStore for SqliteStore {
     fn open_runs(&self) -> Result<Vec<(String, RunStarted)>, StoreError> {
         let events = self.with(|conn| {
             let mut statement = conn.prepare(
-                "SELECT id, session_id, seq, at, actor, host, source, data FROM events AS started
+                "SELECT started.id, session_id, seq, at, actor, host, source, data FROM events AS started
                  WHERE kind = 'run-started' AND NOT EXISTS (
                      SELECT 1 FROM events AS ended WHERE ended.run_id = started.run_id AND ended.kind != 'run-started'
                  )
@@ -284,5 +278,54 @@ impl SessionStore for SqliteStore {
                 _ => None,
             })
             .collect())
+    }
+
+    fn output(&self, run_id: &str, after: u64) -> Result<Vec<Chunk>, StoreError> {
+        // Output stays in each run's log file next to the database.
+        let started = self.run_events(run_id)?.into_iter().find_map(|event| match event.kind {
+            EventKind::RunStarted(started) => Some(started),
+            _ => None,
+        });
+        let (Some(started), Some(folder)) = (started, self.path.parent()) else { return Ok(Vec::new()) };
+        Ok(crate::exec::read_log(&folder.join(&started.log), after + 1))
+    }
+
+    fn touch_presence(&self, session_id: &str, actor: &Actor) -> Result<(), StoreError> {
+        let now = crate::exec::now_ms();
+        let added = self.with(|conn| {
+            conn.execute(
+                "INSERT INTO presence (session_id, actor, host, seen_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (session_id, actor, host) DO UPDATE SET seen_at = excluded.seen_at",
+                params![session_id, actor.user, actor.host, now],
+            )
+        });
+        match added {
+            // A session that does not exist: nothing to record.
+            Err(_) if self.session(session_id).is_err() => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    fn presence(&self, session_id: &str, within_ms: i64) -> Result<Vec<Presence>, StoreError> {
+        let since = crate::exec::now_ms() - within_ms;
+        self.with(|conn| {
+            let mut statement = conn.prepare(
+                "SELECT actor, host, seen_at FROM presence WHERE session_id = ?1 AND seen_at >= ?2
+                 ORDER BY actor, host",
+            )?;
+            statement
+                .query_map(params![session_id, since], |row| {
+                    Ok(Presence { user: row.get(0)?, host: row.get(1)?, seen_at: row.get(2)? })
+                })?
+                .collect()
+        })
+    }
+
+    fn changes(&self) -> broadcast::Receiver<Change> {
+        self.changes.subscribe()
+    }
+
+    fn health(&self) -> Health {
+        Health { kind: "sqlite", location: self.path.display().to_string(), online: true, queued: 0 }
     }
 }

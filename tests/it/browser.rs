@@ -195,7 +195,11 @@ impl Driver {
             if !(value.is_null() || value == json!(false) || value == json!("")) {
                 return value;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for: {script}");
+            if Instant::now() >= deadline {
+                // What the page showed, to see why.
+                let state = self.script("return document.body.innerText.slice(-3000);");
+                panic!("timed out waiting for: {script}\npage: {state}");
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -331,6 +335,11 @@ fn the_incident_console_in_a_real_browser() {
             20,
         )
     };
+
+    // The bar names who has the console open on this session.
+    let responders = browser.wait_for("return document.getElementById('opsbook-responders')?.textContent || null;", 10);
+    let me = format!("{}@{}", opsbook::session::responder(), opsbook::exec::context::host());
+    assert!(responders.as_str().unwrap().contains(&me), "{responders}");
 
     // Run a step; its output appears under it.
     browser.click("section[data-step='prepare'] button[data-run='step']");

@@ -90,3 +90,125 @@ pub fn opsbook(args: &[&str], cwd: &Path) -> Output {
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// A fresh PostgreSQL database for one test, dropped afterwards.
+#[derive(Debug)]
+pub struct TestDb {
+    /// The database's URL.
+    pub url: String,
+    admin: String,
+    name: String,
+}
+
+/// Runs SQL on the database at `url`.
+pub fn pg_execute(url: &str, sql: &str) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let (client, connection) =
+            tokio_postgres::connect(url, tokio_postgres::NoTls).await.map_err(|e| e.to_string())?;
+        let driver = tokio::spawn(connection);
+        let result = client.batch_execute(sql).await.map_err(|e| e.to_string());
+        drop(client);
+        let _ = driver.await;
+        result
+    })
+}
+
+/// A database of its own for a test on the PostgreSQL server named by `OPSBOOK_TEST_POSTGRES`
+/// (a URL whose user may create databases, e.g. `postgres://opsbook:opsbook@127.0.0.1/postgres`).
+/// None, with a notice, where that is not set or the server cannot be reached; under `CI=true`
+/// that is a failure: CI always has PostgreSQL.
+pub fn postgres() -> Option<TestDb> {
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let Some(admin) = std::env::var("OPSBOOK_TEST_POSTGRES").ok().filter(|v| !v.is_empty()) else {
+        assert!(!in_ci, "OPSBOOK_TEST_POSTGRES is not set, and CI=true: CI must run the PostgreSQL tests");
+        eprintln!("notice: skipping, no PostgreSQL (set OPSBOOK_TEST_POSTGRES to a URL that may create databases)");
+        return None;
+    };
+    let name = format!("opsbook_t_{}", uuid::Uuid::new_v4().simple());
+    if let Err(err) = pg_execute(&admin, &format!("CREATE DATABASE {name}")) {
+        assert!(!in_ci, "cannot create a test database on {admin}: {err}");
+        eprintln!("notice: skipping, PostgreSQL at OPSBOOK_TEST_POSTGRES cannot be used: {err}");
+        return None;
+    }
+    let (base, query) = admin.split_once('?').map_or((admin.as_str(), ""), |(b, q)| (b, q));
+    let root = &base[..base.rfind('/').unwrap()];
+    let url = if query.is_empty() { format!("{root}/{name}") } else { format!("{root}/{name}?{query}") };
+    Some(TestDb { url, admin, name })
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let _ = pg_execute(&self.admin, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+    }
+}
+
+/// A TCP relay to a database that can be cut and restored: the database going away and
+/// coming back, as its clients see it.
+#[derive(Debug)]
+pub struct Relay {
+    pub port: u16,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Relay {
+    /// Relays 127.0.0.1:<port> to the host and port of `url`.
+    pub fn to(url: &str) -> Relay {
+        use std::sync::atomic::Ordering;
+        let config: tokio_postgres::Config = url.parse().unwrap();
+        let port = config.get_ports().first().copied().unwrap_or(5432);
+        let target = format!("127.0.0.1:{port}");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let relay = Relay {
+            port: listener.local_addr().unwrap().port(),
+            up: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            open: Default::default(),
+        };
+        let (up, open) = (relay.up.clone(), relay.open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if !up.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(std::net::Shutdown::Both);
+                    continue;
+                }
+                let Ok(server) = std::net::TcpStream::connect(&target) else { continue };
+                {
+                    let mut open = open.lock().unwrap();
+                    open.push(client.try_clone().unwrap());
+                    open.push(server.try_clone().unwrap());
+                }
+                for (mut from, mut to) in [(client.try_clone().unwrap(), server.try_clone().unwrap()), (server, client)]
+                {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        relay
+    }
+
+    /// `url` with its host and port replaced by this relay's.
+    pub fn url(&self, url: &str) -> String {
+        let (scheme, rest) = url.split_once("://").unwrap();
+        let (userinfo, rest) = rest.rsplit_once('@').map_or(("", rest), |(u, r)| (u, r));
+        let path = &rest[rest.find('/').unwrap_or(rest.len())..];
+        let at = if userinfo.is_empty() { String::new() } else { format!("{userinfo}@") };
+        format!("{scheme}://{at}127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Cuts every connection and refuses new ones.
+    pub fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for stream in self.open.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    pub fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}

@@ -13,5 +13,6 @@ mod props;
 mod seed;
 pub mod serve;
 mod sessions;
+mod shared;
 mod site;
 mod testing;

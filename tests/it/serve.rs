@@ -237,9 +237,15 @@ impl Drop for Server {
 
 impl Server {
     pub fn start(root: &Path) -> Server {
+        Server::start_with(root, &[])
+    }
+
+    /// A server with these environment variables (`OPSBOOK_STORE`, `OPSBOOK_RESPONDER`).
+    pub fn start_with(root: &Path, env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_opsbook"))
             .args(["serve", "--port", "0"])
             .current_dir(root)
+            .envs(env.iter().copied())
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -266,6 +272,10 @@ impl Server {
         let mut response = response;
         let value = response.body_mut().read_json().unwrap_or(Value::Null);
         (status, value)
+    }
+
+    pub fn get_json(&self, path: &str) -> Value {
+        serde_json::from_str(&self.get_text(path)).unwrap()
     }
 
     pub fn get_text(&self, path: &str) -> String {

@@ -497,10 +497,9 @@ fn export_of_a_scripted_session_with_a_fixed_clock() {
 
     let session = store.session(id).unwrap();
     let events = store.events(id, 0).unwrap();
-    let opsbook_dir = root.join(".opsbook");
-    let markdown = opsbook::export::markdown(&session, &events, &opsbook_dir);
-    let json = serde_json::to_string_pretty(&opsbook::export::json(&session, &events, &opsbook_dir)).unwrap();
-    let html = opsbook::export::html(&session, &events, &opsbook_dir);
+    let markdown = opsbook::export::markdown(&session, &events, store.as_ref());
+    let json = serde_json::to_string_pretty(&opsbook::export::json(&session, &events, store.as_ref())).unwrap();
+    let html = opsbook::export::html(&session, &events, store.as_ref());
     let user = opsbook::exec::context::user();
     let host = opsbook::exec::context::host();
     let mut settings = insta::Settings::clone_current();
