@@ -36,7 +36,7 @@ const GIT_STATE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A shared store gets a run's output in batches: what came within this long of the first
 /// chunk of a batch, up to [`OUTPUT_BATCH_BYTES`].
-const OUTPUT_BATCH_WAIT: std::time::Duration = std::time::Duration::from_millis(5);
+const OUTPUT_BATCH_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
 const OUTPUT_BATCH_BYTES: usize = 256 * 1024;
 
 /// Where event times come from: the system clock, or a fixed one in tests.

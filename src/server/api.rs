@@ -574,12 +574,16 @@ async fn run_events(
                         next_seq = chunk.seq + 1;
                         break (output_event(&chunk), Source::Recorded { next_seq, backlog, changes });
                     }
-                    // Its end first, then its output: output written before the end is read
-                    // after it, so none is missed.
+                    // Output first; with none new, its end, and once more its output: output
+                    // written before the end is read after it, so none is missed.
                     let lookup = run_id.clone();
-                    let (events, chunks) = store_call(&app, move |store| {
-                        let events = store.run_events(&lookup)?;
-                        Ok((events, store.output(&lookup, next_seq - 1)?))
+                    let (chunks, end) = store_call(&app, move |store| {
+                        let chunks = store.output(&lookup, next_seq - 1)?;
+                        if !chunks.is_empty() {
+                            return Ok((chunks, None));
+                        }
+                        let end = recorded_exit(&store.run_events(&lookup)?);
+                        Ok((if end.is_some() { store.output(&lookup, next_seq - 1)? } else { chunks }, end))
                     })
                     .await
                     .unwrap_or_default();
@@ -587,7 +591,7 @@ async fn run_events(
                         backlog = chunks.into();
                         continue;
                     }
-                    if let Some(exit) = recorded_exit(&events) {
+                    if let Some(exit) = end {
                         break (exit, Source::Done);
                     }
                     let wait = async {

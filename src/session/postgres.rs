@@ -407,9 +407,14 @@ impl PgStore {
         let result = self.block(async move {
             let mut client = pool.get().await?;
             let tx = client.transaction().await?;
-            tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&session.id]).await?;
-            let there: i64 =
-                tx.query_one("SELECT COUNT(*) FROM events WHERE session_id = $1", &[&session.id]).await?.get(0);
+            tx.execute(&tx.prepare_cached("SELECT pg_advisory_xact_lock(hashtext($1))").await?, &[&session.id]).await?;
+            let there: i64 = tx
+                .query_one(
+                    &tx.prepare_cached("SELECT COUNT(*) FROM events WHERE session_id = $1").await?,
+                    &[&session.id],
+                )
+                .await?
+                .get(0);
             if there > 0 {
                 let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
                 let same: i64 = tx
@@ -431,7 +436,10 @@ impl PgStore {
                 }));
             }
             tx.execute(
-                &format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"),
+                &tx.prepare_cached(&format!(
+                    "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
+                ))
+                .await?,
                 &[
                     &session.id,
                     &session.title,
@@ -482,18 +490,18 @@ impl Drop for PgStore {
 async fn migrate(pool: &Pool) -> Result<(), Fail> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    tx.execute("SELECT pg_advisory_xact_lock(7204101)", &[]).await?;
+    tx.execute(&tx.prepare_cached("SELECT pg_advisory_xact_lock(7204101)").await?, &[]).await?;
     tx.batch_execute("CREATE TABLE IF NOT EXISTS opsbook_schema (version INTEGER NOT NULL)").await?;
-    let version: i32 = match tx.query_opt("SELECT version FROM opsbook_schema", &[]).await? {
+    let version: i32 = match tx.query_opt(&tx.prepare_cached("SELECT version FROM opsbook_schema").await?, &[]).await? {
         Some(row) => row.get(0),
         None => {
-            tx.execute("INSERT INTO opsbook_schema (version) VALUES (0)", &[]).await?;
+            tx.execute(&tx.prepare_cached("INSERT INTO opsbook_schema (version) VALUES (0)").await?, &[]).await?;
             0
         }
     };
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
         tx.batch_execute(sql).await?;
-        tx.execute("UPDATE opsbook_schema SET version = $1", &[&(index as i32 + 1)]).await?;
+        tx.execute(&tx.prepare_cached("UPDATE opsbook_schema SET version = $1").await?, &[&(index as i32 + 1)]).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -530,17 +538,20 @@ fn events_from_rows(rows: &[Row]) -> Result<Vec<Event>, Fail> {
     rows.iter().map(event_from_row).collect()
 }
 
-async fn notify(tx: &tokio_postgres::Transaction<'_>, payload: serde_json::Value) -> Result<(), Fail> {
-    tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload.to_string()]).await?;
+async fn notify(tx: &deadpool_postgres::Transaction<'_>, payload: serde_json::Value) -> Result<(), Fail> {
+    tx.execute(&tx.prepare_cached("SELECT pg_notify($1, $2)").await?, &[&CHANNEL, &payload.to_string()]).await?;
     Ok(())
 }
 
-async fn insert_event_row(tx: &tokio_postgres::Transaction<'_>, event: &Event) -> Result<(), Fail> {
+async fn insert_event_row(tx: &deadpool_postgres::Transaction<'_>, event: &Event) -> Result<(), Fail> {
     let data = serde_json::to_string(&event.kind)
         .map_err(|e| Fail::Refused(StoreError::Backend { location: String::new(), message: e.to_string() }))?;
     tx.execute(
-        "INSERT INTO events (id, session_id, seq, at, kind, actor, host, source, run_id, data)
+        &tx.prepare_cached(
+            "INSERT INTO events (id, session_id, seq, at, kind, actor, host, source, run_id, data)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .await?,
         &[
             &event.id,
             &event.session_id,
@@ -561,13 +572,15 @@ async fn insert_event_row(tx: &tokio_postgres::Transaction<'_>, event: &Event) -
 /// Appends an event: the session's row is locked so that processes number their events one
 /// after the other. An event already there (same id) or a second end of one run is not written
 /// again; the one there is returned.
-async fn append_event(tx: &tokio_postgres::Transaction<'_>, event: &Event) -> Result<Event, Fail> {
-    let locked = tx.query_opt("SELECT id FROM sessions WHERE id = $1 FOR UPDATE", &[&event.session_id]).await?;
+async fn append_event(tx: &deadpool_postgres::Transaction<'_>, event: &Event) -> Result<Event, Fail> {
+    let locked = tx
+        .query_opt(&tx.prepare_cached("SELECT id FROM sessions WHERE id = $1 FOR UPDATE").await?, &[&event.session_id])
+        .await?;
     if locked.is_none() {
         return Err(Fail::Refused(StoreError::NoSuchSession(event.session_id.clone())));
     }
     let select = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1");
-    if let Some(row) = tx.query_opt(&select, &[&event.id]).await? {
+    if let Some(row) = tx.query_opt(&tx.prepare_cached(&select).await?, &[&event.id]).await? {
         return event_from_row(&row);
     }
     if event.kind.ends_run()
@@ -576,19 +589,31 @@ async fn append_event(tx: &tokio_postgres::Transaction<'_>, event: &Event) -> Re
         let select = format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE run_id = $1 AND kind != 'run-started' ORDER BY seq LIMIT 1"
         );
-        if let Some(row) = tx.query_opt(&select, &[&run_id]).await? {
+        if let Some(row) = tx.query_opt(&tx.prepare_cached(&select).await?, &[&run_id]).await? {
             return event_from_row(&row);
         }
     }
     match &event.kind {
         EventKind::StatusChanged { to, .. } => {
-            tx.execute("UPDATE sessions SET status = $2 WHERE id = $1", &[&event.session_id, &to.as_str()]).await?;
+            tx.execute(
+                &tx.prepare_cached("UPDATE sessions SET status = $2 WHERE id = $1").await?,
+                &[&event.session_id, &to.as_str()],
+            )
+            .await?;
         }
         EventKind::SeverityChanged { to, .. } => {
-            tx.execute("UPDATE sessions SET severity = $2 WHERE id = $1", &[&event.session_id, to]).await?;
+            tx.execute(
+                &tx.prepare_cached("UPDATE sessions SET severity = $2 WHERE id = $1").await?,
+                &[&event.session_id, to],
+            )
+            .await?;
         }
         EventKind::Closed => {
-            tx.execute("UPDATE sessions SET ended_at = $2 WHERE id = $1", &[&event.session_id, &event.at]).await?;
+            tx.execute(
+                &tx.prepare_cached("UPDATE sessions SET ended_at = $2 WHERE id = $1").await?,
+                &[&event.session_id, &event.at],
+            )
+            .await?;
         }
         _ => {}
     }
@@ -603,14 +628,17 @@ async fn append_event(tx: &tokio_postgres::Transaction<'_>, event: &Event) -> Re
 }
 
 async fn upsert_vars(
-    tx: &tokio_postgres::Transaction<'_>,
+    tx: &deadpool_postgres::Transaction<'_>,
     session_id: &str,
     vars: &BTreeMap<String, String>,
 ) -> Result<(), Fail> {
     for (name, value) in vars {
         tx.execute(
-            "INSERT INTO session_vars (session_id, name, value) VALUES ($1, $2, $3)
+            &tx.prepare_cached(
+                "INSERT INTO session_vars (session_id, name, value) VALUES ($1, $2, $3)
              ON CONFLICT (session_id, name) DO UPDATE SET value = excluded.value",
+            )
+            .await?,
             &[&session_id, name, value],
         )
         .await?;
@@ -635,7 +663,7 @@ fn stream_from_name(name: &str) -> Stream {
 }
 
 async fn insert_chunks(
-    tx: &tokio_postgres::Transaction<'_>,
+    tx: &deadpool_postgres::Transaction<'_>,
     session_id: &str,
     run_id: &str,
     chunks: &[Chunk],
@@ -646,9 +674,12 @@ async fn insert_chunks(
     // PostgreSQL text cannot hold NUL.
     let texts: Vec<String> = chunks.iter().map(|c| c.text.replace('\0', "\u{fffd}")).collect();
     tx.execute(
-        "INSERT INTO chunks (run_id, seq, session_id, at, stream, text)
+        &tx.prepare_cached(
+            "INSERT INTO chunks (run_id, seq, session_id, at, stream, text)
          SELECT $1, s, $2, a, st, t FROM UNNEST($3::BIGINT[], $4::BIGINT[], $5::TEXT[], $6::TEXT[]) AS u(s, a, st, t)
          ON CONFLICT (run_id, seq) DO NOTHING",
+        )
+        .await?,
         &[&run_id, &session_id, &seqs, &ats, &streams, &texts],
     )
     .await?;
@@ -661,11 +692,9 @@ async fn write_to_database(pool: &Pool, write: &Write) -> Result<Option<Event>, 
     let tx = client.transaction().await?;
     let written = match write {
         Write::Create { session, event } => {
-            tx.execute(
-                &format!(
+            tx.execute(&tx.prepare_cached(&format!(
                     "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, NULL) ON CONFLICT (id) DO NOTHING"
-                ),
-                &[&session.id, &session.title, &session.severity, &session.status.as_str(), &session.started_at],
+                )).await?, &[&session.id, &session.title, &session.severity, &session.status.as_str(), &session.started_at],
             )
             .await?;
             Some(append_event(&tx, event).await?)
@@ -702,10 +731,11 @@ async fn write_to_database(pool: &Pool, write: &Write) -> Result<Option<Event>, 
         }
         Write::Heartbeat { host, pid } => {
             tx.execute(
-                &format!(
+                &tx.prepare_cached(&format!(
                     "INSERT INTO recorders (host, pid, seen_at) VALUES ($1, $2, {DB_NOW_MS})
                      ON CONFLICT (host, pid) DO UPDATE SET seen_at = excluded.seen_at"
-                ),
+                ))
+                .await?,
                 &[host, &i64::from(*pid)],
             )
             .await?;
@@ -948,7 +978,12 @@ impl SessionStore for PgStore {
             |pool| async move {
                 let client = pool.get().await?;
                 let select = format!("SELECT {SESSION_COLUMNS} FROM sessions ORDER BY started_at DESC, id");
-                Ok(client.query(&select, &[]).await?.iter().map(session_from_row).collect::<Vec<_>>())
+                Ok(client
+                    .query(&client.prepare_cached(&select).await?, &[])
+                    .await?
+                    .iter()
+                    .map(session_from_row)
+                    .collect::<Vec<_>>())
             },
             |cache| {
                 let mut sessions: Vec<Session> = cache.sessions.values().map(|c| c.session.clone()).collect();
@@ -969,7 +1004,10 @@ impl SessionStore for PgStore {
             |pool| async move {
                 let client = pool.get().await?;
                 let select = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1");
-                Ok(client.query_opt(&select, &[&lookup]).await?.map(|row| session_from_row(&row)))
+                Ok(client
+                    .query_opt(&client.prepare_cached(&select).await?, &[&lookup])
+                    .await?
+                    .map(|row| session_from_row(&row)))
             },
             |cache| match cache.sessions.get(id) {
                 Some(cached) => Ok(Some(cached.session.clone())),
@@ -1000,7 +1038,9 @@ impl SessionStore for PgStore {
                 let client = pool.get().await?;
                 let select =
                     format!("SELECT {EVENT_COLUMNS} FROM events WHERE session_id = $1 AND seq > $2 ORDER BY seq");
-                events_from_rows(&client.query(&select, &[&lookup, &(after as i64)]).await?)
+                events_from_rows(
+                    &client.query(&client.prepare_cached(&select).await?, &[&lookup, &(after as i64)]).await?,
+                )
             },
             |cache| match cache.sessions.get(session_id) {
                 Some(cached) => Ok(cached.events.iter().filter(|e| e.seq > after).cloned().collect()),
@@ -1016,8 +1056,12 @@ impl SessionStore for PgStore {
         let vars = self.read(
             |pool| async move {
                 let client = pool.get().await?;
-                let rows =
-                    client.query("SELECT name, value FROM session_vars WHERE session_id = $1", &[&lookup]).await?;
+                let rows = client
+                    .query(
+                        &client.prepare_cached("SELECT name, value FROM session_vars WHERE session_id = $1").await?,
+                        &[&lookup],
+                    )
+                    .await?;
                 Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect::<BTreeMap<String, String>>())
             },
             |cache| Ok(cache.sessions.get(session_id).map(|c| c.vars.clone()).unwrap_or_default()),
@@ -1038,7 +1082,7 @@ impl SessionStore for PgStore {
             |pool| async move {
                 let client = pool.get().await?;
                 let select = format!("SELECT {EVENT_COLUMNS} FROM events WHERE run_id = $1 ORDER BY seq");
-                events_from_rows(&client.query(&select, &[&lookup]).await?)
+                events_from_rows(&client.query(&client.prepare_cached(&select).await?, &[&lookup]).await?)
             },
             |cache| Ok(cache.all_events().filter(|e| e.kind.run_id() == Some(run_id)).cloned().collect()),
         )
@@ -1053,7 +1097,7 @@ impl SessionStore for PgStore {
                          SELECT 1 FROM events AS ended WHERE ended.run_id = started.run_id AND ended.kind != 'run-started'
                      )
                      ORDER BY at";
-                events_from_rows(&client.query(select, &[]).await?)
+                events_from_rows(&client.query(&client.prepare_cached(select).await?, &[]).await?)
             },
             |cache| {
                 Ok(cache
@@ -1124,7 +1168,7 @@ impl SessionStore for PgStore {
                     "SELECT actor, host, seen_at FROM presence WHERE session_id = $1 AND seen_at >= {DB_NOW_MS} - $2
                      ORDER BY actor, host"
                 );
-                let rows = client.query(&select, &[&lookup, &within_ms]).await?;
+                let rows = client.query(&client.prepare_cached(&select).await?, &[&lookup, &within_ms]).await?;
                 Ok(rows
                     .iter()
                     .map(|row| Presence { user: row.get(0), host: row.get(1), seen_at: row.get(2) })
@@ -1141,7 +1185,7 @@ impl SessionStore for PgStore {
                 let client = pool.get().await?;
                 let select =
                     format!("SELECT (SELECT seen_at FROM recorders WHERE host = $1 AND pid = $2), {DB_NOW_MS}");
-                let row = client.query_one(&select, &[&host, &pid]).await?;
+                let row = client.query_one(&client.prepare_cached(&select).await?, &[&host, &pid]).await?;
                 Ok(Some((row.get(0), row.get(1))))
             },
             // Offline nobody can tell who is gone.
