@@ -634,6 +634,7 @@ async fn session_live(State(app): State<Arc<App>>, Path(id): Path<String>) -> Ap
     let lookup = id.clone();
     let actor = Actor::local("console");
     let (last_seq, health) = store_call(&app, move |store| {
+        store.session(&lookup)?;
         let last = store.events(&lookup, 0)?.last().map_or(0, |e| e.seq);
         store.touch_presence(&lookup, &actor)?;
         Ok((last, store.health()))

@@ -170,6 +170,8 @@ fn every_api_rule_through_oneshot() {
             .unwrap(),
     );
     assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = call(&app, authed(get("/api/sessions/20990101-nothere/live")).body(Body::empty()).unwrap());
+    assert_eq!(status, StatusCode::NOT_FOUND, "no live stream of a session that does not exist");
     // The browser sends names, never shell text: unknown fields are refused.
     let (status, _, body) = run(json!({"runbook": "serve.md", "step": "count", "script": "rm -rf /"}));
     assert_eq!(status, StatusCode::BAD_REQUEST);

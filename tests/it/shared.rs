@@ -294,6 +294,11 @@ fn the_database_lost_mid_incident_loses_nothing_and_writes_nothing_twice() {
         // The run goes on and streams here.
         let seen = server.events(run_id, None, None);
         assert_eq!(seen.last().unwrap().1, "exit");
+        // Its end is recorded (in the local queue) just after the stream says so.
+        eventually(Duration::from_secs(10), "the run's end is recorded", || {
+            let view = server.get_json(&format!("/api/sessions/{id}"));
+            view["runs"].as_array().unwrap().iter().any(|r| r["run_id"] == run_id && r["running"] == false)
+        });
     }
     let (status, _) = server.post(&format!("/api/sessions/{id}/notes"), json!({"text": "written offline"}));
     assert_eq!(status, 201);
@@ -425,4 +430,46 @@ fn session_migrate_moves_sqlite_sessions_to_postgres_once() {
 
     let output = opsbook(&["session", "migrate", "--to", "sqlite:/tmp/x.db"], dir.path());
     assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+}
+
+#[test]
+fn the_responder_comes_from_the_environment_else_the_user_config_else_the_os_user() {
+    let dir = fixture_book("shared.md", BOOK);
+    let config_home = tempfile::tempdir().unwrap();
+    std::fs::create_dir(config_home.path().join("opsbook")).unwrap();
+    std::fs::write(config_home.path().join("opsbook/config.toml"), "[opsbook]\nresponder = \"dana\"\n").unwrap();
+    let cli = |args: &[&str], responder: Option<&str>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_opsbook"));
+        command.args(args).current_dir(dir.path()).env("NO_COLOR", "1").env("XDG_CONFIG_HOME", config_home.path());
+        match responder {
+            Some(name) => command.env("OPSBOOK_RESPONDER", name),
+            None => command.env_remove("OPSBOOK_RESPONDER"),
+        };
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        text(&output.stdout)
+    };
+    let id = cli(&["session", "new", "Who is here"], Some("ana")).trim().to_owned();
+    cli(&["session", "note", &id, "from the config"], None);
+    let host = opsbook::exec::context::host();
+    let shown = cli(&["session", "show", &id], None);
+    assert!(shown.contains(&format!("(ana@{host})")), "{shown}");
+    assert!(shown.contains(&format!("(dana@{host})")), "{shown}");
+    let exported = cli(&["export", &id], None);
+    assert!(exported.contains(&format!("Note: from the config (dana@{host})")), "{exported}");
+
+    // A user config that cannot be read is a warning, and the OS user is used.
+    std::fs::write(config_home.path().join("opsbook/config.toml"), "[opsbook\nresponder = ").unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_opsbook"));
+    let output = command
+        .args(["session", "note", &id, "broken config"])
+        .current_dir(dir.path())
+        .env("XDG_CONFIG_HOME", config_home.path())
+        .env_remove("OPSBOOK_RESPONDER")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(text(&output.stderr).contains("config.toml"), "{}", text(&output.stderr));
+    let shown = cli(&["session", "show", &id], None);
+    assert!(shown.contains(&format!("broken config  ({}@{host})", opsbook::exec::context::user())), "{shown}");
 }
