@@ -92,6 +92,20 @@ pub struct Session {
     pub ended_at: Option<i64>,
 }
 
+impl Session {
+    /// A session opened now: a new id, investigating.
+    pub fn open(title: &str, severity: &str, at: i64) -> Session {
+        Session {
+            id: new_session_id(at),
+            title: title.to_owned(),
+            severity: severity.to_owned(),
+            status: Status::Investigating,
+            started_at: at,
+            ended_at: None,
+        }
+    }
+}
+
 /// Who did something, from where.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
@@ -199,6 +213,20 @@ pub struct Event {
     pub at: i64,
     pub actor: Actor,
     pub kind: EventKind,
+}
+
+impl Event {
+    /// A new event with a new id; the store gives it its number (`seq` 0 until then).
+    pub fn unnumbered(session_id: &str, actor: &Actor, at: i64, kind: EventKind) -> Event {
+        Event {
+            id: uuid::Uuid::new_v4().to_string(),
+            session_id: session_id.to_owned(),
+            seq: 0,
+            at,
+            actor: actor.clone(),
+            kind,
+        }
+    }
 }
 
 /// What happened. Stored as JSON (`type` + fields).
@@ -379,6 +407,17 @@ pub fn open(url: Option<&str>, book_root: &std::path::Path) -> Result<std::sync:
             message: "not a store URL: use postgres://USER:PASSWORD@HOST/DATABASE or sqlite:PATH".to_owned(),
         }),
     }
+}
+
+/// The runs these `run-started` events began, with their sessions (other events are skipped).
+fn started_runs(events: Vec<Event>) -> Vec<(String, RunStarted)> {
+    events
+        .into_iter()
+        .filter_map(|event| match event.kind {
+            EventKind::RunStarted(started) => Some((event.session_id, *started)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Sets a session's status; records an event only when it changes. Returns whether it did.

@@ -953,22 +953,9 @@ fn change_of(payload: &str) -> Option<Change> {
 
 impl SessionStore for PgStore {
     fn create(&self, title: &str, severity: &str, actor: &Actor, at: i64) -> Result<Session, StoreError> {
-        let session = Session {
-            id: super::new_session_id(at),
-            title: title.to_owned(),
-            severity: severity.to_owned(),
-            status: Status::Investigating,
-            started_at: at,
-            ended_at: None,
-        };
-        let event = Event {
-            id: uuid::Uuid::new_v4().to_string(),
-            session_id: session.id.clone(),
-            seq: 0,
-            at,
-            actor: actor.clone(),
-            kind: EventKind::Created { title: title.to_owned(), severity: severity.to_owned() },
-        };
+        let session = Session::open(title, severity, at);
+        let kind = EventKind::Created { title: title.to_owned(), severity: severity.to_owned() };
+        let event = Event::unnumbered(&session.id, actor, at, kind);
         self.write(Write::Create { session: session.clone(), event })?;
         Ok(session)
     }
@@ -1020,15 +1007,8 @@ impl SessionStore for PgStore {
     }
 
     fn append(&self, session_id: &str, actor: &Actor, at: i64, kind: EventKind) -> Result<Event, StoreError> {
-        let event = Event {
-            id: uuid::Uuid::new_v4().to_string(),
-            session_id: session_id.to_owned(),
-            seq: 0,
-            at,
-            actor: actor.clone(),
-            kind,
-        };
-        self.write(Write::Append { event })?.ok_or_else(|| self.offline_unknown(session_id))
+        self.write(Write::Append { event: Event::unnumbered(session_id, actor, at, kind) })?
+            .ok_or_else(|| self.offline_unknown(session_id))
     }
 
     fn events(&self, session_id: &str, after: u64) -> Result<Vec<Event>, StoreError> {
@@ -1110,13 +1090,7 @@ impl SessionStore for PgStore {
                     .collect())
             },
         )?;
-        Ok(events
-            .into_iter()
-            .filter_map(|event| match event.kind {
-                EventKind::RunStarted(started) => Some((event.session_id, *started)),
-                _ => None,
-            })
-            .collect())
+        Ok(super::started_runs(events))
     }
 
     fn output(&self, run_id: &str, after: u64) -> Result<Vec<Chunk>, StoreError> {

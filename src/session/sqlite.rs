@@ -119,14 +119,7 @@ fn insert_event(
     }
     let seq: i64 =
         tx.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE session_id = ?1", [session_id], |r| r.get(0))?;
-    let event = Event {
-        id: uuid::Uuid::new_v4().to_string(),
-        session_id: session_id.to_owned(),
-        seq: seq as u64,
-        at,
-        actor: actor.clone(),
-        kind,
-    };
+    let event = Event { seq: seq as u64, ..Event::unnumbered(session_id, actor, at, kind) };
     let data = serde_json::to_string(&event.kind).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     tx.execute(
         "INSERT INTO events (id, session_id, seq, at, kind, actor, host, source, run_id, data)
@@ -149,14 +142,7 @@ fn insert_event(
 
 impl SessionStore for SqliteStore {
     fn create(&self, title: &str, severity: &str, actor: &Actor, at: i64) -> Result<Session, StoreError> {
-        let session = Session {
-            id: super::new_session_id(at),
-            title: title.to_owned(),
-            severity: severity.to_owned(),
-            status: Status::Investigating,
-            started_at: at,
-            ended_at: None,
-        };
+        let session = Session::open(title, severity, at);
         self.with(|conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             tx.execute(
@@ -271,13 +257,7 @@ impl SessionStore for SqliteStore {
             )?;
             statement.query_map([], event_row)?.collect::<rusqlite::Result<Vec<Event>>>()
         })?;
-        Ok(events
-            .into_iter()
-            .filter_map(|event| match event.kind {
-                EventKind::RunStarted(started) => Some((event.session_id, *started)),
-                _ => None,
-            })
-            .collect())
+        Ok(super::started_runs(events))
     }
 
     fn output(&self, run_id: &str, after: u64) -> Result<Vec<Chunk>, StoreError> {

@@ -99,42 +99,7 @@ fn actor() -> Actor {
     Actor { user: "ana".to_owned(), host: "laptop".to_owned(), source: "cli".to_owned() }
 }
 
-#[test]
-fn the_store_keeps_sessions_events_and_vars_across_opens() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("nested/opsbook.db");
-    let id = {
-        let store = SqliteStore::open(&path).unwrap();
-        let session = store.create("Checkout down", "SEV1", &actor(), 1_000).unwrap();
-        assert_eq!(session.status, Status::Investigating);
-        store
-            .append(&session.id, &actor(), 2_000, EventKind::NoteAdded { note: NoteKind::Note, text: "n".into() })
-            .unwrap();
-        let from = Status::Investigating;
-        store.append(&session.id, &actor(), 3_000, EventKind::StatusChanged { from, to: Status::Identified }).unwrap();
-        store
-            .append(&session.id, &actor(), 4_000, EventKind::SeverityChanged { from: "SEV1".into(), to: "SEV2".into() })
-            .unwrap();
-        store.set_vars(&session.id, &[("region".to_owned(), "eu".to_owned())].into()).unwrap();
-        store.append(&session.id, &actor(), 5_000, EventKind::Closed).unwrap();
-        session.id
-    };
-    let store = SqliteStore::open(&path).unwrap();
-    let session = store.session(&id).unwrap();
-    assert_eq!(
-        (session.status, session.severity.as_str(), session.ended_at),
-        (Status::Identified, "SEV2", Some(5_000))
-    );
-    let events = store.events(&id, 0).unwrap();
-    let kinds: Vec<&str> = events.iter().map(|e| e.kind.name()).collect();
-    assert_eq!(kinds, ["created", "note-added", "status-changed", "severity-changed", "closed"]);
-    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
-    assert_eq!(store.events(&id, 3).unwrap().len(), 2);
-    assert_eq!(store.vars(&id).unwrap()["region"], "eu");
-    assert!(matches!(store.session("nope"), Err(opsbook::session::StoreError::NoSuchSession(_))));
-    let err = store.append("nope", &actor(), 1, EventKind::Closed).unwrap_err();
-    assert_eq!(err.to_string(), "no session `nope` (see `opsbook session list`)");
-}
+// The store contract (sessions, events, vars, across opens) is in `shared.rs`, over both stores.
 
 /// The runbook and a runner over a fresh store in `dir`.
 fn runner_for(dir: &Path) -> (opsbook::model::Book, Runner) {
@@ -144,7 +109,8 @@ fn runner_for(dir: &Path) -> (opsbook::model::Book, Runner) {
     (book, runner)
 }
 
-fn request<'b>(book: &'b opsbook::model::Book, session: &'b str, step: &str, dir: &Path) -> RunRequest<'b> {
+/// A run of `step` of the book's first runbook in `session`, nothing given, nothing confirmed.
+pub fn request<'b>(book: &'b opsbook::model::Book, session: &'b str, step: &str, dir: &Path) -> RunRequest<'b> {
     let runbook = &book.runbooks[0];
     RunRequest {
         session_id: session,

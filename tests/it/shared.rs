@@ -3,40 +3,19 @@
 //! migrate`. The PostgreSQL tests skip with a notice where `OPSBOOK_TEST_POSTGRES` is not set,
 //! and fail under `CI=true`.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use opsbook::exec::script::Selection;
-use opsbook::runner::{RunRequest, Runner};
+use opsbook::runner::Runner;
 use opsbook::session::{self, Actor, Change, EventKind, NoteKind, SessionStore, SqliteStore, Status, StoreError};
 use serde_json::{Value, json};
 
 use crate::common::{Relay, fixture_book, opsbook, postgres, text};
 use crate::serve::Server;
 
-const BOOK: &str = r#"# Shared
-
-## Count
-
-```bash {name=count}
-for i in 1 2 3 4 5; do echo "line $i"; sleep 0.1; done
-```
-
-## Wait
-
-```bash {name=wait}
-echo started
-sleep 30
-```
-
-## Quick
-
-```bash {name=quick}
-echo "quick one"
-```
-"#;
+/// The serve tests' runbook: `count` prints five lines, `slow` waits 30 s.
+const BOOK: &str = crate::serve::BOOK;
 
 fn actor(user: &str) -> Actor {
     Actor { user: user.to_owned(), host: "laptop-1".to_owned(), source: "cli".to_owned() }
@@ -55,18 +34,7 @@ fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
 fn run_step(store: Arc<dyn SessionStore>, dir: &Path, session_id: &str, step: &str) -> String {
     let book = opsbook::load::load_book(dir).unwrap();
     let runner = Runner::new(store, dir, &book.config.opsbook);
-    let runbook = &book.runbooks[0];
-    let request = RunRequest {
-        session_id,
-        runbook,
-        step: runbook.steps.iter().find(|s| s.id == step).unwrap(),
-        selection: Selection::All,
-        inputs: HashMap::new(),
-        confirmed: false,
-        cwd: dir.to_path_buf(),
-        actor: actor("ana"),
-        terminal: false,
-    };
+    let request = crate::sessions::request(&book, session_id, step, dir);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
         let started = runner.start(request).await.unwrap();
@@ -107,7 +75,7 @@ fn contract(open: &dyn Fn() -> Arc<dyn SessionStore>, dir: &Path) {
     store.set_vars(&id, &[("region".to_owned(), "us".to_owned())].into()).unwrap();
     assert!(matches!(store.session("20990101-nothere"), Err(StoreError::NoSuchSession(_))));
     let err = store.append("20990101-nothere", &actor("ana"), 1, EventKind::Closed).unwrap_err();
-    assert!(matches!(err, StoreError::NoSuchSession(_)), "{err}");
+    assert_eq!(err.to_string(), "no session `20990101-nothere` (see `opsbook session list`)");
 
     // A real run: its events, its output as the store has it, and one end only.
     let run_id = run_step(store.clone(), dir, &id, "count");
@@ -152,7 +120,7 @@ fn contract(open: &dyn Fn() -> Arc<dyn SessionStore>, dir: &Path) {
 
 #[test]
 fn the_store_contract_on_sqlite() {
-    let dir = fixture_book("shared.md", BOOK);
+    let dir = fixture_book("serve.md", BOOK);
     let root = dir.path().to_path_buf();
     contract(&|| Arc::new(SqliteStore::for_book(&root).unwrap()) as Arc<dyn SessionStore>, dir.path());
 }
@@ -160,7 +128,7 @@ fn the_store_contract_on_sqlite() {
 #[test]
 fn the_store_contract_on_postgres() {
     let Some(db) = postgres() else { return };
-    let dir = fixture_book("shared.md", BOOK);
+    let dir = fixture_book("serve.md", BOOK);
     let root = dir.path().to_path_buf();
     contract(&|| session::open(Some(&db.url), &root).unwrap(), dir.path());
     // Two processes starting at once agree on the schema.
@@ -177,7 +145,7 @@ fn the_store_contract_on_postgres() {
 
 #[test]
 fn an_unreachable_database_is_a_clear_error_with_the_password_masked() {
-    let dir = fixture_book("shared.md", BOOK);
+    let dir = fixture_book("serve.md", BOOK);
     let url = "postgres://ops:hunter2@127.0.0.1:9/incidents";
     let err = session::open(Some(url), dir.path()).unwrap_err().to_string();
     assert!(err.contains("postgres://ops:***@127.0.0.1:9/incidents"), "{err}");
@@ -215,7 +183,7 @@ fn open_console(server: &Server, id: &str) {
 fn two_servers_on_one_database_share_the_timeline_and_the_output() {
     let Some(db) = postgres() else { return };
     // Two responders, two copies of the book (nothing shared but the database).
-    let (book_a, book_b) = (fixture_book("shared.md", BOOK), fixture_book("shared.md", BOOK));
+    let (book_a, book_b) = (fixture_book("serve.md", BOOK), fixture_book("serve.md", BOOK));
     let a = Server::start_with(book_a.path(), &env(&db.url, "alice"));
     let b = Server::start_with(book_b.path(), &env(&db.url, "bob"));
     let (status, created) = a.post("/api/sessions", json!({"title": "Checkout down", "severity": "SEV2"}));
@@ -225,7 +193,7 @@ fn two_servers_on_one_database_share_the_timeline_and_the_output() {
 
     // A run started on A streams to an SSE client on B, every chunk, then its end.
     let (status, started) =
-        a.post(&format!("/api/sessions/{id}/runs"), json!({"runbook": "shared.md", "step": "count"}));
+        a.post(&format!("/api/sessions/{id}/runs"), json!({"runbook": "serve.md", "step": "count"}));
     assert_eq!(status, 202, "{started}");
     let run_id = started["run_id"].as_str().unwrap().to_owned();
     let seen = b.events(&run_id, None, None);
@@ -279,16 +247,16 @@ fn the_database_lost_mid_incident_loses_nothing_and_writes_nothing_twice() {
     let Some(db) = postgres() else { return };
     let relay = Relay::to(&db.url);
     let via_relay = relay.url(&db.url);
-    let book = fixture_book("shared.md", BOOK);
+    let book = fixture_book("serve.md", BOOK);
     let server = Server::start_with(book.path(), &env(&via_relay, "alice"));
     let (status, created) = server.post("/api/sessions", json!({"title": "Flaky network", "severity": "SEV3"}));
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
 
     relay.cut();
-    for step in ["count", "quick"] {
+    for step in ["count", "count"] {
         let (status, started) =
-            server.post(&format!("/api/sessions/{id}/runs"), json!({"runbook": "shared.md", "step": step}));
+            server.post(&format!("/api/sessions/{id}/runs"), json!({"runbook": "serve.md", "step": step}));
         assert_eq!(status, 202, "{started}");
         let run_id = started["run_id"].as_str().unwrap();
         // The run goes on and streams here.
@@ -329,13 +297,12 @@ fn the_database_lost_mid_incident_loses_nothing_and_writes_nothing_twice() {
 #[test]
 fn a_server_killed_mid_run_is_marked_interrupted_by_the_other() {
     let Some(db) = postgres() else { return };
-    let (book_a, book_b) = (fixture_book("shared.md", BOOK), fixture_book("shared.md", BOOK));
+    let (book_a, book_b) = (fixture_book("serve.md", BOOK), fixture_book("serve.md", BOOK));
     let mut a = Server::start_with(book_a.path(), &env(&db.url, "alice"));
     let b = Server::start_with(book_b.path(), &env(&db.url, "bob"));
     let (_, created) = a.post("/api/sessions", json!({"title": "Crash", "severity": "SEV2"}));
     let id = created["id"].as_str().unwrap().to_owned();
-    let (status, started) =
-        a.post(&format!("/api/sessions/{id}/runs"), json!({"runbook": "shared.md", "step": "wait"}));
+    let (status, started) = a.post(&format!("/api/sessions/{id}/runs"), json!({"runbook": "serve.md", "step": "slow"}));
     assert_eq!(status, 202, "{started}");
     let run_id = started["run_id"].as_str().unwrap().to_owned();
     // B streams the run until A dies; then its end is recorded by B.
@@ -358,16 +325,16 @@ fn a_server_killed_mid_run_is_marked_interrupted_by_the_other() {
 #[test]
 fn a_run_recorded_on_another_machine_that_went_silent_is_interrupted() {
     let Some(db) = postgres() else { return };
-    let dir = fixture_book("shared.md", BOOK);
+    let dir = fixture_book("serve.md", BOOK);
     let store = session::open(Some(&db.url), dir.path()).unwrap();
     let session = store.create("Elsewhere", "SEV3", &actor("ana"), 1_000).unwrap();
     let started = |run_id: &str, host: &str, pid: u32| {
         let context = opsbook::exec::context::Context { host: host.to_owned(), ..Default::default() };
         let started = opsbook::session::RunStarted {
             run_id: run_id.to_owned(),
-            runbook: "shared.md".into(),
+            runbook: "serve.md".into(),
             runbook_title: "Shared".into(),
-            step: "wait".into(),
+            step: "slow".into(),
             step_title: "Wait".into(),
             command: None,
             command_text: "sleep 30".into(),
@@ -401,7 +368,7 @@ fn a_run_recorded_on_another_machine_that_went_silent_is_interrupted() {
 #[test]
 fn session_migrate_moves_sqlite_sessions_to_postgres_once() {
     let Some(db) = postgres() else { return };
-    let dir = fixture_book("shared.md", BOOK);
+    let dir = fixture_book("serve.md", BOOK);
     let local: Arc<dyn SessionStore> = Arc::new(SqliteStore::for_book(dir.path()).unwrap());
     let session = local.create("Old incident", "SEV2", &actor("ana"), 1_000).unwrap();
     let run_id = run_step(local.clone(), dir.path(), &session.id, "count");
@@ -434,7 +401,7 @@ fn session_migrate_moves_sqlite_sessions_to_postgres_once() {
 
 #[test]
 fn the_responder_comes_from_the_environment_else_the_user_config_else_the_os_user() {
-    let dir = fixture_book("shared.md", BOOK);
+    let dir = fixture_book("serve.md", BOOK);
     let config_home = tempfile::tempdir().unwrap();
     std::fs::create_dir(config_home.path().join("opsbook")).unwrap();
     std::fs::write(config_home.path().join("opsbook/config.toml"), "[opsbook]\nresponder = \"dana\"\n").unwrap();
