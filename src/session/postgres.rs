@@ -273,6 +273,13 @@ impl PgStore {
         let mut config: tokio_postgres::Config = url.parse().map_err(|e| {
             fail(format!("not a valid PostgreSQL URL ({e}); use postgres://USER:PASSWORD@HOST:PORT/DATABASE"))
         })?;
+        if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
+            return Err(fail(
+                "sslmode=require: opsbook does not speak TLS to PostgreSQL yet; reach the database over a \
+                 trusted network or a tunnel (ssh -L 5432:DBHOST:5432 …) and drop sslmode from the URL"
+                    .to_owned(),
+            ));
+        }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(5));
         }

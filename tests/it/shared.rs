@@ -155,6 +155,10 @@ fn an_unreachable_database_is_a_clear_error_with_the_password_masked() {
     assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
     let stderr = text(&output.stderr);
     assert!(stderr.contains("ops:***@127.0.0.1:9") && !stderr.contains("hunter2"), "{stderr}");
+    let err = session::open(Some("postgres://ops:hunter2@db/x?sslmode=require"), dir.path()).unwrap_err().to_string();
+    assert!(err.contains("does not speak TLS") && !err.contains("hunter2"), "{err}");
+    let err = session::open(Some("postgres://ops@db/x?port=notanumber"), dir.path()).unwrap_err().to_string();
+    assert!(err.contains("not a valid PostgreSQL URL"), "{err}");
     let err = session::open(Some("mysql://x"), dir.path()).unwrap_err().to_string();
     assert!(err.contains("not a store URL"), "{err}");
 }
