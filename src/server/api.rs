@@ -166,7 +166,7 @@ async fn session_state(State(app): State<Arc<App>>, Path(id): Path<String>) -> A
     let lookup = id.clone();
     let (session, events, vars, present, health) = store_call(&app, move |store| {
         let session = store.session(&lookup)?;
-        let present = store.presence(&lookup, PRESENT_WITHIN_MS).unwrap_or_default();
+        let present = store.presence(&lookup, crate::session::PRESENCE_GONE_MS).unwrap_or_default();
         Ok((session, store.events(&lookup, 0)?, store.vars(&lookup)?, present, store.health()))
     })
     .await?;
@@ -618,9 +618,8 @@ async fn run_events(
     Ok(sse(stream))
 }
 
-/// Who counts as in a session: seen within this long. Open consoles say so every
-/// [`PRESENCE_EVERY`].
-const PRESENT_WITHIN_MS: i64 = 30_000;
+/// Open consoles say they are in the session this often (they count as present for
+/// `session::PRESENCE_GONE_MS`).
 const PRESENCE_EVERY: Duration = Duration::from_secs(10);
 /// How often a session's stream looks for events the store did not tell of (another process
 /// on a local store).

@@ -459,6 +459,10 @@ pub fn new_session_id(at: i64) -> String {
     format!("{day}-{letters}")
 }
 
+/// Someone whose console has not said it is open for this long has left the session (consoles
+/// say so every 10 s).
+pub const PRESENCE_GONE_MS: i64 = 30_000;
+
 /// How long a recorder on another machine may go unseen by a shared store before its runs in
 /// flight are marked interrupted. Recorders are seen every [`postgres::HEARTBEAT`].
 pub const RECORDER_STALE_MS: i64 = 15_000;

@@ -335,6 +335,17 @@ impl PgStore {
             });
         }
         let outbox = outbox_path.map(Outbox::open).transpose()?;
+        // Forget processes and consoles not seen for a day (each command leaves a heartbeat).
+        let pool_for_tidy = pool.clone();
+        handle.spawn(async move {
+            if let Ok(client) = pool_for_tidy.get().await {
+                let day = 86_400_000_i64;
+                let _ =
+                    client.execute(&format!("DELETE FROM recorders WHERE seen_at < {DB_NOW_MS} - $1"), &[&day]).await;
+                let _ =
+                    client.execute(&format!("DELETE FROM presence WHERE seen_at < {DB_NOW_MS} - $1"), &[&day]).await;
+            }
+        });
         let (writes, jobs) = mpsc::unbounded_channel();
         handle.spawn(writer(shared.clone(), pool.clone(), outbox, jobs));
         // Listening before this returns: no write after it goes unheard.
@@ -718,20 +729,21 @@ async fn write_to_database(pool: &Pool, write: &Write) -> Result<Option<Event>, 
             None
         }
         Write::Presence { session_id, actor } => {
-            let before: Option<i64> = tx
-                .query_opt(
-                    &format!(
-                        "INSERT INTO presence (session_id, actor, host, seen_at)
-                         SELECT $1, $2, $3, {DB_NOW_MS} WHERE EXISTS (SELECT 1 FROM sessions WHERE id = $1)
-                         ON CONFLICT (session_id, actor, host) DO UPDATE SET seen_at = excluded.seen_at
-                         RETURNING (SELECT seen_at FROM presence WHERE session_id = $1 AND actor = $2 AND host = $3)"
-                    ),
-                    &[session_id, &actor.user, &actor.host],
-                )
-                .await?
-                .and_then(|row| row.get(0));
-            // Tell the others when someone arrives (or comes back after a while).
-            if before.is_none() {
+            // The time seen before (none for someone new) and now, by the database's clock.
+            let sql = format!(
+                "INSERT INTO presence (session_id, actor, host, seen_at)
+                 SELECT $1, $2, $3, {DB_NOW_MS} WHERE EXISTS (SELECT 1 FROM sessions WHERE id = $1)
+                 ON CONFLICT (session_id, actor, host) DO UPDATE SET seen_at = excluded.seen_at
+                 RETURNING (SELECT seen_at FROM presence WHERE session_id = $1 AND actor = $2 AND host = $3),
+                           {DB_NOW_MS}"
+            );
+            let seen = tx.query_opt(&tx.prepare_cached(&sql).await?, &[session_id, &actor.user, &actor.host]).await?;
+            let arrived = seen.is_some_and(|row| {
+                let (before, now): (Option<i64>, i64) = (row.get(0), row.get(1));
+                before.is_none_or(|before| now - before > super::PRESENCE_GONE_MS)
+            });
+            // Tell the others when someone arrives, or comes back after a while.
+            if arrived {
                 notify(&tx, serde_json::json!({ "session": session_id, "presence": true })).await?;
             }
             None
