@@ -39,6 +39,10 @@ pub const HEARTBEAT: Duration = Duration::from_secs(3);
 const RETRY: Duration = Duration::from_millis(500);
 /// The LISTEN/NOTIFY channel.
 const CHANNEL: &str = "opsbook";
+/// How long one read or write may take before the database counts as unreachable (a network
+/// that drops packets, rather than refusing, would otherwise hang the console). A write that
+/// did land is harmless to repeat.
+const DEADLINE: Duration = Duration::from_secs(5);
 /// Output chunks read at once.
 const OUTPUT_PAGE: i64 = 1000;
 /// The store's clock, in milliseconds since the Unix epoch: presence and heartbeats are timed
@@ -284,6 +288,11 @@ impl PgStore {
             config.connect_timeout(Duration::from_secs(5));
         }
         config.application_name("opsbook");
+        // Notice a database that went silent (not only one that refused) within seconds.
+        config.keepalives_idle(Duration::from_secs(10));
+        config.keepalives_interval(Duration::from_secs(5));
+        config.keepalives_retries(3);
+        config.tcp_user_timeout(Duration::from_secs(15));
         // A URL without a password (as kept in book.toml) takes it from the environment.
         if config.get_password().is_none()
             && let Ok(password) = std::env::var("PGPASSWORD")
@@ -392,7 +401,7 @@ impl PgStore {
         Fut: Future<Output = Result<T, Fail>> + Send + 'static,
     {
         if self.shared.queued.load(Ordering::SeqCst) == 0 {
-            match self.block(online(self.pool.clone()))? {
+            match self.block(within_deadline(online(self.pool.clone())))? {
                 Ok(value) => {
                     self.shared.set_reachable(true);
                     return Ok(value);
@@ -704,6 +713,13 @@ async fn insert_chunks(
     Ok(())
 }
 
+/// `future`, or `Offline` when it takes longer than [`DEADLINE`].
+async fn within_deadline<T>(future: impl Future<Output = Result<T, Fail>>) -> Result<T, Fail> {
+    tokio::time::timeout(DEADLINE, future)
+        .await
+        .unwrap_or_else(|_| Err(Fail::Offline(format!("no answer within {} s", DEADLINE.as_secs()))))
+}
+
 /// Writes one write to the database, in one transaction.
 async fn write_to_database(pool: &Pool, write: &Write) -> Result<Option<Event>, Fail> {
     let mut client = pool.get().await?;
@@ -791,7 +807,7 @@ async fn writer(shared: Arc<Shared>, pool: Pool, outbox: Option<Outbox>, mut job
         let answer = if shared.queued.load(Ordering::SeqCst) > 0 {
             queue(&shared, outbox.as_ref(), &key, write)
         } else {
-            match write_to_database(&pool, &write).await {
+            match within_deadline(write_to_database(&pool, &write)).await {
                 Ok(written) => {
                     shared.set_reachable(true);
                     remember(&shared, &write, written.as_ref());
@@ -905,7 +921,7 @@ async fn drain(shared: &Shared, pool: &Pool, outbox: &Outbox, key: &str) {
         };
         let write: Option<Write> = serde_json::from_str(&item).ok();
         let result = match &write {
-            Some(write) => write_to_database(pool, write).await.map(drop),
+            Some(write) => within_deadline(write_to_database(pool, write)).await.map(drop),
             None => Err(Fail::Refused(shared.err("a queued write cannot be read"))),
         };
         match result {

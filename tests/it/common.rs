@@ -149,6 +149,7 @@ impl Drop for TestDb {
 pub struct Relay {
     pub port: u16,
     up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    frozen: std::sync::Arc<std::sync::atomic::AtomicBool>,
     open: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
 }
 
@@ -163,9 +164,10 @@ impl Relay {
         let relay = Relay {
             port: listener.local_addr().unwrap().port(),
             up: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            frozen: Default::default(),
             open: Default::default(),
         };
-        let (up, open) = (relay.up.clone(), relay.open.clone());
+        let (up, open, frozen) = (relay.up.clone(), relay.open.clone(), relay.frozen.clone());
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { continue };
@@ -181,8 +183,19 @@ impl Relay {
                 }
                 for (mut from, mut to) in [(client.try_clone().unwrap(), server.try_clone().unwrap()), (server, client)]
                 {
+                    let frozen = frozen.clone();
                     std::thread::spawn(move || {
-                        let _ = std::io::copy(&mut from, &mut to);
+                        use std::io::{Read, Write};
+                        let mut buffer = [0u8; 16 * 1024];
+                        while let Ok(n) = from.read(&mut buffer) {
+                            // Frozen: bytes are held, as on a network that drops packets.
+                            while frozen.load(Ordering::SeqCst) {
+                                std::thread::sleep(std::time::Duration::from_millis(20));
+                            }
+                            if n == 0 || to.write_all(&buffer[..n]).is_err() {
+                                break;
+                            }
+                        }
                         let _ = to.shutdown(std::net::Shutdown::Both);
                     });
                 }
@@ -210,5 +223,11 @@ impl Relay {
 
     pub fn restore(&self) {
         self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.frozen.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Holds every byte in both directions, connections left open: a database gone silent.
+    pub fn freeze(&self) {
+        self.frozen.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }

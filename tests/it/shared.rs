@@ -444,3 +444,31 @@ fn the_responder_comes_from_the_environment_else_the_user_config_else_the_os_use
     let shown = cli(&["session", "show", &id], None);
     assert!(shown.contains(&format!("broken config  ({}@{host})", opsbook::exec::context::user())), "{shown}");
 }
+
+#[test]
+fn a_database_gone_silent_is_offline_within_seconds_not_a_hang() {
+    let Some(db) = postgres() else { return };
+    let relay = Relay::to(&db.url);
+    let book = fixture_book("serve.md", BOOK);
+    let store = session::open(Some(&relay.url(&db.url)), book.path()).unwrap();
+    let session = store.create("Silent network", "SEV3", &actor("ana"), 1_000).unwrap();
+    relay.freeze();
+    // The write is acknowledged from the local queue once the database has not answered.
+    let began = Instant::now();
+    let note = EventKind::NoteAdded { note: NoteKind::Note, text: "while silent".into() };
+    store.append(&session.id, &actor("ana"), 2_000, note).unwrap();
+    assert!(began.elapsed() < Duration::from_secs(15), "took {:?}", began.elapsed());
+    assert!(!store.health().online);
+    // Reads answer from what this process saw, quickly.
+    let began = Instant::now();
+    assert_eq!(store.events(&session.id, 0).unwrap().len(), 2);
+    assert!(began.elapsed() < Duration::from_secs(1));
+    relay.restore();
+    eventually(Duration::from_secs(30), "the queue is written out", || {
+        let health = store.health();
+        health.online && health.queued == 0
+    });
+    let direct = session::open(Some(&db.url), book.path()).unwrap();
+    let kinds: Vec<String> = direct.events(&session.id, 0).unwrap().iter().map(|e| e.kind.name().to_owned()).collect();
+    assert_eq!(kinds, ["created", "note-added"], "written once");
+}
