@@ -6,9 +6,12 @@
 //! (the book from `gen_corpus`; a `bench-echo.md` runbook is added to its `src/`).
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/serve.rs"]
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -90,21 +93,11 @@ fn main() {
     }
 
     let began = Instant::now();
-    let mut child = Command::new(&opsbook)
-        .args(["serve", "--port", "0"])
-        .arg(&book)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let mut command = Command::new(&opsbook);
+    command.args(["serve", "--port", "0"]).arg(&book);
+    let (child, base, token) = support::start(command);
     let ready = began.elapsed().as_secs_f64();
-    let url = line.trim().to_owned();
-    let client = Client {
-        base: url.split("/?").next().unwrap().to_owned(),
-        token: url.split("token=").nth(1).unwrap().to_owned(),
-    };
+    let client = Client { base, token };
     let server = Server { child };
     std::thread::sleep(Duration::from_secs(1));
     let idle = server.rss_kib("VmRSS:");

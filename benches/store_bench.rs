@@ -8,9 +8,12 @@
 //! [--events 2000] [--lines 200]` (a database opsbook may create its tables in).
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/serve.rs"]
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -86,20 +89,13 @@ impl Drop for Server {
 
 impl Server {
     fn start(opsbook: &str, book: &Path, store: &str, responder: &str) -> Server {
-        let mut child = Command::new(opsbook)
+        let mut command = Command::new(opsbook);
+        command
             .args(["serve", "--port", "0"])
             .current_dir(book)
             .env("OPSBOOK_STORE", store)
-            .env("OPSBOOK_RESPONDER", responder)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let url = line.trim().to_owned();
-        let base = url.split("/?").next().unwrap().to_owned();
-        let token = url.split("token=").nth(1).unwrap().to_owned();
+            .env("OPSBOOK_RESPONDER", responder);
+        let (child, base, token) = support::start(command);
         Server { child, base, token }
     }
 

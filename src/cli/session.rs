@@ -211,7 +211,7 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
 /// `session migrate`: every session of `from` (default: the book's SQLite file) into the
 /// PostgreSQL store `to`.
 fn migrate(root: &Path, from: Option<&str>, to: &str, out: &mut Output) -> anyhow::Result<ExitCode> {
-    if !(to.starts_with("postgres://") || to.starts_with("postgresql://")) {
+    if !session::is_postgres_url(to) {
         return Err(InputError(format!(
             "--to must be a PostgreSQL URL (postgres://USER:PASSWORD@HOST/DATABASE), not `{}`",
             session::postgres::mask_url(to)
@@ -226,17 +226,7 @@ fn migrate(root: &Path, from: Option<&str>, to: &str, out: &mut Output) -> anyho
         let vars = source.vars(&found.id)?;
         let outputs = export::runs(&events)
             .iter()
-            .map(|run| {
-                let run_id = &run.started.run_id;
-                let mut chunks = Vec::new();
-                while let Some(last) = chunks.last().map(|c: &crate::exec::Chunk| c.seq).or(Some(0))
-                    && let Ok(page) = source.output(run_id, last)
-                    && !page.is_empty()
-                {
-                    chunks.extend(page);
-                }
-                (run_id.clone(), chunks)
-            })
+            .map(|run| (run.started.run_id.clone(), session::all_output(source.as_ref(), &run.started.run_id)))
             .collect();
         if target.import(&found, &events, &vars, outputs)? {
             copied += 1;

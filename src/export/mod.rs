@@ -120,16 +120,9 @@ static ANSI: LazyLock<Regex> = LazyLock::new(|| {
 /// The output a run kept, as one text (already redacted when it was written), without terminal
 /// colour codes.
 pub fn run_output(store: &dyn SessionStore, started: &RunStarted) -> String {
-    let mut text = String::new();
-    let mut after = 0;
-    // Read page by page until the store has no more (a missing log or an unreachable store
-    // leaves the output empty: the timeline is still whole).
-    while let Ok(chunks) = store.output(&started.run_id, after)
-        && let Some(last) = chunks.last()
-    {
-        after = last.seq;
-        text.extend(chunks.into_iter().map(|Chunk { text, .. }| text));
-    }
+    // Output that cannot be read leaves it empty: the timeline is still whole.
+    let text: String =
+        crate::session::all_output(store, &started.run_id).into_iter().map(|Chunk { text, .. }| text).collect();
     match ANSI.replace_all(&text, "") {
         std::borrow::Cow::Borrowed(_) => text,
         std::borrow::Cow::Owned(plain) => plain,

@@ -696,9 +696,9 @@ async fn session_live(State(app): State<Arc<App>>, Path(id): Path<String>) -> Ap
             // Let a burst settle into one notice.
             tokio::time::sleep(Duration::from_millis(30)).await;
             while live.changes.try_recv().is_ok() {}
-            let lookup = live.id.clone();
+            let (lookup, after) = (live.id.clone(), live.last_seq);
             let (last, health) = store_call(&live.app, move |store| {
-                Ok((store.events(&lookup, 0)?.last().map_or(0, |e| e.seq), store.health()))
+                Ok((store.events(&lookup, after)?.last().map_or(after, |e| e.seq), store.health()))
             })
             .await
             .unwrap_or((live.last_seq, live.app.runner.store().health()));

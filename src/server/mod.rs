@@ -81,6 +81,9 @@ impl App {
         crate::site::Site::new(&book, &site_dir)?.build()?;
         // Resolved once: every file request checks that its real path stays inside.
         let site_dir = crate::load::absolute(&site_dir);
+        // A shared store starts listening for other processes' changes now, not on the first
+        // console's request.
+        drop(store.changes());
         let runner = Runner::new(store, &book.root, &book.config.opsbook);
         let (reload, _) = broadcast::channel(64);
         let (shutdown_tx, shutdown) = watch::channel(false);

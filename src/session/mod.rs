@@ -389,13 +389,30 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     fn health(&self) -> Health;
 }
 
+/// Whether a store URL names a PostgreSQL database.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// Every output chunk a store has of a run, read page by page (nothing when it cannot be read:
+/// a missing log, an unreachable store).
+pub fn all_output(store: &dyn SessionStore, run_id: &str) -> Vec<Chunk> {
+    let mut chunks: Vec<Chunk> = Vec::new();
+    while let Ok(page) = store.output(run_id, chunks.last().map_or(0, |c| c.seq))
+        && !page.is_empty()
+    {
+        chunks.extend(page);
+    }
+    chunks
+}
+
 /// The store a URL names: `postgres://…` / `postgresql://…`, or `sqlite:PATH`; none: the
 /// book's SQLite file. `book_root` holds the local queue of a shared store.
 pub fn open(url: Option<&str>, book_root: &std::path::Path) -> Result<std::sync::Arc<dyn SessionStore>, StoreError> {
     let opsbook_dir = book_root.join(".opsbook");
     match url.map(str::trim).filter(|u| !u.is_empty()) {
         None => Ok(std::sync::Arc::new(SqliteStore::for_book(book_root)?)),
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+        Some(url) if is_postgres_url(url) => {
             Ok(std::sync::Arc::new(PgStore::open(url, Some(&opsbook_dir.join("outbox.db")))?))
         }
         Some(url) if url.starts_with("sqlite:") => {

@@ -57,6 +57,10 @@ pub struct PgStore {
     /// Taken on drop, to shut down without waiting.
     runtime: Option<tokio::runtime::Runtime>,
     handle: tokio::runtime::Handle,
+    /// For the LISTEN connection, opened by the first `changes()` (one-shot commands that
+    /// never follow changes do not open it).
+    config: tokio_postgres::Config,
+    listening: std::sync::OnceLock<()>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -89,6 +93,12 @@ impl Shared {
         StoreError::Backend { location: self.location.clone(), message: message.into() }
     }
 
+    fn offline_unknown(&self, session_id: &str) -> StoreError {
+        self.err(format!(
+            "the database cannot be reached and session `{session_id}` was not seen by this process before"
+        ))
+    }
+
     fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
         // The cache holds no invariant a panicking writer could break halfway.
         self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -107,9 +117,7 @@ impl From<tokio_postgres::Error> for Fail {
     fn from(err: tokio_postgres::Error) -> Fail {
         match err.as_db_error() {
             // Connection exceptions (08) and operator intervention (57: shutdown, restart).
-            Some(db) if !matches!(&db.code().code()[..2], "08" | "57") => {
-                Fail::Refused(StoreError::Backend { location: String::new(), message: db.message().to_owned() })
-            }
+            Some(db) if !matches!(&db.code().code()[..2], "08" | "57") => Fail::refused(db.message()),
             _ => Fail::Offline(err.to_string()),
         }
     }
@@ -125,6 +133,11 @@ impl From<deadpool_postgres::PoolError> for Fail {
 }
 
 impl Fail {
+    /// The database (or what came back from it) refused: `message` says why.
+    fn refused(message: impl Into<String>) -> Fail {
+        Fail::Refused(StoreError::Backend { location: String::new(), message: message.into() })
+    }
+
     fn into_store_error(self, shared: &Shared) -> StoreError {
         match self {
             Fail::Offline(message) => shared.err(format!("cannot reach the database: {message}")),
@@ -232,6 +245,25 @@ impl Cache {
         }
         cached.events.push(event.clone());
         Some(event)
+    }
+
+    /// Keeps a write: `written` is its event as the database numbered it; without one (queued),
+    /// the write's own event gets the next number here. Returns the event as kept.
+    fn record(&mut self, write: &Write, written: Option<&Event>) -> Option<Event> {
+        match write {
+            Write::Create { session, event } => {
+                self.put_session(session);
+                self.apply(written.unwrap_or(event))
+            }
+            Write::Append { event } => self.apply(written.unwrap_or(event)),
+            Write::Vars { session_id, vars } => {
+                if let Some(cached) = self.sessions.get_mut(session_id) {
+                    cached.vars.extend(vars.clone());
+                }
+                None
+            }
+            Write::Output { .. } | Write::Presence { .. } | Write::Heartbeat { .. } => None,
+        }
     }
 
     fn all_events(&self) -> impl Iterator<Item = &Event> {
@@ -357,10 +389,6 @@ impl PgStore {
         });
         let (writes, jobs) = mpsc::unbounded_channel();
         handle.spawn(writer(shared.clone(), pool.clone(), outbox, jobs));
-        // Listening before this returns: no write after it goes unheard.
-        let (ready, listening) = std::sync::mpsc::sync_channel(1);
-        handle.spawn(listen(config, shared.clone(), ready));
-        let _ = listening.recv_timeout(Duration::from_secs(5));
         let heartbeat = writes.clone();
         handle.spawn(async move {
             let write = Write::Heartbeat { host: crate::exec::context::host(), pid: std::process::id() };
@@ -371,7 +399,15 @@ impl PgStore {
                 tokio::time::sleep(HEARTBEAT).await;
             }
         });
-        Ok(PgStore { shared, pool, writes, runtime: Some(runtime), handle })
+        Ok(PgStore {
+            shared,
+            pool,
+            writes,
+            runtime: Some(runtime),
+            handle,
+            config,
+            listening: std::sync::OnceLock::new(),
+        })
     }
 
     /// Runs `future` on the store's runtime and waits for it, from any thread.
@@ -413,12 +449,6 @@ impl PgStore {
         offline(&self.shared.cache())
     }
 
-    fn offline_unknown(&self, session_id: &str) -> StoreError {
-        self.shared.err(format!(
-            "the database cannot be reached and session `{session_id}` was not seen by this process before"
-        ))
-    }
-
     /// Copies a whole session (from another store) into this one, keeping its event ids and
     /// order, its remembered values and its runs' output. Returns false when the session is
     /// already here with the same events; a session here with other events is an error.
@@ -454,13 +484,10 @@ impl PgStore {
                 if same == there && same as usize == events.len() {
                     return Ok(false);
                 }
-                return Err(Fail::Refused(StoreError::Backend {
-                    location: String::new(),
-                    message: format!(
-                        "session `{}` is already in the target with other events; it was not merged",
-                        session.id
-                    ),
-                }));
+                return Err(Fail::refused(format!(
+                    "session `{}` is already in the target with other events; it was not merged",
+                    session.id
+                )));
             }
             tx.execute(
                 &tx.prepare_cached(&format!(
@@ -548,9 +575,8 @@ fn session_from_row(row: &Row) -> Session {
 
 fn event_from_row(row: &Row) -> Result<Event, Fail> {
     let data: String = row.get(7);
-    let kind: EventKind = serde_json::from_str(&data).map_err(|e| {
-        Fail::Refused(StoreError::Backend { location: String::new(), message: format!("an event cannot be read: {e}") })
-    })?;
+    let kind: EventKind =
+        serde_json::from_str(&data).map_err(|e| Fail::refused(format!("an event cannot be read: {e}")))?;
     Ok(Event {
         id: row.get(0),
         session_id: row.get(1),
@@ -571,8 +597,7 @@ async fn notify(tx: &deadpool_postgres::Transaction<'_>, payload: serde_json::Va
 }
 
 async fn insert_event_row(tx: &deadpool_postgres::Transaction<'_>, event: &Event) -> Result<(), Fail> {
-    let data = serde_json::to_string(&event.kind)
-        .map_err(|e| Fail::Refused(StoreError::Backend { location: String::new(), message: e.to_string() }))?;
+    let data = serde_json::to_string(&event.kind).map_err(|e| Fail::refused(e.to_string()))?;
     tx.execute(
         &tx.prepare_cached(
             "INSERT INTO events (id, session_id, seq, at, kind, actor, host, source, run_id, data)
@@ -810,7 +835,7 @@ async fn writer(shared: Arc<Shared>, pool: Pool, outbox: Option<Outbox>, mut job
             match within_deadline(write_to_database(&pool, &write)).await {
                 Ok(written) => {
                     shared.set_reachable(true);
-                    remember(&shared, &write, written.as_ref());
+                    shared.cache().record(&write, written.as_ref());
                     Ok(written)
                 }
                 Err(Fail::Offline(_)) => {
@@ -837,66 +862,25 @@ fn warn(message: &str) {
     eprintln!("warning: session store: {message}");
 }
 
-/// Keeps what was written in the cache, for reads while offline.
-fn remember(shared: &Shared, write: &Write, written: Option<&Event>) {
-    let mut cache = shared.cache();
-    match write {
-        Write::Create { session, .. } => cache.put_session(session),
-        Write::Vars { session_id, vars } => {
-            if let Some(cached) = cache.sessions.get_mut(session_id) {
-                cached.vars.extend(vars.clone());
-            }
+/// Queues a write on local disk (the database is away, or earlier writes are still queued)
+/// and keeps it in the cache; the event returned has the number it will most likely get.
+fn queue(shared: &Shared, outbox: Option<&Outbox>, key: &str, write: Write) -> Result<Option<Event>, StoreError> {
+    match &write {
+        Write::Presence { .. } | Write::Heartbeat { .. } => return Ok(None),
+        Write::Append { event } if !shared.cache().sessions.contains_key(&event.session_id) => {
+            return Err(shared.offline_unknown(&event.session_id));
         }
         _ => {}
     }
-    if let Some(event) = written {
-        cache.apply(event);
-    }
-}
-
-/// Queues a write on local disk (the database is away, or earlier writes are still queued)
-/// and applies it to the cache; the event returned has the number it will most likely get.
-fn queue(shared: &Shared, outbox: Option<&Outbox>, key: &str, write: Write) -> Result<Option<Event>, StoreError> {
-    let provisional = match &write {
-        Write::Presence { .. } | Write::Heartbeat { .. } => return Ok(None),
-        _ if outbox.is_none() => {
-            return Err(shared.err("cannot reach the database (and this command keeps no local queue)"));
-        }
-        Write::Create { session, event } => {
-            let mut cache = shared.cache();
-            cache.put_session(session);
-            cache.apply(event)
-        }
-        Write::Append { event } => {
-            let mut cache = shared.cache();
-            if !cache.sessions.contains_key(&event.session_id) {
-                return Err(shared.err(format!(
-                    "the database cannot be reached and session `{}` was not seen by this process before",
-                    event.session_id
-                )));
-            }
-            cache.apply(event)
-        }
-        Write::Vars { session_id, vars } => {
-            if let Some(cached) = shared.cache().sessions.get_mut(session_id) {
-                cached.vars.extend(vars.clone());
-            }
-            None
-        }
-        Write::Output { .. } => None,
+    let Some(outbox) = outbox else {
+        return Err(shared.err("cannot reach the database (and this command keeps no local queue)"));
     };
     let item = serde_json::to_string(&write).map_err(|e| shared.err(e.to_string()))?;
-    if let Some(outbox) = outbox {
-        outbox.push(key, &item)?;
-    }
+    outbox.push(key, &item)?;
     shared.queued.fetch_add(1, Ordering::SeqCst);
-    let session = match &write {
-        Write::Create { session, .. } => Some(session.id.clone()),
-        Write::Append { event } => Some(event.session_id.clone()),
-        _ => None,
-    };
-    if let Some(session) = session {
-        let _ = shared.changes.send(Change::Session(session));
+    let provisional = shared.cache().record(&write, None);
+    if let Write::Create { event, .. } | Write::Append { event } = &write {
+        let _ = shared.changes.send(Change::Session(event.session_id.clone()));
     }
     Ok(provisional)
 }
@@ -922,7 +906,7 @@ async fn drain(shared: &Shared, pool: &Pool, outbox: &Outbox, key: &str) {
         let write: Option<Write> = serde_json::from_str(&item).ok();
         let result = match &write {
             Some(write) => within_deadline(write_to_database(pool, write)).await.map(drop),
-            None => Err(Fail::Refused(shared.err("a queued write cannot be read"))),
+            None => Err(Fail::refused("a queued write cannot be read")),
         };
         match result {
             Ok(()) => {}
@@ -1033,7 +1017,7 @@ impl SessionStore for PgStore {
             },
             |cache| match cache.sessions.get(id) {
                 Some(cached) => Ok(Some(cached.session.clone())),
-                None => Err(self.offline_unknown(id)),
+                None => Err(self.shared.offline_unknown(id)),
             },
         )?;
         let session = found.ok_or_else(|| StoreError::NoSuchSession(id.to_owned()))?;
@@ -1043,7 +1027,7 @@ impl SessionStore for PgStore {
 
     fn append(&self, session_id: &str, actor: &Actor, at: i64, kind: EventKind) -> Result<Event, StoreError> {
         self.write(Write::Append { event: Event::unnumbered(session_id, actor, at, kind) })?
-            .ok_or_else(|| self.offline_unknown(session_id))
+            .ok_or_else(|| self.shared.offline_unknown(session_id))
     }
 
     fn events(&self, session_id: &str, after: u64) -> Result<Vec<Event>, StoreError> {
@@ -1059,7 +1043,7 @@ impl SessionStore for PgStore {
             },
             |cache| match cache.sessions.get(session_id) {
                 Some(cached) => Ok(cached.events.iter().filter(|e| e.seq > after).cloned().collect()),
-                None => Err(self.offline_unknown(session_id)),
+                None => Err(self.shared.offline_unknown(session_id)),
             },
         )?;
         self.shared.cache().put_events(session_id, after, &events);
@@ -1203,7 +1187,14 @@ impl SessionStore for PgStore {
     }
 
     fn changes(&self) -> broadcast::Receiver<Change> {
-        self.shared.changes.subscribe()
+        let receiver = self.shared.changes.subscribe();
+        // Listening before the first subscriber gets its receiver: no write after goes unheard.
+        self.listening.get_or_init(|| {
+            let (ready, listening) = std::sync::mpsc::sync_channel(1);
+            self.handle.spawn(listen(self.config.clone(), self.shared.clone(), ready));
+            let _ = listening.recv_timeout(Duration::from_secs(5));
+        });
+        receiver
     }
 
     fn health(&self) -> Health {

@@ -271,19 +271,16 @@ impl SessionStore for SqliteStore {
     }
 
     fn touch_presence(&self, session_id: &str, actor: &Actor) -> Result<(), StoreError> {
-        let now = crate::exec::now_ms();
-        let added = self.with(|conn| {
+        // Nothing is recorded for a session that does not exist.
+        self.with(|conn| {
             conn.execute(
-                "INSERT INTO presence (session_id, actor, host, seen_at) VALUES (?1, ?2, ?3, ?4)
+                "INSERT INTO presence (session_id, actor, host, seen_at)
+                 SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?1)
                  ON CONFLICT (session_id, actor, host) DO UPDATE SET seen_at = excluded.seen_at",
-                params![session_id, actor.user, actor.host, now],
+                params![session_id, actor.user, actor.host, crate::exec::now_ms()],
             )
-        });
-        match added {
-            // A session that does not exist: nothing to record.
-            Err(_) if self.session(session_id).is_err() => Ok(()),
-            other => other.map(drop),
-        }
+        })
+        .map(drop)
     }
 
     fn presence(&self, session_id: &str, within_ms: i64) -> Result<Vec<Presence>, StoreError> {
