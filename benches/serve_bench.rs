@@ -38,11 +38,7 @@ struct Client {
 
 impl Client {
     fn post(&self, path: &str, body: Value) -> Value {
-        let mut response = ureq::post(&format!("{}{path}", self.base))
-            .header("Authorization", &format!("Bearer {}", self.token))
-            .send_json(&body)
-            .unwrap();
-        response.body_mut().read_json().unwrap()
+        support::post(&self.base, &self.token, path, &body)
     }
 
     /// Opens an SSE stream; returns its lines.

@@ -100,11 +100,7 @@ impl Server {
     }
 
     fn post(&self, path: &str, body: Value) -> Value {
-        let mut response = ureq::post(&format!("{}{path}", self.base))
-            .header("Authorization", &format!("Bearer {}", self.token))
-            .send_json(&body)
-            .unwrap();
-        response.body_mut().read_json().unwrap()
+        support::post(&self.base, &self.token, path, &body)
     }
 }
 

@@ -15,3 +15,12 @@ pub fn start(mut command: Command) -> (Child, String, String) {
     let token = url.split("token=").nth(1).unwrap().to_owned();
     (child, base, token)
 }
+
+/// POSTs JSON to the server with its token; the JSON answer.
+pub fn post(base: &str, token: &str, path: &str, body: &serde_json::Value) -> serde_json::Value {
+    let mut response = ureq::post(&format!("{base}{path}"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .send_json(body)
+        .unwrap();
+    response.body_mut().read_json().unwrap()
+}
