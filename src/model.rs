@@ -225,12 +225,62 @@ pub struct Occurrence {
     pub line: u32,
     pub col: u32,
     pub quoting: Quoting,
+    /// Bash evaluates the value here as code (arithmetic, a variable name): only a plain integer
+    /// or a plain name may stand here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evaluated: Option<Evaluation>,
+    /// The value is handed to another interpreter (`bash -c`, `ssh host …`, `awk`, `psql -c`)
+    /// that parses it again: opsbook quotes it for bash, not for that language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interpreter: Option<&'static str>,
     /// Byte range of the placeholder as written (`<pod-name>`, `${NAME:-x}`) in the command's
     /// text, for the executor's substitution.
     #[serde(skip)]
     pub offset: usize,
     #[serde(skip)]
     pub len: usize,
+}
+
+/// A context where bash evaluates a value as code rather than taking it as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Evaluation {
+    /// Arithmetic: `$(( ))`, `(( ))`, `let`, `[[ a -gt b ]]` operands, array subscripts,
+    /// `declare -i` variables, `${x:offset:length}`, `$[ ]`. `a[$(cmd)]` here runs `cmd`.
+    Integer,
+    /// A variable name: `read NAME`, `printf -v NAME`, `[[ -v NAME ]]`, `unset NAME`,
+    /// `declare NAME=…`, `declare -n ref=NAME`, `${!NAME}`. A subscript in a name is evaluated.
+    Name,
+}
+
+impl Evaluation {
+    /// Whether `value` may stand in this context: a plain integer, or a plain name.
+    pub fn accepts(self, value: &str) -> bool {
+        let bytes = value.as_bytes();
+        match self {
+            Evaluation::Integer => {
+                let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
+                (1..=18).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit)
+            }
+            Evaluation::Name => {
+                bytes.len() <= 128
+                    && bytes.first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+                    && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            }
+        }
+    }
+
+    /// What the context wants, for messages.
+    pub fn wants(self) -> &'static str {
+        match self {
+            Evaluation::Integer => {
+                "a plain integer (digits, an optional leading `-`): it stands where bash evaluates arithmetic"
+            }
+            Evaluation::Name => {
+                "a plain variable name (letters, digits, `_`): it stands where bash takes a variable name"
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

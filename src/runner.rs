@@ -109,6 +109,22 @@ pub struct Plan {
     env: BTreeMap<String, String>,
 }
 
+impl Plan {
+    /// Why the run needs confirmation: its risk, the step's `confirm`, values handed to a
+    /// second interpreter.
+    pub fn confirmation_reason(&self) -> String {
+        let mut reasons = Vec::new();
+        if self.risk.needs_confirmation() {
+            reasons.push(self.reason.clone());
+        }
+        reasons.extend(self.script.handed_over.iter().map(ToString::to_string));
+        if reasons.is_empty() {
+            reasons.push("marked `confirm`".to_owned());
+        }
+        reasons.join("; ")
+    }
+}
+
 /// A run that started: its id, the live run, and the task that records its end.
 #[derive(Debug)]
 pub struct Started {
@@ -178,12 +194,10 @@ impl Runner {
         }
         let plan = self.plan(&request)?;
         if plan.needs_confirmation && !request.confirmed {
-            let reason =
-                if plan.risk.needs_confirmation() { plan.reason.clone() } else { "marked `confirm`".to_owned() };
             return Err(RunError::NeedsConfirmation {
                 step: request.step.id.clone(),
                 risk: plan.risk,
-                reason,
+                reason: plan.confirmation_reason(),
                 commands: plan.shown,
             });
         }
@@ -362,8 +376,13 @@ fn plan_with(remembered: BTreeMap<String, String>, request: &RunRequest<'_>) -> 
     // Inputs are remembered under their names, exported variables as `env:NAME`.
     let mut env: BTreeMap<String, String> = BTreeMap::new();
     let mut inputs: HashMap<String, String> = HashMap::new();
+    script::check_inputs(request.step, request.selection, &request.inputs)
+        .map_err(|source| RunError::Script { step: request.step.id.clone(), source })?;
     for (name, value) in remembered {
         match name.strip_prefix("env:") {
+            // Only a step's own exports are remembered this way; a name the shell acts on is
+            // never carried, whoever stored it.
+            Some(var) if script::is_shell_variable(var) => {}
             Some(var) => {
                 env.insert(var.to_owned(), value);
             }
@@ -383,7 +402,8 @@ fn plan_with(remembered: BTreeMap<String, String>, request: &RunRequest<'_>) -> 
         }
         Selection::All => (request.step.risk, request.step.risk_reason.clone()),
     };
-    let needs_confirmation = risk.needs_confirmation() || request.step.settings.confirm;
+    let needs_confirmation =
+        risk.needs_confirmation() || request.step.settings.confirm || !script.handed_over.is_empty();
     let mut redactor = Redactor::with_process_env(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     for (name, value) in script.inputs.iter().chain(&script.env) {
         if is_secret_name(name) {

@@ -294,6 +294,7 @@
       const dialog = el("dialog", { class: "opsbook-dialog confirm-dialog" },
         el("h3", {}, `Run ${step.id}?`),
         el("p", {}, el("span", { class: `badge risk-${plan.risk}` }, plan.risk), " ", plan.reason || ""),
+        ...(plan.warnings || []).map((warning) => el("p", { class: "confirm-warning" }, "Warning: " + warning)),
         el("p", {}, "These commands will run, exactly:"),
         el("pre", { class: "confirm-commands" }, plan.commands),
         el("form", { method: "dialog" },

@@ -98,6 +98,7 @@
   var results = document.getElementById("search-results");
   var offline = document.getElementById("search-offline");
   if (!input) { return; }
+  if (input.form) { input.form.addEventListener("submit", function (event) { event.preventDefault(); }); }
   var base = document.body.dataset.root || "";
   var pagefind = null;
   function loadPagefind() {
@@ -156,7 +157,7 @@
               (sub.excerpt || page.excerpt || "") + "</span></a>";
           });
         });
-        results.innerHTML = html || '<p class="result-excerpt" style="padding:0.5em 0.75em">No match.</p>';
+        results.innerHTML = html || '<p class="result-excerpt no-match">No match.</p>';
         results.hidden = false;
       });
     }).catch(function () {

@@ -31,6 +31,10 @@ pub const RULES: &[(&str, &str)] = &[
     ("unconfirmed-risk", "a mutating or destructive step not marked `confirm`"),
     ("not-a-command", "a line in a step that is no shell command (a chat command such as `/incident create`)"),
     ("ambiguous-console", "a `console` block without prompts: its commands cannot be told from its output"),
+    (
+        "second-interpreter",
+        "a placeholder whose value another interpreter parses again (`bash -c`, `ssh host`, `awk`, `psql -c`)",
+    ),
     ("walk", "a folder or link that could not be walked"),
 ];
 
@@ -172,6 +176,22 @@ fn check_runbook(
             }
         }
         found.extend(undocumented_placeholders(step, &text, &file));
+        for placeholder in &step.placeholders {
+            let handed = placeholder.occurrences.iter().find_map(|o| o.interpreter.map(|name| (o, name)));
+            if let Some((occurrence, interpreter)) = handed {
+                found.push(at(
+                    Level::Warning,
+                    "second-interpreter",
+                    occurrence.line,
+                    occurrence.col,
+                    format!(
+                        "the value of `{}` in step `{}` is handed to {interpreter}, which parses it again: opsbook quotes it for bash only",
+                        placeholder.name, step.id
+                    ),
+                    "pass the value as data instead (an environment variable the inner program reads, `awk -v`, `jq --arg`, `psql -v` with `:'name'`), or keep the step and confirm each run",
+                ));
+            }
+        }
     }
     found.extend(shell_tags_without_shell(runbook, &text, &file));
     let script = script.map(|script| (file.clone(), text.clone(), script));

@@ -11,10 +11,10 @@ use super::output::{BOLD, DIM, Output, risk_style};
 use super::session::{StoreArgs, open_store};
 use super::show::{find_runbook, find_step, open_book_for};
 use super::{EXIT_FAILED, InputError};
-use crate::exec::script::{ScriptError, Selection};
+use crate::exec::script::{self, ScriptError, Selection};
 use crate::exec::{RunEvent, Stream, now_ms};
 use crate::export::duration_text;
-use crate::model::{Runbook, Step};
+use crate::model::{Risk, Runbook, Step};
 use crate::runner::{RunError, RunRequest, Runner};
 use crate::session::Actor;
 
@@ -65,6 +65,22 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
     let runbook = find_runbook(&book, &args.runbook)?;
     let selected = select(runbook, &args)?;
     let mut given = parse_vars(&args.vars)?;
+    // A value is for a placeholder of a selected step; any other name is a mistake (or an
+    // attempt to set a variable the runbook never asks for).
+    for name in given.keys() {
+        if !selected.iter().any(|(step, selection)| script::needed(step, *selection).any(|p| p.name == *name)) {
+            let mut declared: Vec<String> = selected
+                .iter()
+                .flat_map(|(step, selection)| script::needed(step, *selection).map(|p| format!("`{}`", p.name)))
+                .collect();
+            declared.dedup();
+            let listed = if declared.is_empty() { "none".to_owned() } else { declared.join(", ") };
+            return Err(InputError(format!(
+                "--var `{name}`: no selected step has such a placeholder (their inputs: {listed})"
+            ))
+            .into());
+        }
+    }
     let on_terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let store = open_store(&book.root, &book.config, &args.store)?;
     let runner = Runner::new(store.clone(), &book.root, &book.config.opsbook);
@@ -96,7 +112,7 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
             runbook,
             step,
             selection,
-            inputs: given.clone(),
+            inputs: inputs_of(step, selection, &given),
             confirmed: args.yes,
             cwd: cwd.clone(),
             actor: Actor::local("cli"),
@@ -142,6 +158,9 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
         for line in plan.shown.lines() {
             writeln!(out.stderr, "  {DIM}${DIM:#} {line}")?;
         }
+        for handed in &plan.script.handed_over {
+            writeln!(out.stderr, "  {}warning:{:#} {handed}", risk_style(Risk::Mutating), risk_style(Risk::Mutating))?;
+        }
         if args.dry_run {
             let needs = if plan.needs_confirmation { " (needs confirmation)" } else { "" };
             writeln!(out.stderr, "  {DIM}dry run: not run{needs}{DIM:#}")?;
@@ -151,7 +170,9 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
             if !on_terminal {
                 return Err(InputError(format!(
                     "step `{}` is {} ({}): pass --yes to confirm it, or run it from a terminal",
-                    step.id, plan.risk, plan.reason
+                    step.id,
+                    plan.risk,
+                    plan.confirmation_reason()
                 ))
                 .into());
             }
@@ -207,8 +228,8 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
             writeln!(
                 out.stderr,
                 "  {}✓ exit 0{:#} {DIM}in {took}{DIM:#}",
-                risk_style(crate::model::Risk::ReadOnly),
-                risk_style(crate::model::Risk::ReadOnly)
+                risk_style(Risk::ReadOnly),
+                risk_style(Risk::ReadOnly)
             )?;
         } else {
             failed = true;
@@ -265,6 +286,15 @@ fn select<'r>(runbook: &'r Runbook, args: &Args) -> Result<Vec<(&'r Step, Select
             let (step, command) = find_step(runbook, wanted)?;
             Ok((step, command.map_or(Selection::All, Selection::Command)))
         })
+        .collect()
+}
+
+/// The given values that this step declares placeholders for.
+fn inputs_of(step: &Step, selection: Selection, given: &HashMap<String, String>) -> HashMap<String, String> {
+    given
+        .iter()
+        .filter(|(name, _)| script::needed(step, selection).any(|p| p.name == **name))
+        .map(|(name, value)| (name.clone(), value.clone()))
         .collect()
 }
 

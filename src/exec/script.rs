@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::model::{PlaceholderKind, Quoting, Step};
+use crate::model::{Evaluation, PlaceholderKind, Quoting, Step};
 
 /// What to run: one command of the step (0-based) or all of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +27,29 @@ pub struct Script {
     pub display: String,
     /// The input values used, by placeholder name.
     pub inputs: BTreeMap<String, String>,
+    /// Values handed to a second interpreter that parses them again (`bash -c`, `ssh host`,
+    /// `awk`): opsbook's quoting protects them from bash only. Said before the run starts.
+    pub handed_over: Vec<HandedOver>,
+}
+
+/// An input whose value another interpreter parses again.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HandedOver {
+    pub name: String,
+    /// The interpreter, as a person would name it (`awk`, `ssh (the remote shell)`).
+    pub interpreter: &'static str,
+    /// The runbook line of the placeholder.
+    pub line: u32,
+}
+
+impl std::fmt::Display for HandedOver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the value of `{}` (line {}) is handed to {}, which parses it again: opsbook quotes it for bash only",
+            self.name, self.line, self.interpreter
+        )
+    }
 }
 
 /// Why a script could not be made.
@@ -40,6 +63,19 @@ pub enum ScriptError {
         "the value of `{name}` cannot hold a line break: it stands in a quoted heredoc, where it would end the text early"
     )]
     LineBreakInLiteralHeredoc { name: String },
+    #[error("the value of `{name}` must be {} (line {line}); the value given is not, and bash would run code in it", .evaluation.wants())]
+    Evaluated { name: String, evaluation: Evaluation, line: u32 },
+    #[error("the value of `{name}` holds a NUL byte, which no command line or environment can carry")]
+    NulByte { name: String },
+    #[error(
+        "`{name}` is not an input of this step{}: a run takes values only for the placeholders the step declares",
+        if .declared.is_empty() { " (it has none)".to_owned() } else { format!(" (its inputs: {})", .declared.join(", ")) }
+    )]
+    Undeclared { name: String, declared: Vec<String> },
+    #[error(
+        "`{name}` is read by the shell or the program loader itself (it can run code before the step): a run cannot set it; set it in the environment opsbook starts in"
+    )]
+    ShellVariable { name: String },
 }
 
 /// An input the step needs and nobody gave.
@@ -95,6 +131,9 @@ pub fn build(
         match placeholder.kind {
             PlaceholderKind::Env => {
                 if let Some(value) = given {
+                    if is_shell_variable(&placeholder.name) {
+                        return Err(ScriptError::ShellVariable { name: placeholder.name.clone() });
+                    }
                     env.insert(placeholder.name.clone(), value.clone());
                     used.insert(placeholder.name.clone(), value.clone());
                 } else if !known_env(&placeholder.name) && placeholder.default.is_none() {
@@ -118,6 +157,26 @@ pub fn build(
     }
     if !missing.is_empty() {
         return Err(ScriptError::Missing(missing));
+    }
+    let mut handed_over = Vec::new();
+    for placeholder in needed(step, selection) {
+        let Some(value) = used.get(&placeholder.name) else { continue };
+        for occurrence in placeholder.occurrences.iter().filter(|o| indices.contains(&o.command)) {
+            if let Some(evaluation) = occurrence.evaluated
+                && !evaluation.accepts(value)
+            {
+                return Err(ScriptError::Evaluated {
+                    name: placeholder.name.clone(),
+                    evaluation,
+                    line: occurrence.line,
+                });
+            }
+            if let Some(interpreter) = occurrence.interpreter
+                && !handed_over.iter().any(|h: &HandedOver| h.name == placeholder.name && h.interpreter == interpreter)
+            {
+                handed_over.push(HandedOver { name: placeholder.name.clone(), interpreter, line: occurrence.line });
+            }
+        }
     }
     let mut text = String::new();
     let mut display = String::new();
@@ -162,7 +221,49 @@ pub fn build(
         display.push_str(&shown_text);
         display.push('\n');
     }
-    Ok(Script { text, env, display, inputs: used })
+    Ok(Script { text, env, display, inputs: used, handed_over })
+}
+
+/// A run takes values only for the placeholders of what it runs, and no value holds a NUL.
+/// This is what keeps a request from choosing anything but values: a name is never an
+/// environment variable's name unless the runbook wrote it as one.
+pub fn check_inputs(step: &Step, selection: Selection, inputs: &HashMap<String, String>) -> Result<(), ScriptError> {
+    for (name, value) in inputs {
+        if !needed(step, selection).any(|p| p.name == *name) {
+            let declared = needed(step, selection).map(|p| format!("`{}`", p.name)).collect();
+            return Err(ScriptError::Undeclared { name: name.clone(), declared });
+        }
+        if value.contains('\0') {
+            return Err(ScriptError::NulByte { name: name.clone() });
+        }
+    }
+    Ok(())
+}
+
+/// Variables the shell or the dynamic loader act on before or around every command: a value
+/// for one of them is code (`BASH_ENV` is sourced, `BASH_FUNC_x%%` defines a function,
+/// `LD_PRELOAD` loads a library, `PS4` and `PROMPT_COMMAND` are expanded).
+pub fn is_shell_variable(name: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "BASH_ENV",
+        "ENV",
+        "SHELLOPTS",
+        "BASHOPTS",
+        "PS4",
+        "PROMPT_COMMAND",
+        "GLOBIGNORE",
+        "BASH_XTRACEFD",
+        "EXECIGNORE",
+        "CDPATH",
+        "IFS",
+        "PATH",
+        "BASH_COMPAT",
+        "INPUTRC",
+        "HISTFILE",
+    ];
+    NAMES.contains(&name)
+        || ["BASH_FUNC_", "LD_", "DYLD_"].iter().any(|prefix| name.starts_with(prefix))
+        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// The variable that carries the value of an angle, brace or dashed placeholder.

@@ -430,7 +430,8 @@ pub fn html(session: &Session, events: &[Event], store: &dyn SessionStore) -> St
     let markdown = markdown(session, events, store);
     let mut body = String::new();
     let options = pulldown_cmark::Options::ENABLE_TABLES | pulldown_cmark::Options::ENABLE_TASKLISTS;
-    pulldown_cmark::html::push_html(&mut body, pulldown_cmark::Parser::new_ext(&markdown, options));
+    let parser = pulldown_cmark::Parser::new_ext(&markdown, options).map(inert);
+    pulldown_cmark::html::push_html(&mut body, parser);
     let title = html_escape(&format!("Postmortem: {}", session.title));
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title}</title>\n<style>\n{PRINT_CSS}</style>\n</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n"
@@ -445,8 +446,39 @@ code { font-family: ui-monospace, monospace; }
 @media print { main { margin: 0; max-width: none; } pre { break-inside: avoid; } h2, h3 { break-after: avoid; } }
 ";
 
+/// Everything in the postmortem came from people and commands (titles, notes, inputs, output):
+/// raw HTML in it is shown as text, and a link or image keeps its address only when it is a web
+/// or relative one (no `javascript:`, `data:` or other schemes).
+fn inert(event: pulldown_cmark::Event<'_>) -> pulldown_cmark::Event<'_> {
+    use pulldown_cmark::{Event, Tag};
+    match event {
+        Event::Html(html) | Event::InlineHtml(html) => Event::Text(html),
+        Event::Start(Tag::Link { link_type, dest_url, title, id }) => {
+            Event::Start(Tag::Link { link_type, dest_url: safe_url(dest_url), title, id })
+        }
+        Event::Start(Tag::Image { link_type, dest_url, title, id }) => {
+            Event::Start(Tag::Image { link_type, dest_url: safe_url(dest_url), title, id })
+        }
+        other => other,
+    }
+}
+
+fn safe_url(url: pulldown_cmark::CowStr<'_>) -> pulldown_cmark::CowStr<'_> {
+    let scheme = url.split_once(':').map(|(scheme, _)| scheme.to_ascii_lowercase());
+    let relative = match &scheme {
+        None => true,
+        // `a/b:c` has a colon after a slash: a path, not a scheme.
+        Some(scheme) => scheme.contains(['/', '?', '#']),
+    };
+    if relative || matches!(scheme.as_deref(), Some("http" | "https" | "mailto")) {
+        url
+    } else {
+        pulldown_cmark::CowStr::Borrowed("#")
+    }
+}
+
 fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
 /// The seed's "Internal Communication" update, filled from the session.

@@ -8,8 +8,10 @@
 //! disk beyond the text it is handed.
 
 mod block;
+mod evaluated;
 mod fence;
 mod frontmatter;
+mod interpreter;
 mod lines;
 mod placeholder;
 pub(crate) use placeholder::mask_angles;

@@ -149,7 +149,13 @@ pub(crate) fn collect(
     position: &dyn Fn(usize, usize) -> (u32, u32),
 ) -> Vec<Placeholder> {
     let mut found: Vec<Placeholder> = Vec::new();
-    let mut add = |name: String, kind: PlaceholderKind, default: Option<String>, occurrence: Occurrence| {
+    fn add_to(
+        found: &mut Vec<Placeholder>,
+        name: String,
+        kind: PlaceholderKind,
+        default: Option<String>,
+        occurrence: Occurrence,
+    ) {
         if let Some(existing) = found.iter_mut().find(|p| p.name == name) {
             existing.occurrences.push(occurrence);
             if existing.default.is_none() {
@@ -158,12 +164,25 @@ pub(crate) fn collect(
         } else {
             found.push(Placeholder { name, kind, default, set_by: None, occurrences: vec![occurrence] });
         }
-    };
+    }
     for command in commands {
         let ctx_at = |offset: usize| command.lexed.ctx.get(offset).copied().unwrap_or(Ctx::Bare);
+        let handed_over = super::interpreter::handed_over(command.lexed);
         let occurrence = |range: std::ops::Range<usize>, quoting: Quoting| {
             let (line, col) = position(command.index, range.start);
-            Occurrence { command: command.index, line, col, quoting, offset: range.start, len: range.len() }
+            // A placeholder is evaluated when any byte of it is (`${a[<i>]}`, `$(( N ))`).
+            let evaluated = range.clone().find_map(|at| command.lexed.evaluation_at(at));
+            let interpreter = handed_over.iter().find(|(r, _)| r.contains(&range.start)).map(|(_, name)| *name);
+            Occurrence {
+                command: command.index,
+                line,
+                col,
+                quoting,
+                evaluated,
+                interpreter,
+                offset: range.start,
+                len: range.len(),
+            }
         };
         let angles = if command.text.contains('<') { Some(ANGLE.captures_iter(command.text)) } else { None };
         for capture in angles.into_iter().flatten() {
@@ -172,7 +191,7 @@ pub(crate) fn collect(
             if quoting == Quoting::Bare && is_redirection(command.text, whole.start()) {
                 continue;
             }
-            add(capture[1].to_owned(), PlaceholderKind::Angle, None, occurrence(whole.range(), quoting));
+            add_to(&mut found, capture[1].to_owned(), PlaceholderKind::Angle, None, occurrence(whole.range(), quoting));
         }
         let braces = if command.text.contains("{{") { Some(BRACE.captures_iter(command.text)) } else { None };
         for capture in braces.into_iter().flatten() {
@@ -182,7 +201,7 @@ pub(crate) fn collect(
                 continue;
             }
             let Some(quoting) = quoting(ctx_at(whole.start())) else { continue };
-            add(name.to_owned(), PlaceholderKind::Brace, None, occurrence(whole.range(), quoting));
+            add_to(&mut found, name.to_owned(), PlaceholderKind::Brace, None, occurrence(whole.range(), quoting));
         }
         let dollars = if command.text.contains('$') { Some(DOLLAR.captures_iter(command.text)) } else { None };
         for capture in dollars.into_iter().flatten() {
@@ -217,11 +236,49 @@ pub(crate) fn collect(
             if kind == PlaceholderKind::Env && (set_in_step.contains(&name) || WELL_KNOWN.contains(&name.as_str())) {
                 continue;
             }
-            add(name, kind, default, occurrence(whole.range(), quoting));
+            add_to(&mut found, name, kind, default, occurrence(whole.range(), quoting));
         }
+        bare_names_in_arithmetic(command, &mut found, &occurrence);
     }
     found.sort_by_key(|p| p.occurrences.first().map(|o| (o.line, o.col)));
     found
+}
+
+/// In arithmetic a variable is read by its bare name (`(( RETRIES > 3 ))`) and its value is
+/// evaluated as an expression: a `$RETRIES` placeholder named that way there is evaluated too.
+fn bare_names_in_arithmetic(
+    command: &CommandText<'_>,
+    found: &mut [Placeholder],
+    occurrence: &dyn Fn(std::ops::Range<usize>, Quoting) -> Occurrence,
+) {
+    let bytes = command.text.as_bytes();
+    for (range, evaluation) in &command.lexed.evaluated {
+        if *evaluation != crate::model::Evaluation::Integer {
+            continue;
+        }
+        let end = range.end.min(bytes.len());
+        let mut at = range.start.min(end);
+        while at < end {
+            let is_name = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+            if !is_name(&bytes[at]) {
+                at += 1;
+                continue;
+            }
+            let len = bytes[at..end].iter().take_while(|b| is_name(b)).count();
+            let standalone = at == 0 || !matches!(bytes[at - 1], b'$' | b'{');
+            if standalone
+                && let Some(placeholder) = found
+                    .iter_mut()
+                    .find(|p| p.kind == PlaceholderKind::Env && p.name.as_bytes() == &bytes[at..at + len])
+            {
+                let ctx = command.lexed.ctx.get(at).copied().unwrap_or(Ctx::Bare);
+                if let Some(quoting) = quoting(ctx) {
+                    placeholder.occurrences.push(occurrence(at..at + len, quoting));
+                }
+            }
+            at += len;
+        }
+    }
 }
 
 /// The text with each `<placeholder>` replaced by underscores of the same length, so that the

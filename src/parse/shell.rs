@@ -11,6 +11,8 @@ use std::ops::Range;
 
 use compact_str::CompactString;
 
+use crate::model::Evaluation;
+
 /// The quoting a byte of a script stands in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ctx {
@@ -58,8 +60,14 @@ impl Lexed {
                 assignment: t.assignment,
             })
             .collect();
-        let ctx = self.ctx.get(range).map_or_else(Vec::new, <[Ctx]>::to_vec);
-        Lexed { tokens, ctx, open: if last { self.open } else { None } }
+        let ctx = self.ctx.get(range.clone()).map_or_else(Vec::new, <[Ctx]>::to_vec);
+        let evaluated = self
+            .evaluated
+            .iter()
+            .filter(|(r, _)| r.start < range.end && r.end > range.start)
+            .map(|(r, e)| (r.start.max(base) - base..r.end.min(range.end) - base, *e))
+            .collect();
+        Lexed { tokens, ctx, open: if last { self.open } else { None }, evaluated }
     }
 }
 
@@ -86,6 +94,25 @@ pub(crate) struct Lexed {
     /// The quoting of each byte of the script.
     pub ctx: Vec<Ctx>,
     pub open: Option<Open>,
+    /// Byte ranges bash evaluates as code (arithmetic, variable names), whatever their quoting.
+    pub evaluated: Vec<(Range<usize>, Evaluation)>,
+}
+
+impl Lexed {
+    /// How bash evaluates the byte at `offset`, if it evaluates it as code.
+    pub fn evaluation_at(&self, offset: usize) -> Option<Evaluation> {
+        // Integer wins where ranges nest (`a[$(( i ))]` inside a name context).
+        let mut found = None;
+        for (range, evaluation) in &self.evaluated {
+            if range.contains(&offset) {
+                if *evaluation == Evaluation::Integer {
+                    return Some(Evaluation::Integer);
+                }
+                found = Some(*evaluation);
+            }
+        }
+        found
+    }
 }
 
 const OPERATORS: [&str; 20] = [
@@ -102,9 +129,12 @@ pub(crate) fn lex(src: &str) -> Lexed {
         ctx: vec![Ctx::Bare; src.len()],
         open: None,
         pending_heredocs: Vec::new(),
+        evaluated: Vec::new(),
     };
     lexer.run();
-    Lexed { tokens: lexer.tokens, ctx: lexer.ctx, open: lexer.open }
+    let mut lexed = Lexed { tokens: lexer.tokens, ctx: lexer.ctx, open: lexer.open, evaluated: lexer.evaluated };
+    super::evaluated::mark_commands(src, &mut lexed);
+    lexed
 }
 
 struct Heredoc {
@@ -121,6 +151,7 @@ struct Lexer<'a> {
     ctx: Vec<Ctx>,
     open: Option<Open>,
     pending_heredocs: Vec<Heredoc>,
+    evaluated: Vec<(Range<usize>, Evaluation)>,
 }
 
 fn is_blank(b: u8) -> bool {
@@ -231,11 +262,30 @@ impl Lexer<'_> {
             }
             let ctx = if heredoc.quoted { Ctx::HeredocLiteral } else { Ctx::HeredocExpanding };
             self.mark(start..self.pos, ctx);
+            if !heredoc.quoted {
+                self.substitutions_in_body(start..self.pos);
+            }
             self.push(Kind::HeredocBody, start..self.pos, CompactString::default());
             if !terminated {
                 self.open = Some(Open::Heredoc);
             }
         }
+    }
+
+    /// In an expanding heredoc body, `$(…)`, backquotes and `${…}` are read as on a command line:
+    /// a command substitution opens a fresh, unquoted context.
+    fn substitutions_in_body(&mut self, body: Range<usize>) {
+        let (resume, open) = (self.pos, self.open);
+        self.pos = body.start;
+        while self.pos < body.end {
+            match self.src[self.pos] {
+                b'\\' => self.pos += 2,
+                b'$' | b'`' => self.substitution(Ctx::HeredocExpanding),
+                _ => self.pos += 1,
+            }
+        }
+        self.pos = resume;
+        self.open = open;
     }
 
     /// Reads one word, marking the quoting of its bytes.
@@ -286,13 +336,13 @@ impl Lexer<'_> {
                 b'<' | b'>' if self.pos == start && self.peek(1) == Some(b'(') => {
                     let from = self.pos;
                     self.pos += 1;
-                    self.parens(Ctx::Bare);
+                    self.parens();
                     value.push_str(&self.text[from..self.pos]);
                 }
                 b'(' if value.ends_with('=') => {
                     // `arr=(a b c)`: an array assignment is one word.
                     let from = self.pos;
-                    self.parens(Ctx::Bare);
+                    self.parens();
                     value.push_str(&self.text[from..self.pos]);
                 }
                 _ if is_meta(b) => break,
@@ -347,12 +397,15 @@ impl Lexer<'_> {
 
     fn double_quoted(&mut self) -> String {
         let open = self.pos;
+        // The bytes from here to the next substitution are double-quoted; a substitution marks
+        // its own (a command substitution's are a fresh context).
+        let mut segment = open;
         self.pos += 1;
         let mut inner = String::new();
         while let Some(b) = self.peek(0) {
             match b {
                 b'"' => {
-                    self.mark(open..self.pos + 1, Ctx::Double);
+                    self.mark(segment..self.pos + 1, Ctx::Double);
                     self.pos += 1;
                     return inner;
                 }
@@ -371,9 +424,10 @@ impl Lexer<'_> {
                 }
                 b'$' | b'`' => {
                     let from = self.pos;
-                    self.mark(open..from, Ctx::Double);
+                    self.mark(segment..from, Ctx::Double);
                     self.substitution(Ctx::Double);
                     inner.push_str(&self.text[from..self.pos]);
+                    segment = self.pos;
                 }
                 _ => {
                     let ch = self.text[self.pos..].chars().next().unwrap_or(' ');
@@ -382,70 +436,180 @@ impl Lexer<'_> {
                 }
             }
         }
-        self.mark(open..self.src.len(), Ctx::Double);
+        self.mark(segment..self.src.len(), Ctx::Double);
         self.open = Some(Open::DoubleQuote);
         inner
     }
 
-    /// At a `$` or a backquote: reads `$(…)`, `$((…))`, `${…}`, `` `…` ``, `$NAME` or a lone `$`.
-    /// The bytes keep the quoting they stand in (`outer`), except nested quotes.
+    /// At a `$` or a backquote: reads `$(…)`, `$((…))`, `$[…]`, `${…}`, `` `…` ``, `$NAME` or a
+    /// lone `$`, marking the quoting of what it reads. `$NAME` and `${…}` keep the quoting they
+    /// stand in (`outer`); a command substitution is a fresh context, whatever surrounds it;
+    /// arithmetic is recorded as evaluated.
     fn substitution(&mut self, outer: Ctx) {
+        let start = self.pos;
         match (self.peek(0), self.peek(1)) {
             (Some(b'$'), Some(b'(')) => {
                 self.pos += 1;
-                self.parens(outer);
+                let arithmetic = self.peek(1) == Some(b'(');
+                self.parens();
+                if arithmetic {
+                    self.evaluated.push((start..self.pos, Evaluation::Integer));
+                }
             }
-            (Some(b'$'), Some(b'{')) => {
-                let mut depth = 0usize;
+            (Some(b'$'), Some(b'[')) => {
+                // `$[ … ]`, the old arithmetic expansion.
+                self.pos += 2;
+                let mut depth = 1usize;
                 while let Some(b) = self.peek(0) {
-                    self.pos += 1;
                     match b {
-                        b'{' => depth += 1,
-                        b'}' => {
-                            depth = depth.saturating_sub(1);
-                            if depth == 0 {
-                                return;
-                            }
+                        b'[' => depth += 1,
+                        b']' => depth -= 1,
+                        b'$' | b'`' => {
+                            self.substitution(Ctx::Bare);
+                            continue;
                         }
-                        b'\\' => self.pos += 1,
                         _ => {}
                     }
-                }
-                self.pos = self.pos.min(self.src.len());
-                self.open = Some(Open::Substitution);
-            }
-            (Some(b'`'), _) => {
-                self.pos += 1;
-                while let Some(b) = self.peek(0) {
                     self.pos += 1;
-                    match b {
-                        b'`' => return,
-                        b'\\' => self.pos = (self.pos + 1).min(self.src.len()),
-                        _ => {}
+                    if depth == 0 {
+                        break;
                     }
                 }
-                self.open = Some(Open::Backquote);
+                self.evaluated.push((start..self.pos, Evaluation::Integer));
             }
+            (Some(b'$'), Some(b'{')) => self.parameter(outer),
+            (Some(b'`'), _) => self.backquoted(),
             _ => {
                 self.pos += 1;
                 while self.peek(0).is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_') {
                     self.pos += 1;
                 }
+                self.mark(start..self.pos, outer);
             }
         }
     }
 
-    /// At a `(`: reads to its matching `)`, through quotes and nested substitutions.
-    fn parens(&mut self, outer: Ctx) {
+    /// At `${`: reads to the matching `}`. The braces keep the quoting they stand in; nested
+    /// substitutions and quotes mark their own bytes. A subscript (`${a[i]}`) and an offset or
+    /// length (`${x:i:n}`) are arithmetic; the name after `${!` is a variable name.
+    fn parameter(&mut self, outer: Ctx) {
+        let start = self.pos;
+        self.pos += 2;
+        let mut segment = start;
+        let mut depth = 1usize;
+        while let Some(b) = self.peek(0) {
+            match b {
+                b'}' => {
+                    self.pos += 1;
+                    depth -= 1;
+                    if depth == 0 {
+                        self.mark(segment..self.pos, outer);
+                        self.parameter_evaluation(start..self.pos);
+                        return;
+                    }
+                }
+                b'{' => {
+                    depth += 1;
+                    self.pos += 1;
+                }
+                b'\\' => self.pos = (self.pos + 2).min(self.src.len()),
+                b'$' | b'`' => {
+                    self.mark(segment..self.pos, outer);
+                    self.substitution(outer);
+                    segment = self.pos;
+                }
+                b'\'' if outer != Ctx::Double => {
+                    self.mark(segment..self.pos, outer);
+                    self.single_quoted(self.pos + 1, false);
+                    segment = self.pos;
+                }
+                b'"' => {
+                    self.mark(segment..self.pos, outer);
+                    self.double_quoted();
+                    segment = self.pos;
+                }
+                _ => {
+                    let ch = self.text[self.pos..].chars().next().map_or(1, char::len_utf8);
+                    self.pos += ch;
+                }
+            }
+        }
+        self.mark(segment..self.src.len(), outer);
+        self.pos = self.src.len();
+        self.open = Some(Open::Substitution);
+    }
+
+    /// The evaluated parts of one `${…}` (`range` from `$` to after `}`).
+    fn parameter_evaluation(&mut self, range: Range<usize>) {
+        let bytes = &self.src[range.start + 2..range.end - 1];
+        let base = range.start + 2;
+        let mut i = 0;
+        if bytes.first() == Some(&b'!') {
+            let name_end = bytes[1..]
+                .iter()
+                .position(|b| matches!(b, b'}' | b':' | b'[' | b'@' | b'*'))
+                .map_or(bytes.len(), |p| p + 1);
+            if name_end > 1 {
+                self.evaluated.push((base + 1..base + name_end, Evaluation::Name));
+            }
+            return;
+        }
+        if bytes.first() == Some(&b'#') && bytes.len() > 1 {
+            i = 1;
+        }
+        let name = bytes[i..].iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count();
+        i += if name == 0 && bytes.get(i).is_some_and(|b| b"@*#?$!-".contains(b)) { 1 } else { name };
+        if bytes.get(i) == Some(&b'[') {
+            let close = matching(bytes, i, b'[', b']');
+            self.evaluated.push((base + i + 1..base + close, Evaluation::Integer));
+            i = (close + 1).min(bytes.len());
+        }
+        if bytes.get(i) == Some(&b':') && !bytes.get(i + 1).is_some_and(|b| b"-=?+".contains(b)) {
+            self.evaluated.push((base + i + 1..base + bytes.len(), Evaluation::Integer));
+        }
+    }
+
+    /// At a backquote: reads to the closing one. The body is a fresh, unquoted context.
+    fn backquoted(&mut self) {
+        self.pos += 1;
+        while let Some(b) = self.peek(0) {
+            match b {
+                b'`' => {
+                    self.pos += 1;
+                    return;
+                }
+                b'\\' => self.pos = (self.pos + 2).min(self.src.len()),
+                b'\'' => {
+                    self.single_quoted(self.pos + 1, false);
+                }
+                b'"' => {
+                    self.double_quoted();
+                }
+                b'$' => self.substitution(Ctx::Bare),
+                _ => {
+                    let ch = self.text[self.pos..].chars().next().map_or(1, char::len_utf8);
+                    self.mark(self.pos..self.pos + ch, Ctx::Bare);
+                    self.pos += ch;
+                }
+            }
+        }
+        self.open = Some(Open::Backquote);
+    }
+
+    /// At a `(`: reads to its matching `)`, through quotes and nested substitutions. What is
+    /// inside is a fresh, unquoted context (a command substitution, a subshell, an array).
+    fn parens(&mut self) {
         let mut depth = 0usize;
         let mut word_start = true;
         while let Some(b) = self.peek(0) {
             match b {
                 b'(' => {
                     depth += 1;
+                    self.mark(self.pos..self.pos + 1, Ctx::Bare);
                     self.pos += 1;
                 }
                 b')' => {
+                    self.mark(self.pos..self.pos + 1, Ctx::Bare);
                     self.pos += 1;
                     depth = depth.saturating_sub(1);
                     if depth == 0 {
@@ -458,16 +622,21 @@ impl Lexer<'_> {
                 b'"' => {
                     self.double_quoted();
                 }
-                b'`' | b'$' => self.substitution(outer),
-                b'\\' => self.pos = (self.pos + 2).min(self.src.len()),
+                b'`' | b'$' => self.substitution(Ctx::Bare),
+                b'\\' => {
+                    let end = (self.pos + 2).min(self.src.len());
+                    self.mark(self.pos..end, Ctx::Bare);
+                    self.pos = end;
+                }
                 b'#' if word_start => {
                     let end = self.text[self.pos..].find('\n').map_or(self.src.len(), |i| self.pos + i);
                     self.mark(self.pos..end, Ctx::Comment);
                     self.pos = end;
                 }
                 _ => {
-                    let ch = self.text[self.pos..].chars().next().unwrap_or(' ');
-                    self.pos += ch.len_utf8();
+                    let ch = self.text[self.pos..].chars().next().map_or(1, char::len_utf8);
+                    self.mark(self.pos..self.pos + ch, Ctx::Bare);
+                    self.pos += ch;
                 }
             }
             word_start = self.pos > 0 && matches!(self.src[self.pos - 1], b' ' | b'\t' | b'\n' | b';' | b'(');
@@ -477,6 +646,22 @@ impl Lexer<'_> {
         }
         self.open = Some(Open::Substitution);
     }
+}
+
+/// The index of the byte that closes the bracket opened at `open` (or the end).
+pub(crate) fn matching(bytes: &[u8], open: usize, opener: u8, closer: u8) -> usize {
+    let mut depth = 0usize;
+    for (i, b) in bytes.iter().enumerate().skip(open) {
+        if *b == opener {
+            depth += 1;
+        } else if *b == closer {
+            depth -= 1;
+            if depth == 0 {
+                return i;
+            }
+        }
+    }
+    bytes.len()
 }
 
 /// A command found by [`split`]: the range of its tokens and of its text.

@@ -392,6 +392,7 @@ async fn plan_run(State(app): State<Arc<App>>, Path(id): Path<String>, body: Byt
             "risk": plan.risk.as_str(),
             "reason": plan.reason,
             "needs_confirmation": plan.needs_confirmation,
+            "warnings": plan.script.handed_over.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "missing": [],
         }))
         .into_response()),

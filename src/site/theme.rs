@@ -16,8 +16,11 @@ const TEMPLATES: [(&str, &str); 5] = [
 ];
 
 /// Static assets copied to `assets/`.
-const ASSETS: [(&str, &str); 2] =
-    [("opsbook.css", include_str!("../../theme/opsbook.css")), ("opsbook.js", include_str!("../../theme/opsbook.js"))];
+const ASSETS: [(&str, &str); 3] = [
+    ("opsbook.css", include_str!("../../theme/opsbook.css")),
+    ("opsbook.js", include_str!("../../theme/opsbook.js")),
+    ("theme.js", include_str!("../../theme/theme.js")),
+];
 
 /// Generated assets a theme folder may also override.
 pub(crate) const GENERATED: [&str; 2] = ["highlight-light.css", "highlight-dark.css"];

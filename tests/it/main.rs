@@ -9,6 +9,7 @@ mod corpus;
 mod edge_cases;
 mod exec;
 mod extract;
+mod injection;
 mod props;
 mod seed;
 pub mod serve;
