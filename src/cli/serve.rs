@@ -64,7 +64,7 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
                 "warning: listening on {address}, reachable from other machines; anyone with the token can run steps here"
             )?;
         }
-        let host = if args.bind.is_loopback() || args.bind.is_unspecified() { "127.0.0.1".to_owned() } else { args.bind.to_string() };
+        let host = url_host(args.bind);
         let session = args.session.as_ref().map(|id| format!("&session={id}")).unwrap_or_default();
         let url = format!("http://{host}:{}/?token={}{session}", address.port(), app.token());
         writeln!(out.stderr, "{BOLD}opsbook console{BOLD:#} {DIM}(ctrl-c stops it; running steps are cancelled){DIM:#}")?;
@@ -79,6 +79,18 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The host part of the console's URL for an address it listens on: a bracketed IPv6 address,
+/// and a loopback one for an unspecified address (`0.0.0.0` is reached at `127.0.0.1`, `::` at
+/// `[::1]`).
+fn url_host(bind: IpAddr) -> String {
+    match bind {
+        IpAddr::V4(ip) if ip.is_unspecified() => "127.0.0.1".to_owned(),
+        IpAddr::V4(ip) => ip.to_string(),
+        IpAddr::V6(ip) if ip.is_unspecified() => "[::1]".to_owned(),
+        IpAddr::V6(ip) => format!("[{ip}]"),
+    }
+}
+
 fn open_browser(url: &str) {
     let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
     let _ = std::process::Command::new(opener)
@@ -87,4 +99,20 @@ fn open_browser(url: &str) {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_printed_url_reaches_the_address_it_listens_on() {
+        let host = |text: &str| url_host(text.parse().expect("an address"));
+        assert_eq!(host("127.0.0.1"), "127.0.0.1");
+        assert_eq!(host("127.0.0.2"), "127.0.0.2");
+        assert_eq!(host("0.0.0.0"), "127.0.0.1");
+        assert_eq!(host("::1"), "[::1]");
+        assert_eq!(host("::"), "[::1]");
+        assert_eq!(host("fe80::1"), "[fe80::1]");
+    }
 }

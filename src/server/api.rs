@@ -449,7 +449,10 @@ async fn export_session(
         })
     })
     .await?;
-    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+    // An export holds what people typed and commands printed: a document to read, sandboxed,
+    // never a page that runs on the console's origin.
+    Ok(([(header::CONTENT_TYPE, content_type), (header::CONTENT_SECURITY_POLICY, super::headers::EXPORT_POLICY)], body)
+        .into_response())
 }
 
 async fn cancel_run(State(app): State<Arc<App>>, Path(run_id): Path<String>) -> ApiResult<Response> {

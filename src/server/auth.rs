@@ -12,8 +12,15 @@ use axum::response::{IntoResponse, Response};
 use super::App;
 use super::api::ApiError;
 
-/// The cookie that carries the token after the first visit.
-pub const COOKIE: &str = "opsbook_token";
+/// The cookie that carries the token after the first visit. Cookies are shared by every port of
+/// a host, so the name carries the port: two consoles on one machine never shadow each other's.
+pub fn cookie_name(host: &str) -> String {
+    let port = match host.rsplit_once(':') {
+        Some((name, port)) if !port.contains(']') && !name.is_empty() => port.parse::<u16>().unwrap_or(80),
+        _ => 80,
+    };
+    format!("opsbook_token_{port}")
+}
 
 pub async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let headers = request.headers();
@@ -34,11 +41,11 @@ pub async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) ->
         let rest = strip_token(request.uri().query().unwrap_or(""));
         let location =
             if rest.is_empty() { request.uri().path().to_owned() } else { format!("{}?{rest}", request.uri().path()) };
-        let cookie = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/", app.token);
+        let cookie = format!("{}={}; HttpOnly; SameSite=Strict; Path=/", cookie_name(&host), app.token);
         return (StatusCode::SEE_OTHER, [(header::LOCATION, location), (header::SET_COOKIE, cookie)]).into_response();
     }
     let bearer = bearer_token(headers).is_some_and(|t| same(t, &app.token));
-    let cookie = cookie_token(headers).is_some_and(|t| same(t, &app.token));
+    let cookie = cookie_token(headers, &cookie_name(&host)).is_some_and(|t| same(t, &app.token));
     if !bearer && !cookie {
         return ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -78,11 +85,11 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
 }
 
-fn cookie_token(headers: &HeaderMap) -> Option<&str> {
+fn cookie_token<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(COOKIE).and_then(|rest| rest.strip_prefix('=')))
+        .find_map(|pair| pair.trim().strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
 }

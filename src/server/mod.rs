@@ -10,10 +10,12 @@
 mod api;
 mod auth;
 mod files;
+mod headers;
+
+pub use headers::{EXPORT_POLICY, PAGE_POLICY};
 mod reload;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -152,6 +154,7 @@ pub fn router(app: Arc<App>) -> Router {
         .fallback(files::serve)
         .layer(axum::middleware::from_fn_with_state(app.clone(), auth::guard))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(headers::harden))
         .with_state(app)
 }
 
@@ -159,7 +162,6 @@ pub fn router(app: Arc<App>) -> Router {
 pub async fn serve(app: Arc<App>, shutdown: Shutdown, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
     let watcher = reload::watch(app.clone())?;
     tokio::spawn(sweep_interrupted(app.clone()));
-    let router = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let mut stop = app.shutdown.clone();
     let signals = async move {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
@@ -178,10 +180,71 @@ pub async fn serve(app: Arc<App>, shutdown: Shutdown, listener: tokio::net::TcpL
         }
         shutdown.trigger();
     };
-    axum::serve(listener, router).with_graceful_shutdown(signals).await?;
+    accept_until(listener, router(app.clone()), signals, app.shutdown.clone()).await;
     drop(watcher);
     app.cancel_all().await;
     Ok(())
+}
+
+/// How long a client may take to send a request's headers before its connection is closed
+/// (a client that trickles headers must not hold a connection for minutes).
+const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Connections served at once; further ones wait in the listen queue until one closes.
+const MAX_CONNECTIONS: usize = 256;
+/// How long open connections (streams) get to finish after shutdown starts.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Accepts connections until `signals` resolves: HTTP/1 with a header read timeout, a bounded
+/// number of connections, upgrades allowed; then lets open connections finish, for a while.
+async fn accept_until(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    signals: impl std::future::Future<Output = ()>,
+    stopped: watch::Receiver<bool>,
+) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    tokio::pin!(signals);
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut signals => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // Out of file descriptors and the like: wait a moment instead of spinning.
+                Err(_) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut signals => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let mut stopped = stopped.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .with_upgrades();
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                _ = async { stopped.wait_for(|stopped| *stopped).await.is_ok() } => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, permits.acquire_many(MAX_CONNECTIONS as u32)).await;
 }
 
 /// How often the server looks for runs whose recorder has died (another `opsbook`, here or on

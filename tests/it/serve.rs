@@ -51,14 +51,14 @@ head -c 750000 /dev/urandom | base64 -w 100 | tee "out-<n>.txt"
 ```
 "#;
 
-const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+pub(crate) const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 
 /// A book folder with `book.toml` and `runbooks/serve.md`.
 pub fn book() -> tempfile::TempDir {
     crate::common::fixture_book("serve.md", BOOK)
 }
 
-fn app(dir: &Path) -> Arc<App> {
+pub(crate) fn app(dir: &Path) -> Arc<App> {
     let book = opsbook::load::load_book(dir).unwrap();
     let store = Arc::new(SqliteStore::for_book(dir).unwrap());
     let options =
@@ -69,7 +69,7 @@ fn app(dir: &Path) -> Arc<App> {
 }
 
 /// Sends one request through the router; returns the status, headers and body text.
-fn call(app: &Arc<App>, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+pub(crate) fn call(app: &Arc<App>, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let response = router(app.clone()).oneshot(request).await.unwrap();
@@ -80,19 +80,19 @@ fn call(app: &Arc<App>, request: Request<Body>) -> (StatusCode, axum::http::Head
     })
 }
 
-fn get(path: &str) -> axum::http::request::Builder {
+pub(crate) fn get(path: &str) -> axum::http::request::Builder {
     Request::get(path).header(header::HOST, "127.0.0.1:3000")
 }
 
-fn post(path: &str) -> axum::http::request::Builder {
+pub(crate) fn post(path: &str) -> axum::http::request::Builder {
     Request::post(path).header(header::HOST, "127.0.0.1:3000").header(header::CONTENT_TYPE, "application/json")
 }
 
-fn authed(builder: axum::http::request::Builder) -> axum::http::request::Builder {
+pub(crate) fn authed(builder: axum::http::request::Builder) -> axum::http::request::Builder {
     builder.header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
 }
 
-fn new_session(app: &Arc<App>) -> String {
+pub(crate) fn new_session(app: &Arc<App>) -> String {
     let (status, _, body) = call(app, authed(post("/api/sessions")).body(Body::from(r#"{"title":"t"}"#)).unwrap());
     assert_eq!(status, StatusCode::CREATED, "{body}");
     serde_json::from_str::<Value>(&body).unwrap()["id"].as_str().unwrap().to_owned()
@@ -115,9 +115,12 @@ fn every_api_rule_through_oneshot() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(headers[header::LOCATION], "/serve.html?session=x");
     let cookie = headers[header::SET_COOKIE].to_str().unwrap().to_owned();
-    assert_eq!(cookie, format!("opsbook_token={TOKEN}; HttpOnly; SameSite=Strict; Path=/"));
+    assert_eq!(cookie, format!("opsbook_token_3000={TOKEN}; HttpOnly; SameSite=Strict; Path=/"));
     let with_cookie =
-        |builder: axum::http::request::Builder| builder.header(header::COOKIE, format!("opsbook_token={TOKEN}"));
+        |builder: axum::http::request::Builder| builder.header(header::COOKIE, format!("opsbook_token_3000={TOKEN}"));
+    // Another console's cookie (another port of the same host) is not this one's.
+    let other_port = get("/serve.html").header(header::COOKIE, format!("opsbook_token_3001={TOKEN}"));
+    assert_eq!(call(&app, other_port.body(Body::empty()).unwrap()).0, StatusCode::UNAUTHORIZED);
 
     // Pages come with the console; static pages of `opsbook build` never have it.
     let (status, headers, page) = call(&app, with_cookie(get("/serve.html")).body(Body::empty()).unwrap());
@@ -288,6 +291,29 @@ impl Server {
         response.body_mut().with_config().limit(64 * 1024 * 1024).read_to_string().unwrap()
     }
 
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.base.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap()
+    }
+
+    /// A GET with the token: status, headers (lower-case names) and body, whatever the status.
+    pub fn get_raw(&self, path: &str) -> (u16, std::collections::HashMap<String, String>, String) {
+        let mut response = ureq::get(&format!("{}{path}", self.base))
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .unwrap();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| (name.as_str().to_ascii_lowercase(), value.to_str().unwrap_or("").to_owned()))
+            .collect();
+        let body = response.body_mut().read_to_string().unwrap_or_default();
+        (response.status().as_u16(), headers, body)
+    }
+
     /// Reads a run's SSE stream until its `exit` event: the `(id, event, data)` of each.
     pub fn events(
         &self,
@@ -322,7 +348,7 @@ impl Server {
     }
 }
 
-fn outputs(events: &[(Option<u64>, String, Value)]) -> String {
+pub(crate) fn outputs(events: &[(Option<u64>, String, Value)]) -> String {
     events.iter().filter(|(_, name, _)| name == "output").map(|(_, _, d)| d["text"].as_str().unwrap()).collect()
 }
 

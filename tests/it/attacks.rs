@@ -1,0 +1,352 @@
+//! Attacks on the console, as someone holding the token (or a page on its origin) would try
+//! them: input names that pick environment variables, values in evaluated contexts, values
+//! handed to a second interpreter, markup in everything that ends up in HTML, and requests that
+//! hold the server's connections.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{StatusCode, header};
+use serde_json::{Value, json};
+
+use crate::serve::{Server, app, authed, call, get, new_session, outputs, post};
+
+const HOSTILE_BOOK: &str = r#"---
+title: "<img src=x onerror=alert('title')>"
+---
+
+# Hostile <b>page</b>
+
+## Greet
+
+```bash {name=greet}
+echo "hello <who>"
+```
+
+## Count
+
+```bash {name=count}
+echo "$(( <n> + 1 ))"
+```
+
+## Inner shell
+
+```bash {name=inner}
+bash -c "grep -c <pattern> /dev/null || true"
+```
+
+## Markup
+
+```bash {name=markup}
+printf '\x3cscript>alert("output")\x3c/script>\x3cimg src=x onerror=alert(1)>\n'
+```
+"#;
+
+fn hostile_book() -> tempfile::TempDir {
+    crate::common::fixture_book("hostile.md", HOSTILE_BOOK)
+}
+
+fn run_body(step: &str, inputs: Value) -> Body {
+    Body::from(json!({"runbook": "hostile.md", "step": step, "inputs": inputs}).to_string())
+}
+
+fn json_of(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|_| panic!("JSON: {body}"))
+}
+
+#[test]
+fn a_request_cannot_name_an_environment_variable_or_send_a_nul() {
+    let dir = hostile_book();
+    let app = app(dir.path());
+    let session = new_session(&app);
+    let runs = format!("/api/sessions/{session}/runs");
+    let hostile = [
+        ("env:BASH_ENV", "$(touch pwned-bash-env)"),
+        ("env:BASH_FUNC_echo%%", "() { builtin echo HIJACKED; }"),
+        ("BASH_ENV", "$(touch pwned-bash-env-2)"),
+        ("other", "x"),
+        ("who\0", "x"),
+    ];
+    for (name, value) in hostile {
+        let (status, _, body) =
+            call(&app, authed(post(&runs)).body(run_body("greet", json!({ name: value }))).unwrap());
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{name}: {body}");
+        let error = json_of(&body)["error"].as_str().unwrap().to_owned();
+        assert!(error.contains("is not an input of this step (its inputs: `who`)"), "{error}");
+    }
+    let (status, _, body) = call(&app, authed(post(&runs)).body(run_body("greet", json!({"who": "a\0b"}))).unwrap());
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(json_of(&body)["error"].as_str().unwrap().contains("NUL byte"), "{body}");
+
+    // Nothing was remembered, and a real run afterwards runs the runbook's text and nothing else.
+    let (_, _, state) = call(&app, authed(get(&format!("/api/sessions/{session}"))).body(Body::empty()).unwrap());
+    assert_eq!(json_of(&state)["inputs"], json!({}), "{state}");
+    let server = Server::start(dir.path());
+    let session = server.post("/api/sessions", json!({"title": "t"})).1["id"].as_str().unwrap().to_owned();
+    let (status, started) = server.post(
+        &format!("/api/sessions/{session}/runs"),
+        json!({"runbook": "hostile.md", "step": "greet", "inputs": {"env:BASH_ENV": "$(touch pwned)"}}),
+    );
+    assert_eq!(status, 422, "{started}");
+    let (status, started) = server.post(
+        &format!("/api/sessions/{session}/runs"),
+        json!({"runbook": "hostile.md", "step": "greet", "inputs": {"who": "x"}}),
+    );
+    assert_eq!(status, 202, "{started}");
+    let events = server.events(started["run_id"].as_str().unwrap(), None, None);
+    assert_eq!(outputs(&events), "hello x\n");
+    let made: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("pwned"))
+        .collect();
+    assert!(made.is_empty(), "{made:?}");
+}
+
+#[test]
+fn the_cli_takes_no_value_for_a_name_the_steps_do_not_declare() {
+    let dir = hostile_book();
+    for var in ["env:BASH_ENV=$(touch pwned)", "BASH_FUNC_echo%%=() { :; }", "nope=1"] {
+        let out = crate::common::opsbook(
+            &["run", "runbooks/hostile.md", "greet", "--var", "who=x", "--var", var, "--yes"],
+            dir.path(),
+        );
+        assert_eq!(out.status.code(), Some(2), "{var}: {}", crate::common::text(&out.stderr));
+        let name = var.split('=').next().unwrap();
+        assert!(
+            crate::common::text(&out.stderr)
+                .contains(&format!("--var `{name}`: no selected step has such a placeholder")),
+            "{}",
+            crate::common::text(&out.stderr)
+        );
+    }
+    let out = crate::common::opsbook(
+        &["run", "runbooks/hostile.md", "count", "--var", "n=a[$(touch pwned)]", "--yes"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        crate::common::text(&out.stderr).contains("must be a plain integer"),
+        "{}",
+        crate::common::text(&out.stderr)
+    );
+    assert!(!dir.path().join("pwned").exists());
+}
+
+#[test]
+fn an_arithmetic_value_is_an_integer_or_the_run_is_refused() {
+    let dir = hostile_book();
+    let app = app(dir.path());
+    let session = new_session(&app);
+    for value in ["a[$(touch pwned)]", "1+1", "x", "$(id)", " 1", "0x10"] {
+        let (status, _, body) = call(
+            &app,
+            authed(post(&format!("/api/sessions/{session}/runs")))
+                .body(run_body("count", json!({"n": value})))
+                .unwrap(),
+        );
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{value}: {body}");
+        let error = json_of(&body)["error"].as_str().unwrap().to_owned();
+        assert!(error.contains("the value of `n` must be a plain integer"), "{error}");
+        if value.len() > 3 {
+            assert!(!error.contains(value), "the refusal does not echo the value: {error}");
+        }
+    }
+    assert!(!dir.path().join("pwned").exists());
+    let (status, _, body) = call(
+        &app,
+        authed(post(&format!("/api/sessions/{session}/plan"))).body(run_body("count", json!({"n": "41"}))).unwrap(),
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(json_of(&body)["commands"], "echo \"$(( 41 + 1 ))\"\n");
+}
+
+#[test]
+fn a_value_for_a_second_interpreter_is_named_and_needs_confirmation() {
+    let dir = hostile_book();
+    let app = app(dir.path());
+    let session = new_session(&app);
+    let (status, _, body) = call(
+        &app,
+        authed(post(&format!("/api/sessions/{session}/plan")))
+            .body(run_body("inner", json!({"pattern": "x"})))
+            .unwrap(),
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let plan = json_of(&body);
+    assert_eq!(plan["needs_confirmation"], true);
+    assert_eq!(
+        plan["warnings"],
+        json!([
+            "the value of `pattern` (line 22) is handed to a second shell, which parses it again: opsbook quotes it for bash only"
+        ])
+    );
+    let (status, _, body) = call(
+        &app,
+        authed(post(&format!("/api/sessions/{session}/runs")))
+            .body(run_body("inner", json!({"pattern": "x"})))
+            .unwrap(),
+    );
+    assert_eq!(status, StatusCode::PRECONDITION_REQUIRED, "{body}");
+    assert!(json_of(&body)["error"].as_str().unwrap().contains("handed to a second shell"), "{body}");
+}
+
+/// The attribute names of a tag (`<a href="x" class=y>`), values skipped as HTML reads them.
+fn attribute_names(tag: &str) -> Vec<String> {
+    let bytes = tag.as_bytes();
+    let mut names = Vec::new();
+    let mut at = bytes.iter().position(|b| b.is_ascii_whitespace()).unwrap_or(bytes.len());
+    while at < bytes.len() {
+        while at < bytes.len() && (bytes[at].is_ascii_whitespace() || bytes[at] == b'/') {
+            at += 1;
+        }
+        let start = at;
+        while at < bytes.len() && !bytes[at].is_ascii_whitespace() && bytes[at] != b'=' && bytes[at] != b'/' {
+            at += 1;
+        }
+        if at > start {
+            names.push(tag[start..at].to_ascii_lowercase());
+        }
+        if bytes.get(at) == Some(&b'=') {
+            at += 1;
+            match bytes.get(at) {
+                Some(quote @ (b'"' | b'\'')) => {
+                    let quote = *quote;
+                    at += 1;
+                    while at < bytes.len() && bytes[at] != quote {
+                        at += 1;
+                    }
+                    at += 1;
+                }
+                _ => {
+                    while at < bytes.len() && !bytes[at].is_ascii_whitespace() {
+                        at += 1;
+                    }
+                }
+            }
+        } else if at == start {
+            at += 1;
+        }
+    }
+    names
+}
+
+/// No markup from data survives into HTML: no tag carries an event handler, no `<img src=x`,
+/// no inline script, no `javascript:` address.
+fn assert_inert(html: &str, what: &str) {
+    for (at, _) in html.match_indices('<') {
+        let tag = &html[at..html[at..].find('>').map_or(html.len(), |end| at + end)];
+        let lower = tag.to_ascii_lowercase();
+        let handlers: Vec<String> = attribute_names(tag).into_iter().filter(|name| name.starts_with("on")).collect();
+        assert!(handlers.is_empty(), "{what} has a tag with an event handler: {tag}");
+        assert!(!lower.starts_with("<img src=x"), "{what} has a hostile image: {tag}");
+        assert!(!lower.contains("javascript:"), "{what} has a script address: {tag}");
+        if lower.starts_with("<script") {
+            assert!(lower.starts_with("<script src="), "{what} has inline script: {tag}");
+        }
+    }
+}
+
+#[test]
+fn markup_in_titles_notes_inputs_and_output_stays_text_in_every_html_output() {
+    let dir = hostile_book();
+    let server = Server::start(dir.path());
+    let hostile = "<img src=x onerror=alert(document.domain)>";
+    let (status, created) =
+        server.post("/api/sessions", json!({"title": format!("{hostile} <script>alert('t')</script>")}));
+    assert_eq!(status, 201, "{created}");
+    let session = created["id"].as_str().unwrap().to_owned();
+    for (kind, text) in [("note", hostile), ("impact", "[click](javascript:alert(1)) <svg onload=alert(1)>")] {
+        let (status, body) =
+            server.post(&format!("/api/sessions/{session}/notes"), json!({"text": text, "kind": kind}));
+        assert_eq!(status, 201, "{body}");
+    }
+    for (step, inputs) in [("markup", json!({})), ("greet", json!({"who": hostile}))] {
+        let (status, started) = server.post(
+            &format!("/api/sessions/{session}/runs"),
+            json!({"runbook": "hostile.md", "step": step, "inputs": inputs}),
+        );
+        assert_eq!(status, 202, "{started}");
+        server.events(started["run_id"].as_str().unwrap(), None, None);
+    }
+    let (status, headers, export) = server.get_raw(&format!("/api/sessions/{session}/export?format=html"));
+    assert_eq!(status, 200);
+    assert_eq!(headers.get("content-security-policy").map(String::as_str), Some(opsbook::server::EXPORT_POLICY));
+    assert_inert(&export, "the HTML export");
+    assert!(export.contains("&lt;img src=x onerror=alert(document.domain)&gt;"), "{export}");
+    assert!(export.contains("&lt;script&gt;alert(\"output\")&lt;/script&gt;"), "{export}");
+    assert!(!export.contains("javascript:"), "{export}");
+    for format in ["md", "json"] {
+        let (_, headers, _) = server.get_raw(&format!("/api/sessions/{session}/export?format={format}"));
+        assert_eq!(headers.get("content-security-policy").map(String::as_str), Some(opsbook::server::EXPORT_POLICY));
+        assert_eq!(headers.get("x-content-type-options").map(String::as_str), Some("nosniff"));
+    }
+    for page in ["/hostile.html", "/index.html", "/print.html", "/404.html"] {
+        let (status, headers, html) = server.get_raw(page);
+        assert!(status == 200 || status == 404, "{page}: {status}");
+        assert_eq!(
+            headers.get("content-security-policy").map(String::as_str),
+            Some(opsbook::server::PAGE_POLICY),
+            "{page}"
+        );
+        assert!(!opsbook::server::PAGE_POLICY.contains("unsafe-inline"), "the page policy forbids inline code");
+        assert_inert(&html, page);
+    }
+    let (_, _, page) = server.get_raw("/hostile.html");
+    assert!(
+        page.contains("&lt;img src=x onerror=alert(&#x27;title&#x27;)&gt;")
+            || page.contains("&lt;img src=x onerror=alert(&#39;title&#39;)&gt;"),
+        "{page}"
+    );
+}
+
+/// Sends raw bytes to the server; what it answers within `wait`.
+fn raw_exchange(port: u16, request: &[u8], wait: Duration) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(wait)).unwrap();
+    stream.write_all(request).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[test]
+fn a_huge_declared_body_is_refused_at_once_and_slow_headers_are_cut_off() {
+    let dir = hostile_book();
+    let server = Server::start(dir.path());
+    let request = format!(
+        "POST /api/sessions HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n",
+        server.port(),
+        server.token
+    );
+    let started = Instant::now();
+    let answer = raw_exchange(server.port(), request.as_bytes(), Duration::from_secs(5));
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(4), "answered without waiting for the body");
+
+    // Connections that trickle their headers are closed after the header timeout, and the
+    // server keeps answering others meanwhile.
+    let slow: Vec<TcpStream> = (0..40)
+        .map(|_| {
+            let mut stream = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+            stream.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ").unwrap();
+            stream
+        })
+        .collect();
+    let page = server.get_raw("/index.html");
+    assert_eq!(page.0, 200);
+    std::thread::sleep(Duration::from_secs(12));
+    for mut stream in slow {
+        stream.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut buf = [0u8; 256];
+        let read = stream.read(&mut buf);
+        let closed = match &read {
+            Ok(0) => true,
+            Ok(n) => String::from_utf8_lossy(&buf[..*n]).starts_with("HTTP/1.1 408"),
+            Err(err) => err.kind() == std::io::ErrorKind::ConnectionReset,
+        };
+        assert!(closed, "a slow connection is still open: {read:?}");
+    }
+}
