@@ -82,11 +82,7 @@ fn test_operands(tokens: &[Token], found: &mut Vec<(Range<usize>, Evaluation)>) 
 /// Builtins whose arguments are evaluated: `let`, `declare`/`typeset`/`local`/`export`/
 /// `readonly` (names; values of `-i` integers; targets of `-n` references), `read`, `unset`,
 /// `printf -v`, `test -v`, and later assignments to a `declare -i` variable.
-fn builtin_arguments<'t>(
-    words: &[&'t Token],
-    integers: &mut HashSet<String>,
-    found: &mut Vec<(Range<usize>, Evaluation)>,
-) {
+fn builtin_arguments(words: &[&Token], integers: &mut HashSet<String>, found: &mut Vec<(Range<usize>, Evaluation)>) {
     let mut at = 0;
     while let Some(word) = words.get(at).filter(|w| w.assignment) {
         if let Some((name, value)) = split_assignment(word)
