@@ -162,9 +162,21 @@ impl Runner {
         &self.store
     }
 
+    /// Runs a store call on the blocking pool: a store that waits on a lock (SQLite held by
+    /// another process, a database gone silent) never holds up the async workers that serve
+    /// pages and streams.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&dyn SessionStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = self.store.clone();
+        offload(move || call(store.as_ref())).await
+    }
+
     /// Values the session remembers: stored ones and the secrets held in memory.
-    fn remembered(&self, session_id: &str) -> Result<BTreeMap<String, String>, StoreError> {
-        let mut vars = self.store.vars(session_id)?;
+    async fn remembered(&self, session_id: &str) -> Result<BTreeMap<String, String>, StoreError> {
+        let id = session_id.to_owned();
+        let mut vars = self.blocking(move |store| store.vars(&id)).await?;
         if let Ok(secrets) = self.secrets.lock()
             && let Some(held) = secrets.get(session_id)
         {
@@ -174,8 +186,8 @@ impl Runner {
     }
 
     /// Works out what a run would do, and whether it may run as asked.
-    pub fn plan(&self, request: &RunRequest<'_>) -> Result<Plan, RunError> {
-        let remembered = self.remembered(request.session_id)?;
+    pub async fn plan(&self, request: &RunRequest<'_>) -> Result<Plan, RunError> {
+        let remembered = self.remembered(request.session_id).await?;
         plan_with(remembered, request)
     }
 
@@ -188,11 +200,12 @@ impl Runner {
     /// Starts a run: checks it, records `run-started`, starts the process, and records the end
     /// when it comes.
     pub async fn start(&self, request: RunRequest<'_>) -> Result<Started, RunError> {
-        let session = self.store.session(request.session_id)?;
+        let id = request.session_id.to_owned();
+        let session = self.blocking(move |store| store.session(&id)).await?;
         if session.ended_at.is_some() {
             return Err(RunError::SessionClosed(session.id));
         }
-        let plan = self.plan(&request)?;
+        let plan = self.plan(&request).await?;
         if plan.needs_confirmation && !request.confirmed {
             return Err(RunError::NeedsConfirmation {
                 step: request.step.id.clone(),
@@ -258,32 +271,22 @@ impl Runner {
             pid: 0,
         };
         // Remember what was given before anything can fail halfway.
-        remember(self.store.as_ref(), &self.secrets, request.session_id, request.inputs.clone())?;
+        let (secrets, id, given) = (self.secrets.clone(), request.session_id.to_owned(), request.inputs.clone());
+        self.blocking(move |store| remember(store, &secrets, &id, given)).await?;
+        let append = |kind: EventKind| {
+            let (id, actor, at) = (request.session_id.to_owned(), request.actor.clone(), (self.clock)());
+            self.blocking(move |store| store.append(&id, &actor, at, kind))
+        };
         let run = match exec::start(spec) {
             Ok(run) => run,
             Err(err) => {
-                self.store.append(
-                    request.session_id,
-                    &request.actor,
-                    (self.clock)(),
-                    EventKind::RunStarted(Box::new(started)),
-                )?;
-                self.store.append(
-                    request.session_id,
-                    &request.actor,
-                    (self.clock)(),
-                    EventKind::RunInterrupted { run_id, reason: format!("did not start: {err}") },
-                )?;
+                append(EventKind::RunStarted(Box::new(started))).await?;
+                append(EventKind::RunInterrupted { run_id, reason: format!("did not start: {err}") }).await?;
                 return Err(err.into());
             }
         };
         started.pid = run.pid();
-        if let Err(err) = self.store.append(
-            request.session_id,
-            &request.actor,
-            (self.clock)(),
-            EventKind::RunStarted(Box::new(started)),
-        ) {
+        if let Err(err) = append(EventKind::RunStarted(Box::new(started))).await {
             // Nothing runs that is not recorded.
             run.cancel();
             return Err(err.into());
@@ -339,15 +342,51 @@ impl Runner {
             if let Some(uploaded) = uploaded {
                 let _ = uploaded.await;
             }
-            let exported = outcome.exported.iter().map(|(k, v)| (format!("env:{k}"), v.clone()));
-            remember(store.as_ref(), &secrets, &session_id, exported)?;
+            let exported: Vec<(String, String)> =
+                outcome.exported.iter().map(|(k, v)| (format!("env:{k}"), v.clone())).collect();
             let kind = RunEnded::from_outcome(&recorded_run_id, &outcome);
-            tokio::task::spawn_blocking(move || store.append(&session_id, &actor, clock(), kind).map(|_| outcome))
-                .await
-                .map_err(|e| StoreError::Backend { location: "session store".to_owned(), message: e.to_string() })?
+            let at = clock();
+            // The end happened: a store that is busy or away is asked again until it takes it
+            // (a run ends once, so a retry that did land before is harmless).
+            let started_retrying = std::time::Instant::now();
+            let mut pause = END_RETRY_FIRST;
+            loop {
+                let (store, secrets, session_id, actor) =
+                    (store.clone(), secrets.clone(), session_id.clone(), actor.clone());
+                let (exported, kind) = (exported.clone(), kind.clone());
+                let written = offload(move || {
+                    remember(store.as_ref(), &secrets, &session_id, exported)?;
+                    store.append(&session_id, &actor, at, kind)
+                })
+                .await;
+                match written {
+                    Ok(_) => return Ok(outcome),
+                    Err(err @ StoreError::NoSuchSession(_)) => return Err(err),
+                    Err(err) if started_retrying.elapsed() > END_RETRY_FOR => return Err(err),
+                    Err(_) => {
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(END_RETRY_MOST);
+                    }
+                }
+            }
         });
         Ok(Started { run_id, run, recorded })
     }
+}
+
+/// A run's end that the store did not take is written again after this pause, doubling up to
+/// [`END_RETRY_MOST`], for as long as [`END_RETRY_FOR`].
+const END_RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(100);
+const END_RETRY_MOST: std::time::Duration = std::time::Duration::from_secs(2);
+const END_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Runs blocking store work on tokio's blocking pool.
+async fn offload<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StoreError::Backend { location: "session store".to_owned(), message: e.to_string() })?
 }
 
 /// Remembers values for a session (inputs by name, exported variables as `env:NAME`): in the

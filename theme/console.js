@@ -238,7 +238,7 @@
   function fillRemembered() {
     const params = new URL(location.href).searchParams;
     for (const input of document.querySelectorAll(".run-inputs input[name]")) {
-      if (input.value) continue;
+      if (input.value || input.dataset.touched) continue;
       const fromUrl = params.get("var." + input.name);
       if (fromUrl != null) input.value = fromUrl;
       else if (state.inputs && state.inputs[input.name] != null) input.value = state.inputs[input.name];
@@ -259,7 +259,9 @@
         const hint = placeholder.set_by ? `set by step ${placeholder.set_by}` : placeholder.default != null ? `default: ${placeholder.default}` : "";
         form.append(el("label", {}, placeholder.name,
           el("input", { type: /TOKEN|SECRET|PASSWORD|PASSWD|KEY|CREDENTIAL/i.test(placeholder.name) ? "password" : "text",
-            name: placeholder.name, placeholder: hint, autocomplete: "off" })));
+            name: placeholder.name, placeholder: hint, autocomplete: "off",
+            // What the engineer typed (or cleared) is never filled in again by a re-render.
+            oninput: (e) => { e.target.dataset.touched = "true"; } })));
       }
       form.append(el("button", { type: "submit", hidden: true }, "Run"));
       const list = section.querySelector(".inputs");

@@ -122,7 +122,7 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
             let planned = if session_id.is_empty() {
                 runner.plan_fresh(&request)
             } else {
-                runner.plan(&request.with_session(&session_id))
+                runner.plan(&request.with_session(&session_id)).await
             };
             match planned {
                 Ok(plan) => break Some(plan),

@@ -57,6 +57,7 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::NoSuchSession(_) => ApiError::new(StatusCode::NOT_FOUND, err.to_string()),
             StoreError::Backend { .. } => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
+            StoreError::Busy { .. } => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, err.to_string()),
         }
     }
 }
@@ -386,7 +387,7 @@ async fn plan_run(State(app): State<Arc<App>>, Path(id): Path<String>, body: Byt
     let (runbook, step, selection) = find(&book, &body)?;
     let session = session_of(&app, &id).await?;
     let request = run_request(&app, &session.id, runbook, step, selection, &body);
-    match app.runner.plan(&request) {
+    match app.runner.plan(&request).await {
         Ok(plan) => Ok(axum::Json(json!({
             "commands": plan.shown,
             "risk": plan.risk.as_str(),

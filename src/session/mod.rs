@@ -345,6 +345,11 @@ pub enum StoreError {
     NoSuchSession(String),
     #[error("session store {location}: {message}")]
     Backend { location: String, message: String },
+    /// Another process holds the store's write lock and did not let go in time.
+    #[error(
+        "session store {location} is busy: another process holds its write lock; nothing was recorded, try again in a moment"
+    )]
+    Busy { location: String },
 }
 
 /// Where sessions and their events are kept. Every method commits before it returns (a shared

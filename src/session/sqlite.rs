@@ -18,9 +18,18 @@ use crate::exec::Chunk;
 #[derive(Debug)]
 pub struct SqliteStore {
     path: PathBuf,
+    /// The one connection that writes.
     conn: Mutex<Connection>,
+    /// Idle connections that only read: in WAL mode readers never wait for a writer, so a
+    /// write that waits on another process's lock holds up no page, stream or export.
+    readers: Mutex<Vec<Connection>>,
     changes: broadcast::Sender<Change>,
 }
+
+/// How long a write waits for another process's lock before it says the store is busy.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Idle read connections kept open.
+const IDLE_READERS: usize = 4;
 
 impl SqliteStore {
     /// Opens (creating it and its folder if needed) and migrates the store at `path`.
@@ -30,12 +39,17 @@ impl SqliteStore {
             std::fs::create_dir_all(parent).map_err(|e| fail(format!("cannot create its folder: {e}")))?;
         }
         let mut conn = Connection::open(path).map_err(|e| fail(e.to_string()))?;
-        conn.busy_timeout(Duration::from_secs(10)).map_err(|e| fail(e.to_string()))?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| fail(e.to_string()))?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| fail(e.to_string()))?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(|e| fail(e.to_string()))?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| fail(e.to_string()))?;
         migrate(&mut conn).map_err(|e| fail(format!("cannot migrate the schema: {e}")))?;
-        Ok(SqliteStore { path: path.to_path_buf(), conn: Mutex::new(conn), changes: broadcast::channel(256).0 })
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            conn: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
+            changes: broadcast::channel(256).0,
+        })
     }
 
     /// The store of a book: `<book root>/.opsbook/opsbook.db`.
@@ -51,9 +65,54 @@ impl SqliteStore {
         StoreError::Backend { location: self.path.display().to_string(), message: err.to_string() }
     }
 
+    fn db_err(&self, err: rusqlite::Error) -> StoreError {
+        match err.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                StoreError::Busy { location: self.path.display().to_string() }
+            }
+            _ => self.err(err),
+        }
+    }
+
+    /// Runs a write on the writing connection. Waiting for it (behind other writes of this
+    /// process) and for the file's lock (held by another process) share one deadline, so no
+    /// write waits longer than [`BUSY_TIMEOUT`] before it says the store is busy.
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
-        let mut conn = self.conn.lock().map_err(|_| self.err("a writer panicked"))?;
-        f(&mut conn).map_err(|e| self.err(e))
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        let mut conn = loop {
+            match self.conn.try_lock() {
+                Ok(conn) => break conn,
+                Err(std::sync::TryLockError::Poisoned(_)) => return Err(self.err("a writer panicked")),
+                Err(std::sync::TryLockError::WouldBlock) if std::time::Instant::now() >= deadline => {
+                    return Err(StoreError::Busy { location: self.path.display().to_string() });
+                }
+                Err(std::sync::TryLockError::WouldBlock) => std::thread::sleep(Duration::from_millis(2)),
+            }
+        };
+        let left = deadline.saturating_duration_since(std::time::Instant::now()).max(Duration::from_millis(1));
+        conn.busy_timeout(left).map_err(|e| self.db_err(e))?;
+        f(&mut conn).map_err(|e| self.db_err(e))
+    }
+
+    /// Runs a read on a reading connection of its own.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        let idle = self.readers.lock().ok().and_then(|mut readers| readers.pop());
+        let conn = match idle {
+            Some(conn) => conn,
+            None => {
+                let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let conn = Connection::open_with_flags(&self.path, flags).map_err(|e| self.db_err(e))?;
+                conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| self.db_err(e))?;
+                conn
+            }
+        };
+        let result = f(&conn).map_err(|e| self.db_err(e));
+        if let Ok(mut readers) = self.readers.lock()
+            && readers.len() < IDLE_READERS
+        {
+            readers.push(conn);
+        }
+        result
     }
 }
 
@@ -158,7 +217,7 @@ impl SessionStore for SqliteStore {
     }
 
     fn sessions(&self) -> Result<Vec<Session>, StoreError> {
-        self.with(|conn| {
+        self.read(|conn| {
             let mut statement =
                 conn.prepare(&format!("SELECT {SESSION_COLUMNS} FROM sessions ORDER BY started_at DESC, id"))?;
             statement.query_map([], session_row)?.collect()
@@ -166,7 +225,7 @@ impl SessionStore for SqliteStore {
     }
 
     fn session(&self, id: &str) -> Result<Session, StoreError> {
-        let found = self.with(|conn| {
+        let found = self.read(|conn| {
             conn.query_row(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1"), [id], session_row)
                 .optional()
         })?;
@@ -209,7 +268,7 @@ impl SessionStore for SqliteStore {
     }
 
     fn events(&self, session_id: &str, after: u64) -> Result<Vec<Event>, StoreError> {
-        self.with(|conn| {
+        self.read(|conn| {
             let mut statement = conn.prepare(&format!(
                 "SELECT {EVENT_COLUMNS} FROM events WHERE session_id = ?1 AND seq > ?2 ORDER BY seq"
             ))?;
@@ -218,7 +277,7 @@ impl SessionStore for SqliteStore {
     }
 
     fn vars(&self, session_id: &str) -> Result<BTreeMap<String, String>, StoreError> {
-        self.with(|conn| {
+        self.read(|conn| {
             let mut statement = conn.prepare("SELECT name, value FROM session_vars WHERE session_id = ?1")?;
             statement.query_map([session_id], |row| Ok((row.get(0)?, row.get(1)?)))?.collect()
         })
@@ -239,7 +298,7 @@ impl SessionStore for SqliteStore {
     }
 
     fn run_events(&self, run_id: &str) -> Result<Vec<Event>, StoreError> {
-        self.with(|conn| {
+        self.read(|conn| {
             let mut statement =
                 conn.prepare(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE run_id = ?1 ORDER BY seq"))?;
             statement.query_map([run_id], event_row)?.collect()
@@ -247,7 +306,7 @@ impl SessionStore for SqliteStore {
     }
 
     fn open_runs(&self) -> Result<Vec<(String, RunStarted)>, StoreError> {
-        let events = self.with(|conn| {
+        let events = self.read(|conn| {
             let mut statement = conn.prepare(
                 "SELECT started.id, session_id, seq, at, actor, host, source, data FROM events AS started
                  WHERE kind = 'run-started' AND NOT EXISTS (
@@ -285,7 +344,7 @@ impl SessionStore for SqliteStore {
 
     fn presence(&self, session_id: &str, within_ms: i64) -> Result<Vec<Presence>, StoreError> {
         let since = crate::exec::now_ms() - within_ms;
-        self.with(|conn| {
+        self.read(|conn| {
             let mut statement = conn.prepare(
                 "SELECT actor, host, seen_at FROM presence WHERE session_id = ?1 AND seen_at >= ?2
                  ORDER BY actor, host",

@@ -350,7 +350,11 @@ fn the_incident_console_in_a_real_browser() {
     let prefilled =
         browser.script("return document.querySelector(\"section[data-step='greet'] input[name='responder']\").value;");
     assert_eq!(prefilled, json!("Dana"));
-    browser.script("document.querySelector(\"section[data-step='greet'] input[name='responder']\").value = '';");
+    // Cleared as a person would (an `input` event), so a later re-render leaves it alone.
+    browser.script(
+        "const field = document.querySelector(\"section[data-step='greet'] input[name='responder']\"); \
+         field.value = ''; field.dispatchEvent(new Event('input', { bubbles: true }));",
+    );
     browser.type_into("section[data-step='greet'] input[name='responder']", "Ann");
     browser.click("section[data-step='greet'] button[data-run='step']");
     wait_status("greet", "exit 0");

@@ -17,4 +17,5 @@ pub mod serve;
 mod sessions;
 mod shared;
 mod site;
+mod stalls;
 mod testing;
