@@ -134,6 +134,10 @@ pub struct OpsbookConfig {
     /// `PGPASSWORD` or `OPSBOOK_STORE`, not from this file), or `sqlite:PATH`. Default: the
     /// book's own SQLite file. `--store` and `OPSBOOK_STORE` come first.
     pub store: Option<String>,
+    /// Paths outside the book's folder that runbooks, theme files and other files may lead to
+    /// through links, relative to `book.toml` (`["../shared-snippets"]`). Nothing else outside
+    /// the book (links resolved) is read, copied or served: such a link is skipped with a warning.
+    pub allow_outside: Vec<PathBuf>,
 }
 
 /// `[opsbook.check]`.
@@ -155,6 +159,7 @@ impl Default for OpsbookConfig {
             context: BTreeMap::new(),
             check: CheckConfig::default(),
             store: None,
+            allow_outside: Vec::new(),
         }
     }
 }
@@ -609,6 +614,13 @@ reason = "promotes a release"
         let rules = config.compiled_risk_rules();
         assert_eq!(rules[0].1, Risk::Destructive);
         assert_eq!(rules[0].2, "promotes a release");
+    }
+
+    #[test]
+    fn allow_outside_is_a_list_of_paths() {
+        let config = parse("[opsbook]\nallow-outside = [\"../shared-snippets\", \"/srv/docs\"]\n").unwrap();
+        assert_eq!(config.opsbook.allow_outside, [PathBuf::from("../shared-snippets"), PathBuf::from("/srv/docs")]);
+        assert!(parse("").unwrap().opsbook.allow_outside.is_empty());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //!
 //! Data flows one way: `config` + `load` -> `parse` -> `model` -> consumers (`listing`, `cli`).
 
+pub mod boundary;
 pub mod check;
 pub mod cli;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod listing;
 pub mod load;
 pub mod model;
 pub mod parse;
+pub mod private;
 pub mod runner;
 pub mod server;
 pub mod session;

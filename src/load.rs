@@ -4,11 +4,12 @@
 //! A problem with one runbook (unreadable, not UTF-8) is a diagnostic and the others still load;
 //! a problem with the book itself (missing path, invalid `book.toml`) is a [`LoadError`].
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use pulldown_cmark::{Event, Parser, Tag};
 use walkdir::WalkDir;
 
+use crate::boundary::{Boundary, BoundaryError, is_hidden_name};
 use crate::config::{Config, ConfigError};
 use crate::diagnostic::Diagnostic;
 use crate::model::Book;
@@ -22,6 +23,8 @@ pub enum LoadError {
     NotABook { path: PathBuf },
     #[error("the runbook folder `{}` does not exist; create it or set `[book] src` in `{}`", src.display(), config.display())]
     MissingSrc { src: PathBuf, config: PathBuf },
+    #[error("the runbook folder `{}` leads to `{}`, outside the book `{}`; move it into the book or list it in `[opsbook] allow-outside` in `{}`", src.display(), target.display(), root.display(), config.display())]
+    SrcOutside { src: PathBuf, target: PathBuf, root: PathBuf, config: PathBuf },
     #[error(transparent)]
     Config(#[from] ConfigError),
 }
@@ -100,16 +103,20 @@ pub fn load_book(root: &Path) -> Result<Book, LoadError> {
     if !src.is_dir() {
         return Err(LoadError::MissingSrc { src, config: root.join("book.toml") });
     }
+    let boundary = Boundary::of_book(root, &config);
+    if let Err(BoundaryError::Outside { target, .. }) = boundary.resolve(&src) {
+        return Err(LoadError::SrcOutside { src, target, root: root.to_owned(), config: root.join("book.toml") });
+    }
     let mut diagnostics = Vec::new();
-    let files = match summary_order(&src, &mut diagnostics) {
-        Some(files) => files,
-        None => walk(&src, &config.build_dir(root), &mut diagnostics),
-    };
+    // The walk runs even when `SUMMARY.md` orders the book: its warnings (links out of the
+    // book, hidden runbooks) are about the other files the site copies too.
+    let walked = walk(&src, &config.build_dir(root), &boundary, &mut diagnostics);
+    let files = summary_order(&src, &boundary, &mut diagnostics).unwrap_or(walked);
     let options = options(&config);
     let mut runbooks = Vec::with_capacity(files.len());
     for rel in files {
         let file = src.join(&rel);
-        if let Some(parsed) = read_and_parse(&file, &rel, &options, &mut diagnostics) {
+        if let Some(parsed) = read_and_parse(&file, &rel, &boundary, &options, &mut diagnostics) {
             runbooks.push(std::sync::Arc::new(parsed));
         }
     }
@@ -128,7 +135,8 @@ pub fn reload_runbook(book: &Book, rel: &str) -> Result<Book, LoadError> {
     }
     let mut diagnostics: Vec<Diagnostic> = book.diagnostics.iter().filter(|d| d.file != file).cloned().collect();
     let mut next = book.clone();
-    match read_and_parse(&file, rel, &options(&book.config), &mut diagnostics) {
+    let boundary = Boundary::of_book(&book.root, &book.config);
+    match read_and_parse(&file, rel, &boundary, &options(&book.config), &mut diagnostics) {
         Some(runbook) => next.runbooks[index] = std::sync::Arc::new(runbook),
         None => {
             next.runbooks.remove(index);
@@ -154,8 +162,11 @@ pub fn load_file(file: &Path) -> Result<Book, LoadError> {
         file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned())
     });
     let mut diagnostics = Vec::new();
-    let runbooks =
-        read_and_parse(file, &rel, &options(&config), &mut diagnostics).into_iter().map(std::sync::Arc::new).collect();
+    let boundary = Boundary::of_book(&root, &config);
+    let runbooks = read_and_parse(file, &rel, &boundary, &options(&config), &mut diagnostics)
+        .into_iter()
+        .map(std::sync::Arc::new)
+        .collect();
     Ok(Book { root, src, config, runbooks, diagnostics })
 }
 
@@ -168,15 +179,22 @@ fn relative_to(file: &Path, dir: &Path) -> Option<String> {
     (!parts.is_empty() && !parts.iter().any(|p| p == "..")).then(|| parts.join("/"))
 }
 
+/// Reads and parses one runbook; a runbook that leads out of the book is a warning and is not
+/// read.
 fn read_and_parse(
     file: &Path,
     rel: &str,
+    boundary: &Boundary,
     options: &ParseOptions,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<crate::model::Runbook> {
-    let bytes = match std::fs::read(file) {
+    let bytes = match boundary.read(file) {
         Ok(bytes) => bytes,
-        Err(err) => {
+        Err(err @ BoundaryError::Outside { .. }) => {
+            diagnostics.push(err.warning());
+            return None;
+        }
+        Err(BoundaryError::Read { source: err, .. }) => {
             diagnostics.push(
                 Diagnostic::error("unreadable", file, format!("failed to read `{}`: {err}", file.display()))
                     .with_help("check that the file exists and is readable"),
@@ -208,10 +226,19 @@ fn read_and_parse(
     Some(parsed.runbook)
 }
 
-/// The runbooks `SUMMARY.md` lists, in its order; None when the book has no `SUMMARY.md`.
-fn summary_order(src: &Path, diagnostics: &mut Vec<Diagnostic>) -> Option<Vec<String>> {
+/// The runbooks `SUMMARY.md` lists, in its order; None when the book has no `SUMMARY.md` (or
+/// it leads out of the book: a warning, and the folder is walked instead). An entry must name
+/// a file below the runbook folder, not hidden, that does not lead out of the book.
+fn summary_order(src: &Path, boundary: &Boundary, diagnostics: &mut Vec<Diagnostic>) -> Option<Vec<String>> {
     let summary_path = src.join("SUMMARY.md");
-    let text = std::fs::read_to_string(&summary_path).ok()?;
+    let text = match boundary.read(&summary_path) {
+        Ok(bytes) => String::from_utf8(bytes).ok()?,
+        Err(err @ BoundaryError::Outside { .. }) => {
+            diagnostics.push(err.warning());
+            return None;
+        }
+        Err(BoundaryError::Read { .. }) => return None,
+    };
     let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() as u32 + 1;
     let mut files: Vec<String> = Vec::new();
     for (event, range) in Parser::new(&text).into_offset_iter() {
@@ -224,29 +251,57 @@ fn summary_order(src: &Path, diagnostics: &mut Vec<Diagnostic>) -> Option<Vec<St
         if !dest.to_ascii_lowercase().ends_with(".md") || files.contains(&dest) {
             continue;
         }
-        if !src.join(&dest).is_file() {
-            let line = line_of(range.start);
-            let col = text[..range.start].rsplit('\n').next().map_or(1, |s| s.chars().count() as u32 + 1);
-            diagnostics.push(
-                Diagnostic::error(
+        let line = line_of(range.start);
+        let col = text[..range.start].rsplit('\n').next().map_or(1, |s| s.chars().count() as u32 + 1);
+        let at = |diagnostic: Diagnostic| diagnostic.at(&text, line, col);
+        let parts: Vec<Component<'_>> = Path::new(&dest).components().collect();
+        if !parts.iter().all(|c| matches!(c, Component::Normal(_))) {
+            diagnostics.push(at(Diagnostic::warning(
+                "outside-book",
+                &summary_path,
+                format!("`SUMMARY.md` lists `{dest}`, which is not inside the runbook folder; skipped"),
+            )
+            .with_help("list files by their path below the runbook folder, without `..` or a leading `/`")));
+            continue;
+        }
+        if parts.iter().any(|c| is_hidden_name(&c.as_os_str().to_string_lossy())) {
+            diagnostics.push(at(hidden_warning(&summary_path, &format!("`SUMMARY.md` lists `{dest}`, which"))));
+            continue;
+        }
+        match boundary.resolve(&src.join(&dest)) {
+            Ok(real) if real.is_file() => files.push(dest),
+            Err(err @ BoundaryError::Outside { .. }) => diagnostics.push(err.warning()),
+            Ok(_) | Err(BoundaryError::Read { .. }) => diagnostics.push(
+                at(Diagnostic::error(
                     "missing-chapter",
                     &summary_path,
                     format!("`SUMMARY.md` lists `{dest}`, which does not exist"),
-                )
-                .at(&text, line, col)
+                ))
                 .with_help("create the file or remove the entry from SUMMARY.md"),
-            );
-            continue;
+            ),
         }
-        files.push(dest);
     }
     Some(files)
 }
 
 /// Every `.md` file below `src`, sorted.
-fn walk(src: &Path, build_dir: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<String> {
-    let is_md = |rel: &String| Path::new(rel).extension().is_some_and(|e| e.eq_ignore_ascii_case("md"));
-    book_files(src, build_dir, diagnostics).into_iter().filter(is_md).collect()
+fn walk(src: &Path, build_dir: &Path, boundary: &Boundary, diagnostics: &mut Vec<Diagnostic>) -> Vec<String> {
+    let is_md = |rel: &String| is_markdown(Path::new(rel));
+    book_files(src, build_dir, boundary, diagnostics).into_iter().filter(is_md).collect()
+}
+
+fn is_markdown(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("md"))
+}
+
+/// The warning for a hidden Markdown file; `subject` names it (`` `runbooks/..x.md` ``).
+fn hidden_warning(file: &Path, subject: &str) -> Diagnostic {
+    Diagnostic::warning(
+        "hidden-runbook",
+        file,
+        format!("{subject} is skipped: its name starts with `.`, and hidden files are not runbooks"),
+    )
+    .with_help("rename it without the leading `.` to make it a runbook")
 }
 
 /// `path` with links resolved when it exists, else made absolute; as given when neither works.
@@ -254,19 +309,36 @@ pub fn absolute(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).or_else(|_| std::path::absolute(path)).unwrap_or_else(|_| path.to_owned())
 }
 
-/// Every file below `src`, sorted, as `/`-separated relative paths, skipping hidden entries,
-/// `target/`, `node_modules/` and the folder `skip` (the build folder). Symlinks are followed;
-/// loops and unreadable entries are reported in `diagnostics`, not followed.
-pub(crate) fn book_files(src: &Path, skip: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<String> {
+/// Every file below `src`, sorted, as `/`-separated relative paths, skipping hidden entries
+/// (a hidden `.md` file is reported), `target/`, `node_modules/` and the folder `skip` (the
+/// build folder). Symlinks are followed while they stay inside `boundary`; one that leads out is
+/// reported and skipped (a linked folder with all it holds). Loops and unreadable entries are
+/// reported in `diagnostics`, not followed.
+pub(crate) fn book_files(
+    src: &Path,
+    skip: &Path,
+    boundary: &Boundary,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<String> {
     let skip = absolute(skip);
     let mut files = Vec::new();
+    let mut skipped = Vec::new();
     let walker = WalkDir::new(src).follow_links(true).sort_by_file_name().into_iter().filter_entry(|entry| {
         if entry.depth() == 0 {
             return true;
         }
         let name = entry.file_name().to_string_lossy();
-        if name.starts_with('.') {
+        if is_hidden_name(&name) {
+            if !entry.file_type().is_dir() && is_markdown(entry.path()) {
+                skipped.push(hidden_warning(entry.path(), &format!("`{}`", entry.path().display())));
+            }
             return false;
+        }
+        if entry.path_is_symlink() {
+            if let Err(err @ BoundaryError::Outside { .. }) = boundary.resolve(entry.path()) {
+                skipped.push(err.warning());
+                return false;
+            }
         }
         if entry.file_type().is_dir() {
             if name == "target" || name == "node_modules" {
@@ -299,6 +371,7 @@ pub(crate) fn book_files(src: &Path, skip: &Path, diagnostics: &mut Vec<Diagnost
             }
         }
     }
+    diagnostics.append(&mut skipped);
     files
 }
 
@@ -321,6 +394,86 @@ mod tests {
         let book = load_book(dir.path()).unwrap();
         let paths: Vec<_> = book.runbooks.iter().map(|r| r.path.as_str()).collect();
         assert_eq!(paths, ["a.md", "b.md", "sub/c.md"]);
+        // The hidden `.md` file is named; hidden folders and other files are skipped quietly.
+        let messages: Vec<_> = book.diagnostics.iter().map(|d| (d.rule, d.message.as_str())).collect();
+        let hidden = dir.path().join("sub/.d.md");
+        assert_eq!(
+            messages,
+            [(
+                "hidden-runbook",
+                format!(
+                    "`{}` is skipped: its name starts with `.`, and hidden files are not runbooks",
+                    hidden.display()
+                )
+                .as_str()
+            )]
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_out_of_the_book_are_warnings_and_inside_links_load() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("book");
+        write(&root, "real.md", "# Real\n");
+        write(tmp.path(), "outside/x.md", "# Outside\n");
+        std::os::unix::fs::symlink("real.md", root.join("inside.md")).unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("outside/x.md"), root.join("out.md")).unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("outside"), root.join("folder")).unwrap();
+        let book = load_book(&root).unwrap();
+        let paths: Vec<_> = book.runbooks.iter().map(|r| r.path.as_str()).collect();
+        assert_eq!(paths, ["inside.md", "real.md"]);
+        let messages: Vec<_> = book.diagnostics.iter().map(|d| (d.rule, d.message.clone())).collect();
+        let outside = tmp.path().join("outside");
+        assert_eq!(
+            messages,
+            [
+                (
+                    "outside-book",
+                    format!(
+                        "`{}` points to `{}`, outside the book; skipped",
+                        root.join("folder").display(),
+                        outside.display()
+                    )
+                ),
+                (
+                    "outside-book",
+                    format!(
+                        "`{}` points to `{}`, outside the book; skipped",
+                        root.join("out.md").display(),
+                        outside.join("x.md").display()
+                    )
+                ),
+            ]
+        );
+        // A runbook that became a link out of the book since it loaded is dropped, with the warning.
+        std::fs::remove_file(root.join("real.md")).unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("outside/x.md"), root.join("real.md")).unwrap();
+        let next = reload_runbook(&book, "real.md").unwrap();
+        assert!(next.runbooks.iter().all(|r| r.path != "real.md"));
+        assert!(next.diagnostics.iter().any(|d| d.file == root.join("real.md") && d.rule == "outside-book"));
+        // `allow-outside` lets the folder in.
+        write(&root, "book.toml", "[opsbook]\nallow-outside = [\"../outside\"]\n");
+        let book = load_book(&root).unwrap();
+        let paths: Vec<_> = book.runbooks.iter().map(|r| r.path.as_str()).collect();
+        assert_eq!(paths, ["folder/x.md", "inside.md", "out.md", "real.md"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_runbook_folder_outside_the_book_is_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(tmp.path(), "book/book.toml", "[book]\nsrc = \"../elsewhere\"\n");
+        write(tmp.path(), "elsewhere/a.md", "# A\n");
+        let err = load_book(&tmp.path().join("book")).unwrap_err();
+        assert!(matches!(err, LoadError::SrcOutside { .. }), "{err}");
+        assert!(err.to_string().contains("outside the book"), "{err}");
+        write(
+            tmp.path(),
+            "book/book.toml",
+            "[book]\nsrc = \"../elsewhere\"\n[opsbook]\nallow-outside = [\"../elsewhere\"]\n",
+        );
+        assert_eq!(load_book(&tmp.path().join("book")).unwrap().runbooks.len(), 1);
     }
 
     #[test]
@@ -341,6 +494,40 @@ mod tests {
         assert_eq!(book.diagnostics.len(), 1);
         assert_eq!(book.diagnostics[0].line, 5);
         assert!(book.diagnostics[0].message.contains("`gone.md`"));
+    }
+
+    #[test]
+    fn summary_entries_outside_the_runbook_folder_or_hidden_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "book.toml", "[book]\nsrc = \"src\"\n");
+        write(dir.path(), "README.md", "# Readme\n");
+        write(dir.path(), "src/a.md", "# A\n");
+        write(dir.path(), "src/.h.md", "# H\n");
+        write(
+            dir.path(),
+            "src/SUMMARY.md",
+            "# Summary\n\n- [A](a.md)\n- [Up](../README.md)\n- [Abs](/etc/x.md)\n- [Hidden](.h.md)\n",
+        );
+        let book = load_book(dir.path()).unwrap();
+        let paths: Vec<_> = book.runbooks.iter().map(|r| r.path.as_str()).collect();
+        assert_eq!(paths, ["a.md"]);
+        let summary: Vec<_> = book
+            .diagnostics
+            .iter()
+            .filter(|d| d.file.ends_with("SUMMARY.md"))
+            .map(|d| (d.line, d.message.as_str()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (4, "`SUMMARY.md` lists `../README.md`, which is not inside the runbook folder; skipped"),
+                (5, "`SUMMARY.md` lists `/etc/x.md`, which is not inside the runbook folder; skipped"),
+                (
+                    6,
+                    "`SUMMARY.md` lists `.h.md`, which is skipped: its name starts with `.`, and hidden files are not runbooks"
+                ),
+            ]
+        );
     }
 
     #[cfg(unix)]

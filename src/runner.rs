@@ -234,7 +234,7 @@ impl Runner {
         let log_rel = format!("runs/{}/{run_id}.log", session.id);
         let log_path = self.root.join(".opsbook").join(&log_rel);
         if let Some(folder) = log_path.parent() {
-            std::fs::create_dir_all(folder)
+            crate::private::create_dir_all(folder)
                 .map_err(|source| RunError::Folder { path: folder.to_path_buf(), source })?;
         }
         let inputs =

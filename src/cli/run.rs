@@ -55,6 +55,8 @@ enum Choice {
 }
 
 pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
+    // Exported-variables files left by an `opsbook run` killed with `kill -9`.
+    crate::exec::sweep_env_files();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(run_async(args, out))
 }

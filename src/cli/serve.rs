@@ -34,6 +34,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
+    // Exported-variables files left by a recorder killed with `kill -9`.
+    crate::exec::sweep_env_files();
     if !args.bind.is_loopback() && !args.allow_remote {
         return Err(InputError(format!(
             "refusing to listen on {}: the console runs commands on this machine; it listens on loopback \

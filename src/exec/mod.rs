@@ -6,6 +6,7 @@
 //! the CLI and the server show them.
 
 pub mod context;
+mod env_file;
 pub mod redact;
 pub mod script;
 
@@ -23,6 +24,8 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 
+use env_file::EnvFile;
+pub use env_file::{EnvFileError, sweep_env_files};
 pub use redact::Redactor;
 
 /// Default bound of a run's kept output.
@@ -170,13 +173,16 @@ pub enum StartError {
     Spawn { shell: String, source: std::io::Error },
     #[error("cannot write the run's log {}: {source}", path.display())]
     Log { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    EnvFile(#[from] EnvFileError),
 }
 
 /// Starts a run. Must be called inside a tokio runtime (with the time and process drivers).
 pub fn start(spec: RunSpec) -> Result<Run, StartError> {
     let log_err = |source| StartError::Log { path: spec.log_path.clone(), source };
-    let log = File::create(&spec.log_path).map_err(log_err)?;
-    let env_file = if spec.capture_env { Some(EnvFile::create().map_err(log_err)?) } else { None };
+    // The log is private (0600), whatever the umask.
+    let log = crate::private::create_file(&spec.log_path).map_err(log_err)?;
+    let env_file = if spec.capture_env { Some(EnvFile::create()?) } else { None };
     let mut script = String::with_capacity(spec.script.len() + 128);
     if env_file.is_some() {
         // On the script's first line, so that the shell's line numbers match the script's.
@@ -566,31 +572,6 @@ pub fn human_bytes(bytes: u64) -> String {
         format!("{:.1} KiB", bytes as f64 / 1024.0)
     } else {
         format!("{bytes} B")
-    }
-}
-
-/// A private temporary file the script's exit trap writes its environment to.
-#[derive(Debug)]
-struct EnvFile {
-    path: PathBuf,
-}
-
-impl EnvFile {
-    fn create() -> std::io::Result<EnvFile> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let path = std::env::temp_dir().join(format!("opsbook-env-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
-        Ok(EnvFile { path })
-    }
-
-    fn read(&self) -> Vec<u8> {
-        std::fs::read(&self.path).unwrap_or_default()
-    }
-}
-
-impl Drop for EnvFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
     }
 }
 

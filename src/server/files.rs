@@ -1,5 +1,6 @@
-//! The site's files, read from the served build folder and never from outside it; pages get the
-//! console's script and stylesheet; the console's own assets come from the binary.
+//! The site's files, read from the served build folder and never from outside it (links
+//! resolved, see [`Boundary`]) nor hidden; pages get the console's script and stylesheet; the
+//! console's own assets come from the binary.
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use super::App;
+use crate::boundary::{Boundary, is_hidden_name};
 
 const CONSOLE_JS: &str = include_str!("../../theme/console.js");
 const CONSOLE_CSS: &str = include_str!("../../theme/console.css");
@@ -82,15 +84,16 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// Reads `rel` under `root` (the site folder, links resolved), refusing anything whose real
-/// path is outside it.
+/// Reads `rel` under `root` (the site folder), refusing hidden names and anything whose real
+/// path is outside it; a folder means its `index.html`, checked the same way.
 fn read_inside(root: &Path, rel: &Path) -> Option<(PathBuf, Vec<u8>)> {
-    let mut path = std::fs::canonicalize(root.join(rel)).ok()?;
-    if !path.starts_with(root) {
+    if rel.components().any(|c| is_hidden_name(&c.as_os_str().to_string_lossy())) {
         return None;
     }
+    let site = Boundary::folder(root);
+    let mut path = site.resolve(&root.join(rel)).ok()?;
     if path.is_dir() {
-        path = path.join("index.html");
+        path = site.resolve(&path.join("index.html")).ok()?;
     }
     let bytes = std::fs::read(&path).ok()?;
     Some((path, bytes))
@@ -152,6 +155,27 @@ mod tests {
         assert_eq!(safe_path("/a%20b.html"), Some(PathBuf::from("a b.html")));
         for bad in ["/../etc/passwd", "/a/../../x", "/%2e%2e/etc/passwd", "/a%00b", "/..%5c..%5cx", "/%zz"] {
             assert_eq!(safe_path(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn reads_stay_in_the_site_and_skip_hidden_files() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let site = tmp.path().join("site");
+        std::fs::create_dir_all(site.join("db")).expect("folder");
+        std::fs::create_dir_all(site.join("out")).expect("folder");
+        std::fs::write(site.join("db/index.html"), "db page").expect("write");
+        std::fs::write(site.join(".env"), "hidden").expect("write");
+        std::fs::write(tmp.path().join("secret.html"), "secret").expect("write");
+        std::os::unix::fs::symlink(tmp.path().join("secret.html"), site.join("out/index.html")).expect("link");
+        std::os::unix::fs::symlink(tmp.path(), site.join("up")).expect("link");
+        let site = std::fs::canonicalize(&site).expect("exists");
+        let read =
+            |rel: &str| read_inside(&site, Path::new(rel)).map(|(_, bytes)| String::from_utf8(bytes).expect("text"));
+        assert_eq!(read("db").as_deref(), Some("db page"));
+        assert_eq!(read("db/index.html").as_deref(), Some("db page"));
+        for refused in ["out", "out/index.html", "up/secret.html", ".env"] {
+            assert_eq!(read(refused), None, "{refused}");
         }
     }
 }

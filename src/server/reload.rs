@@ -2,15 +2,20 @@
 //! runbook re-renders its page and the index (the print page and the search index follow in the
 //! background); a new or removed runbook, the theme or the configuration rebuild the site. Open
 //! pages are told which page changed and reload.
+//!
+//! Only what lies inside the book (links resolved, see [`Boundary`]) is watched or read: a
+//! linked folder that leads out of the book is not followed, and a file that does is not read
+//! (the rebuild then reports and skips it).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify_debouncer_mini::notify::{RecommendedWatcher, RecursiveMode};
-use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
+use notify_debouncer_mini::notify::{self, RecommendedWatcher, RecursiveMode};
+use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer_opt};
 
 use super::App;
+use crate::boundary::{Boundary, is_hidden_name};
 use crate::load::absolute;
 use crate::model::Book;
 use crate::site::{Site, html_path};
@@ -33,16 +38,25 @@ enum Change {
 /// Starts watching; the returned watcher stops when dropped.
 pub fn watch(app: Arc<App>) -> anyhow::Result<Debouncer<RecommendedWatcher>> {
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
-    let mut debouncer = new_debouncer(DEBOUNCE, move |result: DebounceEventResult| {
+    // Links are not followed by the watcher itself: linked folders inside the book are watched
+    // one by one below, and those leading out of it not at all.
+    let config = notify_debouncer_mini::Config::default()
+        .with_timeout(DEBOUNCE)
+        .with_notify_config(notify::Config::default().with_follow_symlinks(false));
+    let mut debouncer = new_debouncer_opt::<_, RecommendedWatcher>(config, move |result: DebounceEventResult| {
         if let Ok(events) = result {
             let _ = sender.send(events.into_iter().map(|e| e.path).collect());
         }
     })?;
     let book = app.book();
-    debouncer.watcher().watch(&book.src, RecursiveMode::Recursive)?;
-    let theme = book.config.theme_dir(&book.root);
-    if let Some(theme) = &theme {
-        debouncer.watcher().watch(theme, RecursiveMode::Recursive)?;
+    let boundary = Boundary::of_book(&book.root, &book.config);
+    let theme = book.config.theme_dir(&book.root).filter(|t| boundary.contains(t));
+    let folders: Vec<&Path> = std::iter::once(book.src.as_path()).chain(theme.as_deref()).collect();
+    for folder in &folders {
+        debouncer.watcher().watch(folder, RecursiveMode::Recursive)?;
+        for linked in inside_entries(folder, &boundary).filter(|e| e.path_is_symlink() && e.file_type().is_dir()) {
+            debouncer.watcher().watch(linked.path(), RecursiveMode::Recursive)?;
+        }
     }
     if book.src != book.root {
         debouncer.watcher().watch(&book.root, RecursiveMode::NonRecursive)?;
@@ -50,17 +64,16 @@ pub fn watch(app: Arc<App>) -> anyhow::Result<Debouncer<RecommendedWatcher>> {
     let slow = Arc::new(tokio::sync::Notify::new());
     tokio::spawn(refresh_slow_lists(app.clone(), slow.clone()));
     // The watcher also reports reads (ours, while rebuilding): only a change of content counts.
-    let mut seen = Contents::default();
-    for path in walkdir::WalkDir::new(&book.src)
-        .into_iter()
-        .flatten()
-        .chain(theme.iter().flat_map(|t| walkdir::WalkDir::new(t).into_iter().flatten()))
-    {
-        seen.changed(&absolute(path.path()));
+    let mut seen = Contents::new(boundary);
+    for entry in folders.iter().flat_map(|folder| inside_entries(folder, &seen.boundary)).collect::<Vec<_>>() {
+        seen.changed(&absolute(entry.path()));
     }
     seen.changed(&absolute(&book.root.join("book.toml")));
     tokio::spawn(async move {
         while let Some(paths) = receiver.recv().await {
+            let current = app.book();
+            // `book.toml` may have changed what is allowed in.
+            seen.boundary = Boundary::of_book(&current.root, &current.config);
             let paths: Vec<PathBuf> = paths.into_iter().filter(|p| seen.changed(p)).collect();
             if paths.is_empty() {
                 continue;
@@ -101,22 +114,41 @@ fn eprintln_safe(message: &str) {
     let _ = writeln!(std::io::stderr(), "{message}");
 }
 
+/// Below `dir`: every entry but hidden ones, following links that stay inside `boundary`.
+fn inside_entries<'a>(dir: &Path, boundary: &'a Boundary) -> impl Iterator<Item = walkdir::DirEntry> + 'a {
+    walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .into_iter()
+        .filter_entry(move |entry| {
+            entry.depth() == 0
+                || (!is_hidden_name(&entry.file_name().to_string_lossy())
+                    && (!entry.path_is_symlink() || boundary.contains(entry.path())))
+        })
+        .flatten()
+}
+
 /// The content hash of each watched file as last seen, so that touching or reading a file is
-/// not a change.
-#[derive(Default)]
-struct Contents(std::collections::HashMap<PathBuf, Option<u64>>);
+/// not a change. A file that leads out of the book is not read: it counts as absent.
+struct Contents {
+    boundary: Boundary,
+    hashes: std::collections::HashMap<PathBuf, Option<u64>>,
+}
 
 impl Contents {
+    fn new(boundary: Boundary) -> Contents {
+        Contents { boundary, hashes: std::collections::HashMap::new() }
+    }
+
     /// Records the file's content now; true when it differs from before (or the file came or
     /// went).
     fn changed(&mut self, path: &Path) -> bool {
         use std::hash::{Hash, Hasher};
-        let now = std::fs::read(path).ok().map(|bytes| {
+        let now = self.boundary.read(path).ok().map(|bytes| {
             let mut hasher = std::collections::hash_map::DefaultHasher::new();
             bytes.hash(&mut hasher);
             hasher.finish()
         });
-        let before = self.0.insert(path.to_path_buf(), now);
+        let before = self.hashes.insert(path.to_path_buf(), now);
         before != Some(now) && !(before.is_none() && now.is_none())
     }
 }
@@ -222,5 +254,37 @@ async fn refresh_slow_lists(app: Arc<App>, changed: Arc<tokio::sync::Notify>) {
         if let Some(Err(err)) = result {
             eprintln_safe(&format!("live reload (print page, runbooks.json, search): {err:#}"));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_leading_out_of_the_book_are_neither_read_nor_walked() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let root = tmp.path().join("book");
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir_all(root.join("real")).expect("folder");
+        std::fs::create_dir_all(&outside).expect("folder");
+        std::fs::write(root.join("real/a.md"), "# A\n").expect("write");
+        std::fs::write(outside.join("b.md"), "# B\n").expect("write");
+        std::os::unix::fs::symlink(outside.join("b.md"), root.join("b.md")).expect("link");
+        std::os::unix::fs::symlink(&outside, root.join("out")).expect("link");
+        std::os::unix::fs::symlink(root.join("real"), root.join("in")).expect("link");
+        let boundary = Boundary::of_book(&root, &crate::config::Config::default());
+        let mut names: Vec<String> = inside_entries(&root, &boundary)
+            .filter(|e| e.depth() > 0)
+            .map(|e| e.path().strip_prefix(&root).expect("below").to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["in", "in/a.md", "real", "real/a.md"]);
+        let mut seen = Contents::new(boundary);
+        assert!(seen.changed(&root.join("real/a.md")));
+        assert!(!seen.changed(&root.join("real/a.md")));
+        // Never read: absent before and after.
+        assert!(!seen.changed(&root.join("b.md")));
+        assert_eq!(seen.hashes.get(&root.join("b.md")), Some(&None));
     }
 }

@@ -22,9 +22,9 @@ pub struct Outbox {
 impl Outbox {
     pub fn open(path: &Path) -> Result<Outbox, StoreError> {
         let fail = |message: String| StoreError::Backend { location: path.display().to_string(), message };
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| fail(format!("cannot create its folder: {e}")))?;
-        }
+        // Private before SQLite opens it: a new file 0600 (SQLite gives its `-wal` and `-shm`
+        // the same mode), in a 0700 folder; in `.opsbook/`, looser existing files are tightened.
+        crate::private::prepare_database(path).map_err(|e| fail(format!("cannot create it privately: {e}")))?;
         let conn = Connection::open(path).map_err(|e| fail(e.to_string()))?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(|e| fail(e.to_string()))?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| fail(e.to_string()))?;

@@ -35,9 +35,9 @@ impl SqliteStore {
     /// Opens (creating it and its folder if needed) and migrates the store at `path`.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let fail = |message: String| StoreError::Backend { location: path.display().to_string(), message };
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| fail(format!("cannot create its folder: {e}")))?;
-        }
+        // Private before SQLite opens it: a new file 0600 (SQLite gives its `-wal` and `-shm`
+        // the same mode), in a 0700 folder; in `.opsbook/`, looser existing files are tightened.
+        crate::private::prepare_database(path).map_err(|e| fail(format!("cannot create it privately: {e}")))?;
         let mut conn = Connection::open(path).map_err(|e| fail(e.to_string()))?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| fail(e.to_string()))?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| fail(e.to_string()))?;

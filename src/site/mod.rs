@@ -8,6 +8,7 @@
 //! lists that name it, for the server's live reload.
 
 mod card;
+mod files;
 mod highlight;
 mod render;
 mod search;
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::boundary::{Boundary, BoundaryError};
 use crate::diagnostic::Diagnostic;
 use crate::model::{Book, Runbook};
 use highlight::Highlighter;
@@ -33,6 +35,9 @@ pub enum SiteError {
     Write { path: PathBuf, source: std::io::Error },
     #[error("failed to read `{}`: {source}", path.display())]
     Read { path: PathBuf, source: std::io::Error },
+    /// A file of the book that now leads out of it (the walk at load time skipped such links).
+    #[error("{0}")]
+    Outside(BoundaryError),
     #[error("theme file `{}` {message}", path.display())]
     Theme { path: PathBuf, message: String },
     #[error("failed to render `{page}`: {message}")]
@@ -61,6 +66,14 @@ pub struct Site<'b> {
     targets: LinkTargets<'b>,
     /// Non-Markdown files of the book (images, attachments), relative to `src`.
     files: Vec<String>,
+    /// What may be read: the book's folder and `[opsbook] allow-outside`.
+    boundary: Boundary,
+    /// `additional-css` and `additional-js` files that may be copied.
+    extras: Vec<PathBuf>,
+    /// Warnings found before any page (the theme, the extra files), reported by `build`.
+    warnings: Vec<Diagnostic>,
+    /// The destination lies in `.opsbook/`: folders 0700, files 0600.
+    private: bool,
     cache_file: PathBuf,
     cached_entries: usize,
     /// What every page depends on besides its own Markdown; see [`Manifest`].
@@ -149,7 +162,8 @@ pub struct LinkCheck<'b> {
 impl<'b> LinkCheck<'b> {
     /// The link targets of the book; `dest` is the build folder, whose files are not targets.
     pub fn new(book: &'b Book, dest: &Path) -> Self {
-        LinkCheck { book, targets: LinkTargets::of(book, other_files(&book.src, dest)) }
+        let boundary = Boundary::of_book(&book.root, &book.config);
+        LinkCheck { book, targets: LinkTargets::of(book, files::other_files(&book.src, dest, &boundary)) }
     }
 
     /// The broken links of one runbook, given its text.
@@ -181,13 +195,20 @@ impl<'b> Site<'b> {
         if dest_abs == src_abs || (separate_src && dest_abs.starts_with(&src_abs)) {
             return Err(SiteError::DestInsideSrc { dest, src: book.src.clone() });
         }
-        std::fs::create_dir_all(&dest).map_err(|source| SiteError::Write { path: dest.clone(), source })?;
+        let private = crate::private::is_private_path(&dest_abs);
+        files::make_dir(private, &dest).map_err(|source| SiteError::Write { path: dest.clone(), source })?;
         let probe = dest.join(".opsbook-write-test");
-        std::fs::write(&probe, b"").map_err(|source| SiteError::Write { path: dest.clone(), source })?;
+        files::write_file(private, &probe, b"").map_err(|source| SiteError::Write { path: dest.clone(), source })?;
         let _ = std::fs::remove_file(&probe);
 
-        let theme = Theme::load(book.config.theme_dir(&book.root).as_deref())?;
-        let files = other_files(&book.src, &dest_abs);
+        let boundary = Boundary::of_book(&book.root, &book.config);
+        let mut warnings = Vec::new();
+        // `./theme` as `theme`, as the runbook folder is shown.
+        let theme_dir =
+            book.config.theme_dir(&book.root).map(|d| d.strip_prefix(".").map_or(d.clone(), Path::to_owned));
+        let theme = Theme::load(theme_dir.as_deref(), &boundary, &mut warnings)?;
+        let extras = files::extra_files(book, &boundary, &mut warnings);
+        let files = files::other_files(&book.src, &dest_abs, &boundary);
         let targets = LinkTargets::of(book, files.iter().cloned());
         let cache_file = book.root.join(".opsbook").join("cache").join("highlight.json");
         let cached: HashMap<u64, String> = std::fs::read(&cache_file)
@@ -212,6 +233,10 @@ impl<'b> Site<'b> {
             plain: Highlighter::plain(),
             targets,
             files,
+            boundary,
+            extras,
+            warnings,
+            private,
             cache_file,
             cached_entries,
         })
@@ -353,8 +378,20 @@ impl<'b> Site<'b> {
 
     fn markdown_of(&self, runbook: &Runbook) -> Result<String, SiteError> {
         let path = self.book.src.join(&runbook.path);
-        let text = std::fs::read_to_string(&path).map_err(|source| SiteError::Read { path, source })?;
+        let bytes = self.read(&path)?;
+        let text = String::from_utf8(bytes).map_err(|err| SiteError::Read {
+            path,
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, err.utf8_error()),
+        })?;
         Ok(crate::parse::markdown_for_render(&text).into_owned())
+    }
+
+    /// A file of the book, read only when it leads inside the book.
+    fn read(&self, path: &Path) -> Result<Vec<u8>, SiteError> {
+        self.boundary.read(path).map_err(|err| match err {
+            BoundaryError::Read { path, source } => SiteError::Read { path, source },
+            outside @ BoundaryError::Outside { .. } => SiteError::Outside(outside),
+        })
     }
 
     fn render_page(&self, runbook: &Runbook, markdown: &str) -> Result<(String, Vec<Diagnostic>), SiteError> {
@@ -383,13 +420,14 @@ impl<'b> Site<'b> {
     fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), SiteError> {
         let path = self.dest.join(rel);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| SiteError::Write { path: parent.to_owned(), source })?;
+            files::make_dir(self.private, parent)
+                .map_err(|source| SiteError::Write { path: parent.to_owned(), source })?;
         }
         // Skip identical files, so a rebuild with nothing changed touches nothing.
         if std::fs::read(&path).is_ok_and(|old| old == bytes) {
             return Ok(());
         }
-        std::fs::write(&path, bytes).map_err(|source| SiteError::Write { path, source })
+        files::write_file(self.private, &path, bytes).map_err(|source| SiteError::Write { path, source })
     }
 
     /// Builds every page, in parallel, then the lists and assets.
@@ -435,7 +473,8 @@ impl<'b> Site<'b> {
                 .map(|h| h.join().unwrap_or_else(|_| Err(render_error_text("a page", "a render thread panicked"))))
                 .collect()
         });
-        let mut report = BuildReport { pages: runbooks.len(), ..BuildReport::default() };
+        let mut report =
+            BuildReport { pages: runbooks.len(), diagnostics: self.warnings.clone(), ..BuildReport::default() };
         let mut manifest = Manifest {
             dest: self.dest.to_string_lossy().into_owned(),
             fingerprint: self.fingerprint(),
@@ -456,8 +495,8 @@ impl<'b> Site<'b> {
         }
         self.write_assets()?;
         if let (Some(parent), Ok(bytes)) = (self.manifest_file.parent(), serde_json::to_vec(&manifest)) {
-            if std::fs::create_dir_all(parent).is_ok() {
-                let _ = std::fs::write(&self.manifest_file, bytes);
+            if crate::private::create_dir_all(parent).is_ok() {
+                let _ = crate::private::write(&self.manifest_file, &bytes);
             }
         }
         report.highlighted = self.save_cache();
@@ -575,7 +614,7 @@ impl<'b> Site<'b> {
         use std::io::Write as _;
         let path = self.dest.join("print.html");
         let failed = |source| SiteError::Write { path: path.clone(), source };
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(failed)?);
+        let mut out = std::io::BufWriter::new(files::create_file(self.private, &path).map_err(failed)?);
         let mut rest = shell;
         for (index, runbook) in self.book.runbooks.iter().enumerate() {
             let mark = marker(index);
@@ -610,15 +649,11 @@ impl<'b> Site<'b> {
             self.write(&format!("assets/{name}"), &bytes)?;
         }
         for rel in &self.files {
-            let from = self.book.src.join(rel);
-            let bytes = std::fs::read(&from).map_err(|source| SiteError::Read { path: from, source })?;
+            let bytes = self.read(&self.book.src.join(rel))?;
             self.write(rel, &bytes)?;
         }
-        for extra in
-            self.book.config.output.html.additional_css.iter().chain(&self.book.config.output.html.additional_js)
-        {
-            let from = self.book.root.join(extra);
-            let bytes = std::fs::read(&from).map_err(|source| SiteError::Read { path: from, source })?;
+        for extra in &self.extras {
+            let bytes = self.read(&self.book.root.join(extra))?;
             self.write(&extra.to_string_lossy().replace('\\', "/"), &bytes)?;
         }
         Ok(())
@@ -630,9 +665,9 @@ impl<'b> Site<'b> {
         let entries: Vec<(u64, String)> = self.highlighter.into_cache().into_iter().collect();
         let fresh = entries.len().saturating_sub(cached_before);
         if let Some(parent) = self.cache_file.parent() {
-            if std::fs::create_dir_all(parent).is_ok() {
+            if crate::private::create_dir_all(parent).is_ok() {
                 if let Ok(bytes) = serde_json::to_vec(&entries) {
-                    let _ = std::fs::write(&self.cache_file, bytes);
+                    let _ = crate::private::write(&self.cache_file, &bytes);
                 }
             }
         }
@@ -646,11 +681,4 @@ fn render_error(page: &str, err: &tera::Error) -> SiteError {
 
 fn render_error_text(page: &str, message: &str) -> SiteError {
     SiteError::Render { page: page.to_owned(), message: message.to_owned() }
-}
-
-/// The book's files that are not runbooks (images, attachments), to copy as they are. Problems
-/// walking the folder were reported when the book loaded.
-fn other_files(src: &Path, dest: &Path) -> Vec<String> {
-    let is_md = |rel: &String| Path::new(rel).extension().is_some_and(|e| e.eq_ignore_ascii_case("md"));
-    crate::load::book_files(src, dest, &mut Vec::new()).into_iter().filter(|rel| !is_md(rel)).collect()
 }

@@ -1,10 +1,13 @@
 //! The site theme: built-in templates and assets embedded in the binary, overridden file by file
-//! by a book's own theme folder (`<book>/theme/`, or `[output.html] theme`).
+//! by a book's own theme folder (`<book>/theme/`, or `[output.html] theme`). A theme folder or
+//! file that leads out of the book is a warning, and the built-in file is used.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::SiteError;
+use crate::boundary::{Boundary, BoundaryError};
+use crate::diagnostic::Diagnostic;
 
 /// Templates rendered by tera, in the order they may depend on one another.
 const TEMPLATES: [(&str, &str); 5] = [
@@ -47,14 +50,26 @@ impl Theme {
     }
 
     /// The built-in theme with the files of `dir` (if it exists) in place of the built-in ones.
-    pub fn load(dir: Option<&Path>) -> Result<Theme, SiteError> {
+    /// Only files inside `boundary` are read; the others are `warnings`.
+    pub fn load(dir: Option<&Path>, boundary: &Boundary, warnings: &mut Vec<Diagnostic>) -> Result<Theme, SiteError> {
+        let dir = match dir.map(|d| boundary.resolve(d)) {
+            Some(Err(err @ BoundaryError::Outside { .. })) => {
+                warnings.push(err.warning());
+                None
+            }
+            _ => dir,
+        };
+        let outside = std::cell::RefCell::new(Vec::new());
         let read = |name: &str| -> Result<Option<Vec<u8>>, SiteError> {
             let Some(dir) = dir else { return Ok(None) };
-            let path = dir.join(name);
-            match std::fs::read(&path) {
+            match boundary.read(&dir.join(name)) {
                 Ok(bytes) => Ok(Some(bytes)),
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(source) => Err(SiteError::Read { path, source }),
+                Err(err) if err.is_not_found() => Ok(None),
+                Err(err @ BoundaryError::Outside { .. }) => {
+                    outside.borrow_mut().push(err.warning());
+                    Ok(None)
+                }
+                Err(BoundaryError::Read { path, source }) => Err(SiteError::Read { path, source }),
             }
         };
         let mut tera = tera::Tera::default();
@@ -85,6 +100,7 @@ impl Theme {
                 overridden_generated.insert(name.to_owned(), bytes);
             }
         }
+        warnings.append(&mut outside.into_inner());
         Ok(Theme { tera, assets, overridden_generated, sources: texts })
     }
 }
@@ -103,4 +119,44 @@ pub(crate) fn tera_message(err: &tera::Error) -> String {
         source = cause.source();
     }
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_theme_folder_or_file_leading_out_of_the_book_is_a_warning_and_the_builtin_is_used() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let root = tmp.path().join("book");
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir_all(root.join("theme")).expect("folder");
+        std::fs::create_dir_all(&outside).expect("folder");
+        std::fs::write(outside.join("opsbook.css"), "OUTSIDE").expect("write");
+        std::fs::write(root.join("theme/opsbook.js"), "INSIDE").expect("write");
+        std::os::unix::fs::symlink(outside.join("opsbook.css"), root.join("theme/opsbook.css")).expect("link");
+        std::os::unix::fs::symlink(&outside, root.join("linked-theme")).expect("link");
+        let boundary = Boundary::of_book(&root, &crate::config::Config::default());
+        let builtin_css = ASSETS.iter().find(|(name, _)| *name == "opsbook.css").expect("built in").1.as_bytes();
+
+        let mut warnings = Vec::new();
+        let theme = Theme::load(Some(&root.join("theme")), &boundary, &mut warnings).expect("loads");
+        assert_eq!(theme.assets["opsbook.js"], b"INSIDE");
+        assert_eq!(theme.assets["opsbook.css"], builtin_css);
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].file, root.join("theme/opsbook.css"));
+
+        let mut warnings = Vec::new();
+        let theme = Theme::load(Some(&root.join("linked-theme")), &boundary, &mut warnings).expect("loads");
+        assert_eq!(theme.assets["opsbook.css"], builtin_css);
+        let messages: Vec<&str> = warnings.iter().map(|w| w.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [format!(
+                "`{}` points to `{}`, outside the book; skipped",
+                root.join("linked-theme").display(),
+                outside.display()
+            )]
+        );
+    }
 }

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 mod attacks;
+mod book_root;
 mod browser;
 mod check;
 mod cli;

@@ -102,6 +102,13 @@ pub(crate) fn new_session(app: &Arc<App>) -> String {
 fn every_api_rule_through_oneshot() {
     let dir = book();
     let app = app(dir.path());
+    // The served site sits in the private `.opsbook/`.
+    let mode = |rel: &str| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(dir.path().join(rel)).unwrap().permissions().mode() & 0o777
+    };
+    assert_eq!([mode(".opsbook"), mode(".opsbook/site"), mode(".opsbook/site/assets")], [0o700; 3]);
+    assert_eq!([mode(".opsbook/site/serve.html"), mode(".opsbook/opsbook.db")], [0o600; 2]);
 
     // No token: 401, for pages and the API alike.
     let (status, _, body) = call(&app, get("/api/sessions").body(Body::empty()).unwrap());
@@ -210,8 +217,26 @@ fn every_api_rule_through_oneshot() {
     // Path traversal never reaches outside the site.
     std::fs::write(dir.path().join("secret.txt"), "outside").unwrap();
     std::os::unix::fs::symlink(dir.path().join("secret.txt"), app.site_dir().join("link.txt")).unwrap();
-    for path in ["/../secret.txt", "/%2e%2e/secret.txt", "/..%2fsecret.txt", "/a/../../secret.txt", "/link.txt", "/%00"]
-    {
+    // A linked folder out of the site, a folder whose index links out, a hidden file inside.
+    std::fs::create_dir(dir.path().join("outside")).unwrap();
+    std::fs::write(dir.path().join("outside/index.html"), "outside").unwrap();
+    std::os::unix::fs::symlink(dir.path().join("outside"), app.site_dir().join("linked")).unwrap();
+    std::fs::create_dir(app.site_dir().join("sub")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("secret.txt"), app.site_dir().join("sub/index.html")).unwrap();
+    std::fs::write(app.site_dir().join(".hidden.html"), "outside").unwrap();
+    for path in [
+        "/../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/..%2fsecret.txt",
+        "/a/../../secret.txt",
+        "/link.txt",
+        "/%00",
+        "/linked/",
+        "/linked/index.html",
+        "/sub/",
+        "/sub",
+        "/.hidden.html",
+    ] {
         let (status, _, body) = call(&app, authed(get(path)).body(Body::empty()).unwrap());
         assert!(matches!(status, StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND), "{path}: {status}");
         assert!(!body.contains("outside"), "{path} leaked the file");
