@@ -32,12 +32,11 @@ pub use redact::Redactor;
 pub const DEFAULT_LOG_LIMIT: u64 = 16 * 1024 * 1024;
 /// Between SIGTERM and SIGKILL.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
-/// A partial line is held back this long for the rest of it (so that a secret split across two
-/// reads is still masked), then sent as it is (a prompt without a newline still shows).
+/// A partial line waits this long for more, then its safe part is sent (a prompt or a progress
+/// bar shows); a tail that may still be a secret's first half waits for the rest, however long
+/// (see `redact::StreamRedactor`).
 const IDLE_FLUSH: Duration = Duration::from_millis(40);
 const READ_SIZE: usize = 64 * 1024;
-/// A partial line longer than this is sent without waiting for its end.
-const MAX_PENDING: usize = 16 * 1024;
 /// Chunks a slow subscriber may fall behind before it re-reads the log.
 const BROADCAST_CAPACITY: usize = 256;
 
@@ -456,45 +455,44 @@ fn spawn_reader<R: AsyncRead + Unpin + Send + 'static>(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut buffer = vec![0u8; READ_SIZE];
+        // The first bytes of a character that the next read completes.
         let mut pending: Vec<u8> = Vec::new();
+        // A partial line has grown since the last flush.
+        let mut unflushed = false;
         loop {
-            let read = if pending.is_empty() {
-                source.read(&mut buffer).await
-            } else {
+            let read = if unflushed {
                 match tokio::time::timeout(IDLE_FLUSH, source.read(&mut buffer)).await {
                     Ok(read) => read,
                     Err(_) => {
-                        let text = take_text(&mut pending, false);
-                        if !text.is_empty() && chunks.send((stream, redactor.redact(&text))).await.is_err() {
+                        unflushed = false;
+                        if !send(&chunks, stream, redactor.flush()).await {
                             return;
                         }
                         continue;
                     }
                 }
+            } else {
+                source.read(&mut buffer).await
             };
             match read {
                 Ok(0) | Err(_) => break,
                 Ok(n) => pending.extend_from_slice(&buffer[..n]),
             }
-            let text = match memchr::memrchr(b'\n', &pending) {
-                Some(last) => {
-                    let rest = pending.split_off(last + 1);
-                    let text = take_text(&mut pending, true);
-                    pending = rest;
-                    text
-                }
-                None if pending.len() >= MAX_PENDING => take_text(&mut pending, false),
-                None => continue,
-            };
-            if chunks.send((stream, redactor.redact(&text))).await.is_err() {
+            let text = redactor.push(&take_text(&mut pending, false));
+            unflushed = redactor.holds_partial();
+            if !send(&chunks, stream, text).await {
                 return;
             }
         }
-        let text = take_text(&mut pending, true);
-        if !text.is_empty() {
-            let _ = chunks.send((stream, redactor.redact(&text))).await;
-        }
+        let mut text = redactor.push(&take_text(&mut pending, true));
+        text.push_str(&redactor.finish());
+        send(&chunks, stream, text).await;
     })
+}
+
+/// Sends a non-empty chunk; false when nobody receives any more.
+async fn send(chunks: &mpsc::Sender<(Stream, String)>, stream: Stream, text: String) -> bool {
+    text.is_empty() || chunks.send((stream, text)).await.is_ok()
 }
 
 /// Takes the bytes of `pending` as text, invalid UTF-8 replaced; unless `all`, an incomplete

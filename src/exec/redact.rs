@@ -1,14 +1,28 @@
 //! Secrets out of everything opsbook keeps: command text as run, output logs, events, exports.
 //!
 //! Two nets. Known values: every input or environment variable whose name looks secret
-//! (`TOKEN`, `SECRET`, `PASSWORD`, `PASSWD`, `KEY`, `CREDENTIAL`) has its value replaced
-//! wherever it appears. Shapes: `NAME=value` and `--flag=value`/`--flag value` where the name
-//! looks secret, AWS access key ids, `Bearer` tokens, JWTs and private key blocks.
+//! (`TOKEN`, `SECRET`, `PASSWORD`, `PASSWD`, `KEY`, `CREDENTIAL`, a `PASS` or `PWD` segment) has
+//! its value replaced wherever it appears. Shapes (`shapes`, `tools`): `NAME=value` and
+//! `--flag=value`/`--flag value` where the name looks secret, passwords in URLs, the password
+//! flags of client tools (`mysql -pX`, `sshpass -p X`, `curl -u user:X`, …), AWS access key ids,
+//! `Bearer` tokens, JWTs, GitHub/GitLab/Slack tokens and private key blocks.
+//!
+//! Every shape is found in the raw text as a set of secret byte ranges, so a caller can also ask
+//! which trailing bytes of an unfinished line might still become secret (`Redactor::unsettled`):
+//! `stream` uses that to send a partial line early without ever sending a secret's first half.
+//! Every shape but the private key block stays within one line.
+
+mod shapes;
+mod stream;
+mod tools;
 
 use std::borrow::Cow;
+use std::ops::Range;
 use std::sync::LazyLock;
 
 use regex::Regex;
+
+pub use stream::StreamRedactor;
 
 /// What a secret is replaced with.
 pub const MASK: &str = "[redacted]";
@@ -17,38 +31,40 @@ pub const MASK: &str = "[redacted]";
 /// `NAME=value` shapes still are.
 const MIN_SECRET_LEN: usize = 4;
 
-static SECRET_NAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)TOKEN|SECRET|PASSWORD|PASSWD|KEY|CREDENTIAL").expect("static regex"));
-
-/// `PGPASSWORD=x`, `"api_key": "x"`, `password: x`, `--key=x`, `--password x`, `-p=x` is not
-/// matched (too short to tell).
-static NAMED_VALUE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?ix)
-        (?P<name>
-            (?:--?)?[A-Za-z0-9_.\-]*(?:token|secret|password|passwd|key|credential)s?[A-Za-z0-9_\-]*
-        )
-        (?P<sep>"?\s*[=:]\s*|\ +)
-        (?P<value>"[^"\n]*"|'[^'\n]*'|[^\s"',;}]+)
-        "#,
-    )
-    .expect("static regex")
+static SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|KEY|CREDENTIAL|(?:^|[_.\-])(?:PASS|PWD)(?:$|[_.\-])")
+        .expect("static regex")
 });
 
-static SHAPES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
-    let shape = |pattern: &str, replacement: &'static str| (Regex::new(pattern).expect("static regex"), replacement);
-    vec![
-        shape(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b", MASK),
-        shape(r"(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]{8,}=*", "$1 [redacted]"),
-        shape(r"\beyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}", MASK),
-        shape(r"(?s)-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?-----END [A-Z0-9 ]*PRIVATE KEY-----", MASK),
-        shape(r"\b(?:ghp|gho|ghs|ghu|github_pat|glpat|xox[abpr])[-_][A-Za-z0-9_\-]{10,}", MASK),
-    ]
-});
-
-/// True for variable and flag names that look secret.
+/// True for variable and flag names that look secret. `PWD` and `OLDPWD` (the shell's working
+/// directories) do not; `MYSQL_PWD` and `DB_PASS` do.
 pub fn is_secret_name(name: &str) -> bool {
-    SECRET_NAME.is_match(name)
+    SECRET_NAME.is_match(name) && !matches!(name, "PWD" | "OLDPWD")
+}
+
+/// Where the rest of a secret that runs past what has been seen ends: what a stream drops after
+/// it had to mask an unfinished secret whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Until {
+    /// At the next whitespace (tokens, unquoted values, URL passwords).
+    Space,
+    /// At this closing quote or the end of the line (a quoted value).
+    Quote(char),
+    /// At the end of a private key block.
+    KeyEnd,
+}
+
+/// Secret bytes of a text, found by one shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Secret {
+    pub range: Range<usize>,
+    pub until: Until,
+}
+
+impl Secret {
+    fn new(range: Range<usize>) -> Secret {
+        Secret { range, until: Until::Space }
+    }
 }
 
 /// Masks secrets in text. Cheap to clone; built once per run with the values known then.
@@ -84,9 +100,15 @@ impl Redactor {
         redactor
     }
 
-    /// Masks this value wherever it appears.
+    /// Masks this value wherever it appears. A value of several lines is also masked line by
+    /// line, since output is masked a line at a time.
     pub fn add_value(&mut self, value: &str) {
         let value = value.trim();
+        if value.contains('\n') {
+            for line in value.lines() {
+                self.add_value(line);
+            }
+        }
         if value.len() < MIN_SECRET_LEN || self.values.iter().any(|v| v == value) {
             return;
         }
@@ -96,87 +118,106 @@ impl Redactor {
 
     /// The text with every known secret and secret shape masked.
     pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        let mut out = Cow::Borrowed(text);
-        for value in &self.values {
-            if out.contains(value.as_str()) {
-                out = Cow::Owned(out.replace(value.as_str(), MASK));
-            }
+        let secrets = self.secrets(text);
+        if secrets.is_empty() {
+            return Cow::Borrowed(text);
         }
-        for (regex, replacement) in SHAPES.iter() {
-            if let Cow::Owned(replaced) = regex.replace_all(&out, *replacement) {
-                out = Cow::Owned(replaced);
-            }
-        }
-        if let Cow::Owned(replaced) = NAMED_VALUE.replace_all(&out, mask_named) {
-            out = Cow::Owned(replaced);
-        }
-        out
+        let mut masked = false;
+        Cow::Owned(render(text, &merge(&secrets), 0..text.len(), &mut masked))
     }
 
-    /// A redactor for one output stream, which also masks private key blocks that arrive
-    /// over several chunks.
+    /// A redactor for one output stream: masks line by line, keeps a line's start as the context
+    /// of its rest, and masks private key blocks that arrive over several lines.
     pub fn stream(&self) -> StreamRedactor {
-        StreamRedactor { redactor: self.clone(), in_private_key: false }
+        StreamRedactor::new(self.clone())
     }
-}
 
-fn mask_named(caps: &regex::Captures<'_>) -> String {
-    let name = &caps["name"];
-    let sep = &caps["sep"];
-    let value = &caps["value"];
-    // `--key value` with a space only counts for flags; `the key is` is prose.
-    let spaced = !sep.contains(['=', ':']);
-    if (spaced && !name.starts_with('-')) || value == MASK || value.starts_with('$') || value.starts_with("[redacted") {
-        return caps[0].to_owned();
-    }
-    // A value that is itself a flag (`--key --other`) is not a secret.
-    if spaced && value.starts_with('-') {
-        return caps[0].to_owned();
-    }
-    let quote = match value.chars().next() {
-        Some(q @ ('"' | '\'')) => q.to_string(),
-        _ => String::new(),
-    };
-    format!("{name}{sep}{quote}{MASK}{quote}")
-}
-
-/// Masks one stream's chunks; a private key block split over chunks is masked line by line.
-#[derive(Debug, Clone)]
-pub struct StreamRedactor {
-    redactor: Redactor,
-    in_private_key: bool,
-}
-
-impl StreamRedactor {
-    pub fn redact(&mut self, text: &str) -> String {
-        let text = self.redactor.redact(text);
-        if !self.in_private_key && !text.contains("PRIVATE KEY-----") {
-            return text.into_owned();
+    /// Every secret in `text`, in no particular order; ranges may overlap.
+    pub(crate) fn secrets(&self, text: &str) -> Vec<Secret> {
+        let mut found = Vec::new();
+        for value in &self.values {
+            found.extend(text.match_indices(value.as_str()).map(|(at, v)| Secret::new(at..at + v.len())));
         }
-        let mut out = String::with_capacity(text.len());
-        for line in text.split_inclusive('\n') {
-            if self.in_private_key {
-                if line.contains("-----END") && line.contains("PRIVATE KEY-----") {
-                    self.in_private_key = false;
-                }
-                if line.ends_with('\n') {
-                    out.push('\n');
-                }
-                continue;
-            }
-            if let Some(start) = line.find("-----BEGIN").filter(|_| line.contains("PRIVATE KEY-----")) {
-                self.in_private_key = true;
-                out.push_str(&line[..start]);
-                out.push_str(MASK);
-                if line.ends_with('\n') {
-                    out.push('\n');
-                }
-                continue;
-            }
-            out.push_str(line);
-        }
-        out
+        shapes::find(text, &mut found);
+        tools::find(text, &mut found);
+        found.retain(|s| !s.range.is_empty());
+        found
     }
+
+    /// Where the bytes that might still be part of a secret begin, for a line that has not
+    /// ended: a secret that reaches the end (it may go on), or a start that some continuation
+    /// would make a secret (a known value's first half, `AKIA…` short of 20, `eyJ…` before its
+    /// dots, `Bearer ab`, a URL's `user:pw` before its `@`). `None` when no byte can be.
+    pub(crate) fn unsettled(&self, line: &str, secrets: &[Secret]) -> Option<(usize, Until)> {
+        let mut first: Option<(usize, Until)> = None;
+        let mut consider = |at: usize, until: Until| {
+            if first.as_ref().is_none_or(|(f, _)| at < *f) {
+                first = Some((at, until));
+            }
+        };
+        for secret in secrets.iter().filter(|s| s.range.end >= line.len()) {
+            consider(secret.range.start, secret.until.clone());
+        }
+        for value in &self.values {
+            if let Some(at) = value_prefix_at_end(line, value) {
+                consider(at, Until::Space);
+            }
+        }
+        if let Some(at) = shapes::open_at_end(line) {
+            consider(at, Until::Space);
+        }
+        first
+    }
+}
+
+/// The start of the longest proper prefix of `value` that `line` ends with.
+fn value_prefix_at_end(line: &str, value: &str) -> Option<usize> {
+    let last = *line.as_bytes().last()?;
+    let longest = (value.len() - 1).min(line.len());
+    (1..=longest)
+        .rev()
+        .filter(|&n| value.as_bytes()[n - 1] == last && value.is_char_boundary(n))
+        .find(|&n| line.ends_with(&value[..n]))
+        .map(|n| line.len() - n)
+}
+
+/// Sorted, disjoint ranges: overlapping and touching secrets become one mask.
+pub(crate) fn merge(secrets: &[Secret]) -> Vec<Range<usize>> {
+    let mut ranges: Vec<Range<usize>> = secrets.iter().map(|s| s.range.clone()).collect();
+    ranges.sort_by_key(|r| r.start);
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+    for range in ranges {
+        match merged.last_mut() {
+            Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+            _ => merged.push(range),
+        }
+    }
+    merged
+}
+
+/// The bytes `within` of `text` with the secrets (sorted, disjoint) masked. `masked` says whether
+/// what came before `within` ended in a mask; a secret that began before `within` then goes on
+/// under that mask instead of showing a second one. On return it says whether this piece ends
+/// in a mask.
+pub(crate) fn render(text: &str, secrets: &[Range<usize>], within: Range<usize>, masked: &mut bool) -> String {
+    let mut out = String::with_capacity(within.len());
+    let mut at = within.start;
+    for secret in secrets.iter().filter(|s| s.end > within.start && s.start < within.end) {
+        if secret.start > at {
+            out.push_str(&text[at..secret.start]);
+            *masked = false;
+        }
+        if !(*masked && secret.start <= at) {
+            out.push_str(MASK);
+        }
+        *masked = true;
+        at = secret.end.min(within.end);
+    }
+    if at < within.end {
+        out.push_str(&text[at..within.end]);
+        *masked = false;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -204,10 +245,85 @@ mod tests {
     }
 
     #[test]
-    fn masks_private_key_blocks_across_chunks() {
-        let mut stream = Redactor::default().stream();
-        let first = stream.redact("before\n-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n");
-        let second = stream.redact("abcdef\n-----END RSA PRIVATE KEY-----\nafter\n");
-        assert_eq!(format!("{first}{second}"), "before\n[redacted]\n\n\n\nafter\n");
+    fn masks_passwords_in_urls_and_keeps_the_rest() {
+        let redactor = Redactor::default();
+        let cases = [
+            ("psql postgres://admin:Pw0rd-42@db.internal/app", "psql postgres://admin:[redacted]@db.internal/app"),
+            ("GET https://user:Pw0rd-42@example.com/x", "GET https://user:[redacted]@example.com/x"),
+            ("mysql://u:Pw0rd-42@h", "mysql://u:[redacted]@h"),
+            ("redis://:Pw0rd-42@host:6379/0", "redis://:[redacted]@host:6379/0"),
+            ("amqp://guest:p@ss@rabbit:5672/", "amqp://guest:[redacted]@rabbit:5672/"),
+            // No password, a port, a variable: nothing to mask.
+            ("https://example.com:8443/a@b", "https://example.com:8443/a@b"),
+            ("git clone https://deploy@github.com/o/r", "git clone https://deploy@github.com/o/r"),
+            ("postgres://app:$DB_PW@db/app", "postgres://app:$DB_PW@db/app"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(redactor.redact(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn masks_client_password_flags_and_env_assignments() {
+        let redactor = Redactor::default();
+        let cases = [
+            ("mysql -uroot -pPw0rd-42 app", "mysql -uroot -p[redacted] app"),
+            ("mysqldump -h db -p'Pw0rd 42' app", "mysqldump -h db -p[redacted] app"),
+            ("mysql --password=Pw0rd-42 app", "mysql --password=[redacted] app"),
+            ("sshpass -p Pw0rd-42 ssh host", "sshpass -p [redacted] ssh host"),
+            ("sshpass -pPw0rd-42 ssh host", "sshpass -p[redacted] ssh host"),
+            ("PGPASSWORD=Pw0rd-42 psql -h db", "PGPASSWORD=[redacted] psql -h db"),
+            ("env PGPASSWORD='Pw0rd 42' psql", "env PGPASSWORD='[redacted]' psql"),
+            ("export MYSQL_PWD=Pw0rd-42", "export MYSQL_PWD=[redacted]"),
+            ("DB_PASS=Pw0rd-42 ./migrate", "DB_PASS=[redacted] ./migrate"),
+            ("curl -u deploy:Pw0rd-42 https://x", "curl -u deploy:[redacted] https://x"),
+            ("curl --user deploy:Pw0rd-42 https://x", "curl --user deploy:[redacted] https://x"),
+            ("redis-cli -a Pw0rd-42 ping", "redis-cli -a [redacted] ping"),
+            ("openssl rsa -passin pass:Pw0rd-42 -in k", "openssl rsa -passin pass:[redacted] -in k"),
+            ("kubectl exec db -- mysql -uroot -pPw0rd-42", "kubectl exec db -- mysql -uroot -p[redacted]"),
+            ("docker login -u ci -p Pw0rd-42 registry", "docker login -u ci -p [redacted] registry"),
+            ("mongosh -u admin -p Pw0rd-42", "mongosh -u admin -p [redacted]"),
+            ("ldapsearch -D cn=admin -w Pw0rd-42 -b dc=x", "ldapsearch -D cn=admin -w [redacted] -b dc=x"),
+            ("smbclient //h/s -U admin%Pw0rd-42", "smbclient //h/s -U admin%[redacted]"),
+            ("mysql -p\"$MYSQL_PASSWORD\" app", "mysql -p\"$MYSQL_PASSWORD\" app"),
+            // `-p` is a port or a parent elsewhere, and a prompt for mysql alone.
+            ("ssh -p2222 host; mkdir -p /tmp/x", "ssh -p2222 host; mkdir -p /tmp/x"),
+            ("docker run -p8080:80 mysql", "docker run -p8080:80 mysql"),
+            ("mysql -u root -p app", "mysql -u root -p app"),
+            ("echo $PWD; cd $OLDPWD; PASS: t/basic.sh", "echo $PWD; cd $OLDPWD; PASS: t/basic.sh"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(redactor.redact(text), want, "{text}");
+        }
+        assert!(is_secret_name("MYSQL_PWD") && is_secret_name("db_pass") && !is_secret_name("PWD"));
+        assert!(!is_secret_name("OLDPWD") && !is_secret_name("COMPASS") && !is_secret_name("PASSED"));
+    }
+
+    #[test]
+    fn masks_unterminated_quoted_values_to_the_end_of_the_line() {
+        let redactor = Redactor::default();
+        assert_eq!(redactor.redact("password=\"correct horse\nnext"), "password=\"[redacted]\nnext");
+    }
+
+    #[test]
+    fn multi_line_values_are_also_masked_line_by_line() {
+        let mut redactor = Redactor::default();
+        redactor.add_value("first-line-secret\nsecond-line-secret\n");
+        assert_eq!(redactor.redact("a second-line-secret b"), "a [redacted] b");
+    }
+
+    #[test]
+    fn unsettled_points_at_what_may_still_become_a_secret() {
+        let redactor = Redactor::new([("API_TOKEN", "tok-4242-secret")]);
+        let at = |line: &str| redactor.unsettled(line, &redactor.secrets(line)).map(|(at, _)| at);
+        assert_eq!(at("progress 45%"), None);
+        assert_eq!(at("value tok-42"), Some(6));
+        assert_eq!(at("password=hunt"), Some(9));
+        assert_eq!(at("password="), None);
+        assert_eq!(at("id AKIAIOSF"), Some(3));
+        assert_eq!(at("Authorization: Bearer abc"), Some(22));
+        assert_eq!(at("postgres://admin:hun"), Some(17));
+        assert_eq!(at("x eyJhbGciOi.eyJz"), Some(2));
+        assert_eq!(at(r#""api_key": "two words"#), Some(12));
     }
 }

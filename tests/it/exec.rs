@@ -257,3 +257,55 @@ fn secrets_are_masked_in_the_stream_and_the_log() {
     let log = std::fs::read_to_string(dir.path().join("run.log")).unwrap();
     assert!(!log.contains("tok-4242-secret"));
 }
+
+/// The log as stored, for looking for what must not be there.
+fn log_text(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("run.log")).unwrap()
+}
+
+#[test]
+fn a_secret_split_by_a_slow_writer_is_masked_whatever_the_pause() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "printf 'token=ghp_abc'; sleep 0.2; printf 'defghijklmnop\\n'; \
+                  printf 'use ghp_Hun'; sleep 0.2; printf 'ter2Sesame77abc now\\n'; \
+                  printf 'psql postgres://admin:Hunter2'; sleep 0.2; printf 'Sesame77@db/app\\n'; \
+                  printf 'mysql -uroot -pHun'; sleep 0.2; printf 'ter2Sesame77 app\\n'; \
+                  printf 'password='; sleep 0.2; printf 'Hunter2Sesame77 ok\\n'; \
+                  printf 'with tok-4242-s3'; sleep 0.2; printf 'cret value\\n'";
+    let mut slow = spec(dir.path(), script);
+    slow.redactor = Redactor::new([("API_TOKEN", "tok-4242-s3cret value")]);
+    let (outcome, chunks) = run(slow);
+    assert!(outcome.succeeded());
+    assert_eq!(
+        stdout_of(&chunks),
+        "token=[redacted]\nuse [redacted] now\npsql postgres://admin:[redacted]@db/app\n\
+         mysql -uroot -p[redacted] app\npassword=[redacted] ok\nwith [redacted]\n"
+    );
+    let log = log_text(dir.path());
+    for piece in ["ghp_", "abcdef", "Hun", "ter2", "Sesame77", "tok-", "s3cr"] {
+        assert!(!log.contains(piece), "{piece:?} reached the log: {log}");
+    }
+}
+
+#[test]
+fn a_line_over_64_kib_keeps_a_secret_across_the_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "head -c 65530 /dev/zero | tr '\\0' x; printf ' password=Hunter2Sesame77 '; \
+                  head -c 40000 /dev/zero | tr '\\0' y; echo; \
+                  head -c 65536 /dev/zero | tr '\\0' z; printf 'password='; sleep 0.1; printf 'Hunter2Sesame77\\n'";
+    let (outcome, chunks) = run(spec(dir.path(), script));
+    assert!(outcome.succeeded());
+    let want = format!(
+        "{} password=[redacted] {}\n{}password=[redacted]\n",
+        "x".repeat(65_530),
+        "y".repeat(40_000),
+        "z".repeat(65_536)
+    );
+    let out = stdout_of(&chunks);
+    let around: Vec<&str> = out.match_indices("password=").map(|(at, _)| &out[at..out.len().min(at + 30)]).collect();
+    assert!(out == want, "{} bytes, want {}; around the secrets: {around:?}", out.len(), want.len());
+    let log = log_text(dir.path());
+    for piece in ["Hunt", "ter2", "Sesame77"] {
+        assert!(!log.contains(piece), "{piece:?} reached the log");
+    }
+}
