@@ -83,7 +83,7 @@ fn a_locked_store_slows_no_page_loses_no_end_and_says_busy() {
         assert_eq!(status, 503, "{body}");
         assert!(body["error"].as_str().unwrap().contains("is busy: another process holds its write lock"), "{body}");
     }
-    let held = Duration::from_secs(12).saturating_sub(locked_at.elapsed());
+    let held = Duration::from_secs(15).saturating_sub(locked_at.elapsed());
     std::thread::sleep(held);
     drop(lock);
 
