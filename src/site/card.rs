@@ -465,7 +465,7 @@ mod tests {
     #[test]
     fn one_pass_finds_what_searching_each_form_found() {
         use PlaceholderKind::{Angle, Brace, Dashed, Env};
-        let placeholders = vec![
+        let placeholders = [
             placeholder("NS", Env),
             placeholder("NSX", Env),
             placeholder("pod", Angle),
