@@ -3,7 +3,8 @@
 //! `cargo run --release --example gen_corpus -- --pages 1000 --out /tmp/opsbook-bench`
 //! writes `book.toml` and `src/page-NNNN.md`: pages of about 6 KB with 8-12 shell blocks each
 //! (commands, comments, placeholders, prompts, continuations), prose, tables and links, the same
-//! bytes for the same `--seed`.
+//! bytes for the same `--seed`. `--blocks N` gives every page N blocks instead (`--pages 1
+//! --blocks 20000`: one runbook with 20 000 steps).
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
 use std::fmt::Write as _;
@@ -85,7 +86,7 @@ fn sentence(rng: &mut Rng) -> String {
     out
 }
 
-fn page(rng: &mut Rng, index: usize, pages: usize) -> String {
+fn page(rng: &mut Rng, index: usize, pages: usize, blocks: Option<usize>) -> String {
     let svc = rng.pick(SERVICES);
     let mut out = String::new();
     let _ = writeln!(
@@ -94,7 +95,7 @@ fn page(rng: &mut Rng, index: usize, pages: usize) -> String {
         1 + rng.below(4)
     );
     let _ = writeln!(out, "# {svc} runbook {index}\n\n{}\n", sentence(rng));
-    let blocks = 8 + rng.below(5);
+    let blocks = blocks.unwrap_or_else(|| 8 + rng.below(5));
     for b in 0..blocks {
         let _ = writeln!(out, "## Step {b}: {}\n", sentence(rng).trim_end_matches('.'));
         let _ = writeln!(out, "{}\n", sentence(rng));
@@ -126,13 +127,15 @@ fn main() {
     let mut pages = 1000usize;
     let mut out = PathBuf::from("/tmp/opsbook-bench");
     let mut seed = 42u64;
+    let mut blocks = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--pages" => pages = args.next().and_then(|v| v.parse().ok()).expect("--pages N"),
             "--out" => out = PathBuf::from(args.next().expect("--out DIR")),
             "--seed" => seed = args.next().and_then(|v| v.parse().ok()).expect("--seed N"),
-            other => panic!("unknown argument `{other}`; use --pages N --out DIR [--seed N]"),
+            "--blocks" => blocks = Some(args.next().and_then(|v| v.parse().ok()).expect("--blocks N")),
+            other => panic!("unknown argument `{other}`; use --pages N --out DIR [--seed N] [--blocks N]"),
         }
     }
     let src = out.join("src");
@@ -144,7 +147,7 @@ fn main() {
     // mdBook needs a SUMMARY.md; opsbook follows it too, so both build the same pages.
     let mut summary = String::from("# Summary\n\n");
     for index in 0..pages {
-        let text = page(&mut rng, index, pages);
+        let text = page(&mut rng, index, pages, blocks);
         bytes += text.len();
         std::fs::write(src.join(format!("page-{index:04}.md")), text).unwrap();
         let _ = writeln!(summary, "- [Page {index}](page-{index:04}.md)");

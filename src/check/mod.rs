@@ -6,12 +6,19 @@
 //! prompts. Rules can be turned off per book (`[opsbook.check] disable`) or per runbook (front
 //! matter `check: {disable: [...]}`).
 
+mod lines;
+mod mentions;
 mod shell;
+#[cfg(test)]
+mod tests;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, Level};
-use crate::model::{Book, PlaceholderKind, Runbook, Step};
+use crate::model::{Book, Placeholder, PlaceholderKind, Runbook, Step};
+use lines::SourceLines;
+use mentions::Mentions;
 
 /// Every rule `check` may report, with what it means (for `--help`, docs and the JSON format).
 pub const RULES: &[(&str, &str)] = &[
@@ -115,19 +122,24 @@ fn check_runbook(
     let file = book.src.join(&runbook.path);
     let Ok(text) = std::fs::read_to_string(&file) else { return (Vec::new(), None) };
     let mut found = links.runbook(runbook, &text);
+    let lines = SourceLines::new(&text);
     let at = |level: Level, rule: &'static str, line: u32, col: u32, message: String, help: &str| {
-        let mut diagnostic = match level {
+        let diagnostic = match level {
             Level::Error => Diagnostic::error(rule, &file, message),
             Level::Warning => Diagnostic::warning(rule, &file, message),
-        }
-        .at(&text, line, col);
+        };
+        let mut diagnostic = lines.place(diagnostic, line, col);
         if !help.is_empty() {
             diagnostic.help = Some(help.to_owned());
         }
         diagnostic
     };
-    let (syntax, script) = shell::syntax(runbook, &file, &text);
+    let (syntax, script) = shell::syntax(runbook, &file, &lines);
     found.extend(syntax);
+    let mentions = Mentions::new(
+        &text,
+        runbook.steps.iter().flat_map(|s| s.placeholders.iter().filter(|p| needs_words(p))).map(|p| p.name.as_str()),
+    );
     for step in &runbook.steps {
         if step.risk.needs_confirmation() && !step.settings.confirm {
             found.push(at(
@@ -175,7 +187,7 @@ fn check_runbook(
                 ));
             }
         }
-        found.extend(undocumented_placeholders(step, &text, &file));
+        found.extend(undocumented_placeholders(step, &mentions, &lines, &file));
         for placeholder in &step.placeholders {
             let handed = placeholder.occurrences.iter().find_map(|o| o.interpreter.map(|name| (o, name)));
             if let Some((occurrence, interpreter)) = handed {
@@ -193,7 +205,7 @@ fn check_runbook(
             }
         }
     }
-    found.extend(shell_tags_without_shell(runbook, &text, &file));
+    found.extend(shell_tags_without_shell(runbook, &text, &lines, &file));
     let script = script.map(|script| (file.clone(), text.clone(), script));
     (found, script)
 }
@@ -203,10 +215,11 @@ const SHELL_TAGS: &[&str] = &["bash", "sh", "shell", "zsh", "console", "shell-se
 
 /// Blocks tagged as shell that the step model did not take as a step (and that are not marked
 /// `ignore`): PromQL, SQL or output under a shell tag.
-fn shell_tags_without_shell(runbook: &Runbook, text: &str, file: &Path) -> Vec<Diagnostic> {
+fn shell_tags_without_shell(runbook: &Runbook, text: &str, lines: &SourceLines, file: &Path) -> Vec<Diagnostic> {
     use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag};
     let markdown = crate::parse::markdown_for_render(text);
     let starts = crate::parse::line_starts(&markdown);
+    let step_lines: HashSet<u32> = runbook.steps.iter().map(|s| s.line).collect();
     let mut found = Vec::new();
     for (event, range) in Parser::new(&markdown).into_offset_iter() {
         let Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) = event else { continue };
@@ -220,15 +233,15 @@ fn shell_tags_without_shell(runbook: &Runbook, text: &str, file: &Path) -> Vec<D
             .split(|c: char| !c.is_ascii_alphanumeric() && c != '-')
             .any(|w| matches!(w, "ignore" | "no-run" | "skip"));
         let line = starts.partition_point(|s| *s <= range.start) as u32;
-        if ignored || runbook.steps.iter().any(|s| s.line == line) {
+        if ignored || step_lines.contains(&line) {
             continue;
         }
-        let mut diagnostic = Diagnostic::warning(
+        let diagnostic = Diagnostic::warning(
             "shell-tag-not-shell",
             file,
             format!("this block is tagged `{tag}` but holds no shell command opsbook can run"),
-        )
-        .at(text, line, 1);
+        );
+        let mut diagnostic = lines.place(diagnostic, line, 1);
         diagnostic.help =
             Some("tag it with its own language (`promql`, `sql`, `text`), or mark it `ignore`".to_owned());
         found.push(diagnostic);
@@ -245,40 +258,31 @@ fn is_chat_command(program: &str) -> bool {
         && !matches!(program, "/bin" | "/usr" | "/tmp" | "/opt" | "/etc" | "/var" | "/sbin")
 }
 
+/// A placeholder the prose should explain: a blank to fill (not an environment variable) with no
+/// default, that no earlier step sets.
+fn needs_words(placeholder: &Placeholder) -> bool {
+    matches!(placeholder.kind, PlaceholderKind::Angle | PlaceholderKind::Brace | PlaceholderKind::Dashed)
+        && placeholder.default.is_none()
+        && placeholder.set_by.is_none()
+}
+
 /// Placeholders without a default whose name the runbook's text mentions nowhere but in the step.
-fn undocumented_placeholders(step: &Step, text: &str, file: &Path) -> Vec<Diagnostic> {
-    let outside: String = text
-        .lines()
-        .enumerate()
-        .filter(|(index, _)| {
-            let line = *index as u32 + 1;
-            line < step.line || line > step.end_line
-        })
-        .map(|(_, line)| line)
-        .collect::<Vec<_>>()
-        .join("\n");
+fn undocumented_placeholders(step: &Step, mentions: &Mentions, lines: &SourceLines, file: &Path) -> Vec<Diagnostic> {
     let mut found = Vec::new();
     for placeholder in &step.placeholders {
-        let needs_words =
-            matches!(placeholder.kind, PlaceholderKind::Angle | PlaceholderKind::Brace | PlaceholderKind::Dashed);
-        if !needs_words || placeholder.default.is_some() || placeholder.set_by.is_some() {
-            continue;
-        }
-        let spaced = placeholder.name.replace(['-', '_'], " ");
-        let mentioned = outside.contains(&placeholder.name) || outside.to_lowercase().contains(&spaced.to_lowercase());
-        if mentioned {
+        if !needs_words(placeholder) || mentions.outside(&placeholder.name, step.line, step.end_line) {
             continue;
         }
         let Some(first) = placeholder.occurrences.first() else { continue };
-        let mut diagnostic = Diagnostic::warning(
+        let diagnostic = Diagnostic::warning(
             "placeholder-undocumented",
             file,
             format!(
                 "placeholder `{}` in step `{}` has no default and the text never says what it is",
                 placeholder.name, step.id
             ),
-        )
-        .at(text, first.line, first.col);
+        );
+        let mut diagnostic = lines.place(diagnostic, first.line, first.col);
         diagnostic.help = Some(format!("say in the prose what `{}` is and where to find it", placeholder.name));
         found.push(diagnostic);
     }

@@ -11,6 +11,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::lines::SourceLines;
 use crate::diagnostic::{Diagnostic, Level};
 use crate::model::{Runbook, Step};
 
@@ -75,7 +76,7 @@ fn bash_n(script: &str) -> Option<(usize, String)> {
 
 /// `bash -n` over the runbook's steps. Returns the findings and, when every step passed, the
 /// script of all steps for shellcheck.
-pub(super) fn syntax(runbook: &Runbook, file: &Path, text: &str) -> (Vec<Diagnostic>, Option<Script>) {
+pub(super) fn syntax(runbook: &Runbook, file: &Path, lines: &SourceLines) -> (Vec<Diagnostic>, Option<Script>) {
     if runbook.steps.is_empty() {
         return (Vec::new(), None);
     }
@@ -97,8 +98,8 @@ pub(super) fn syntax(runbook: &Runbook, file: &Path, text: &str) -> (Vec<Diagnos
         script.push_step(step);
         let Some((line, message)) = bash_n(&script.text) else { continue };
         let (file_line, col) = script.locate(line).unwrap_or((step.line, step.col));
-        let mut diagnostic = Diagnostic::error("bash-syntax", file, format!("bash: {message} (step `{}`)", step.id))
-            .at(text, file_line, col);
+        let diagnostic = Diagnostic::error("bash-syntax", file, format!("bash: {message} (step `{}`)", step.id));
+        let mut diagnostic = lines.place(diagnostic, file_line, col);
         diagnostic.help = Some("fix the command, or tag the block with its own language if it is not shell".to_owned());
         found.push(diagnostic);
     }
@@ -176,9 +177,12 @@ fn run_batch(shellcheck: &Path, dir: &Path, name: &str, batch: &[(PathBuf, Strin
     let Ok(output) = output else { return Vec::new() };
     let Ok(comments) = serde_json::from_slice::<Comments>(&output.stdout) else { return Vec::new() };
     let mut found = Vec::new();
+    // Each script's runbook split into lines once, when its first finding comes.
+    let mut lines: HashMap<usize, SourceLines> = HashMap::new();
     for comment in comments.comments {
         let Some(&index) = names.get(&comment.file) else { continue };
         let (file, text, script) = &batch[index];
+        let lines = lines.entry(index).or_insert_with(|| SourceLines::new(text));
         let Some((line, col)) = script.locate(comment.line) else { continue };
         let level = if comment.level == "error" { Level::Error } else { Level::Warning };
         let message = format!("SC{}: {}", comment.code, comment.message);
@@ -186,7 +190,7 @@ fn run_batch(shellcheck: &Path, dir: &Path, name: &str, batch: &[(PathBuf, Strin
             Level::Error => Diagnostic::error("shellcheck", file, message),
             Level::Warning => Diagnostic::warning("shellcheck", file, message),
         };
-        let mut diagnostic = diagnostic.at(text, line, col + comment.column.saturating_sub(1));
+        let mut diagnostic = lines.place(diagnostic, line, col + comment.column.saturating_sub(1));
         diagnostic.help = Some(format!("https://www.shellcheck.net/wiki/SC{}", comment.code));
         found.push(diagnostic);
     }

@@ -5,6 +5,7 @@
 //! placeholders marked. Copy buttons are hidden until the page script shows them, so a page read
 //! without JavaScript shows no dead buttons. There is no Run button: `opsbook serve` adds it.
 
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::ops::Range;
 
@@ -116,10 +117,7 @@ fn command_item(
     // Highlight with each placeholder masked as a plain word (syntect would read `<pod-name>` as
     // two redirections), then put the placeholder back inside its mark.
     let ranges = placeholder_ranges(&command.text, &step.placeholders);
-    let mut masked = command.text.clone();
-    for (range, _) in &ranges {
-        masked.replace_range(range.clone(), &"x".repeat(range.len()));
-    }
+    let masked = masked(&command.text, &ranges);
     let highlighted = highlighter.highlight(&masked, lang);
     let marked = mark_ranges_showing(&highlighted, &ranges, "placeholder", Some(&command.text));
     let _ = write!(html, "<pre><code class=\"language-bash\">{marked}</code></pre>");
@@ -133,36 +131,99 @@ fn command_item(
     html.push_str("</li>\n");
 }
 
-/// Where each placeholder stands in a command's text.
-pub(crate) fn placeholder_ranges(text: &str, placeholders: &[Placeholder]) -> Vec<(Range<usize>, String)> {
-    let mut ranges = Vec::new();
-    for placeholder in placeholders {
-        let name = placeholder.name.as_str();
-        let mut forms: Vec<String> = match placeholder.kind {
-            PlaceholderKind::Angle => vec![format!("<{name}>")],
-            PlaceholderKind::Brace => vec![format!("{{{{ {name} }}}}"), format!("{{{{{name}}}}}")],
-            PlaceholderKind::Env | PlaceholderKind::Dashed => vec![format!("${{{name}}}"), format!("${name}")],
-        };
-        if placeholder.kind == PlaceholderKind::Env {
-            forms.push(format!("${{{name}:"));
+/// `text` with each of `ranges` (sorted, disjoint) replaced by as many `x`s as it has bytes.
+fn masked(text: &str, ranges: &[(Range<usize>, String)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut done = 0;
+    for (range, _) in ranges {
+        out.push_str(&text[done..range.start]);
+        out.extend(std::iter::repeat_n('x', range.len()));
+        done = range.end;
+    }
+    out.push_str(&text[done..]);
+    out
+}
+
+/// The ranges taken so far, by start, so that telling whether a new one overlaps one of them is
+/// a lookup rather than a scan (a long line can hold thousands of placeholders).
+#[derive(Debug, Default)]
+struct Disjoint(BTreeSet<(usize, usize)>);
+
+impl Disjoint {
+    /// Takes `range` unless it overlaps a range taken before (`a.start < b.end && b.start < a.end`).
+    fn insert(&mut self, range: &Range<usize>) -> bool {
+        // The ranges taken never overlap, so of those that start before `range.end` the last one
+        // also ends last: it is the only one that can reach past `range.start`.
+        let before_end = self.0.range(..(range.end, 0)).next_back();
+        if before_end.is_some_and(|&(_, end)| end > range.start) {
+            return false;
         }
-        for form in &forms {
-            for (start, _) in text.match_indices(form.as_str()) {
-                let end = start + form.len();
-                // `$NAME` must not be the start of a longer name.
-                let longer = form.starts_with("$")
-                    && !form.starts_with("${")
-                    && text[end..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
-                let mut range = start..end;
-                if form.ends_with(':') {
-                    range.end = text[start..].find('}').map_or(end, |close| start + close + 1);
-                }
-                if !longer
-                    && !ranges.iter().any(|(r, _): &(Range<usize>, String)| r.start < range.end && range.start < r.end)
-                {
-                    ranges.push((range, name.to_owned()));
-                }
+        self.0.insert((range.start, range.end));
+        true
+    }
+}
+
+/// How a placeholder can be written in a command, in the order its forms claim text.
+fn forms_of(placeholder: &Placeholder) -> Vec<String> {
+    let name = placeholder.name.as_str();
+    match placeholder.kind {
+        PlaceholderKind::Angle => vec![format!("<{name}>")],
+        PlaceholderKind::Brace => vec![format!("{{{{ {name} }}}}"), format!("{{{{{name}}}}}")],
+        PlaceholderKind::Dashed => vec![format!("${{{name}}}"), format!("${name}")],
+        PlaceholderKind::Env => vec![format!("${{{name}}}"), format!("${name}"), format!("${{{name}:")],
+    }
+}
+
+/// Where each placeholder stands in a command's text. Earlier placeholders, then earlier forms,
+/// then earlier places win where two would overlap.
+///
+/// One pass over the text, whatever the number of placeholders: at each byte that can start a
+/// form, the text is looked up at each length a form has (a pasted line can hold thousands of
+/// placeholders, and searching the text once per placeholder cost their number times its length).
+pub(crate) fn placeholder_ranges(text: &str, placeholders: &[Placeholder]) -> Vec<(Range<usize>, String)> {
+    // Form -> (placeholder, form), the first to claim it.
+    let mut forms: HashMap<String, (usize, usize)> = HashMap::new();
+    for (p, placeholder) in placeholders.iter().enumerate() {
+        for (f, form) in forms_of(placeholder).into_iter().enumerate() {
+            forms.entry(form).or_insert((p, f));
+        }
+    }
+    // The lengths forms have, by their first byte.
+    let mut lengths: Vec<Vec<usize>> = vec![Vec::new(); 256];
+    for form in forms.keys() {
+        let Some(&first) = form.as_bytes().first() else { continue };
+        lengths[usize::from(first)].push(form.len());
+    }
+    for by_byte in &mut lengths {
+        by_byte.sort_unstable();
+        by_byte.dedup();
+    }
+    let mut found: Vec<(usize, usize, Range<usize>)> = Vec::new();
+    for (start, byte) in text.bytes().enumerate() {
+        for &len in &lengths[usize::from(byte)] {
+            let Some(candidate) = text.get(start..start + len) else { continue };
+            if let Some(&(p, f)) = forms.get(candidate) {
+                found.push((p, f, start..start + len));
             }
+        }
+    }
+    found.sort_by_key(|(p, f, range)| (*p, *f, range.start));
+    let closes: Vec<usize> = memchr::memchr_iter(b'}', text.as_bytes()).collect();
+    let mut ranges = Vec::new();
+    let mut taken = Disjoint::default();
+    for (p, _, mut range) in found {
+        let form = &text[range.clone()];
+        // `$NAME` must not be the start of a longer name.
+        let longer = form.starts_with('$')
+            && !form.starts_with("${")
+            && text[range.end..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
+        if form.ends_with(':') {
+            // `${NAME:-default}` runs to the first `}` after it.
+            let close = closes.get(closes.partition_point(|at| *at < range.start));
+            range.end = close.map_or(range.end, |at| at + 1);
+        }
+        if !longer && taken.insert(&range) {
+            ranges.push((range, placeholders[p].name.clone()));
         }
     }
     ranges.sort_by_key(|(r, _)| r.start);
@@ -171,6 +232,7 @@ pub(crate) fn placeholder_ranges(text: &str, placeholders: &[Placeholder]) -> Ve
 
 /// Wraps the source ranges of `html` (an escaped or highlighted rendering of some text) in
 /// `<mark class="{class}">`, closing and reopening the mark around tags so nesting stays valid.
+/// The ranges are sorted by start and do not overlap.
 pub(crate) fn mark_ranges(html: &str, ranges: &[(Range<usize>, String)], class: &str) -> String {
     mark_ranges_showing(html, ranges, class, None)
 }
@@ -189,6 +251,9 @@ pub(crate) fn mark_ranges_showing(
     let mut out = String::with_capacity(html.len() + ranges.len() * 48);
     let mut source = 0usize;
     let mut open: Option<usize> = None;
+    // The first range not yet opened nor passed: ranges are sorted by start, and the source
+    // position only grows, so one pass over them matches them all.
+    let mut next = 0usize;
     let mut chars = html.char_indices().peekable();
     let open_tag = |name: &str| format!("<mark class=\"{class}\" data-name=\"{}\">", escape(name));
     while let Some((at, c)) = chars.next() {
@@ -199,9 +264,13 @@ pub(crate) fn mark_ranges_showing(
             }
         }
         if open.is_none() && c != '<' {
-            if let Some(index) = ranges.iter().position(|(r, _)| r.start == source) {
-                out.push_str(&open_tag(&ranges[index].1));
-                open = Some(index);
+            while ranges.get(next).is_some_and(|(r, _)| r.start < source) {
+                next += 1;
+            }
+            if ranges.get(next).is_some_and(|(r, _)| r.start == source) {
+                out.push_str(&open_tag(&ranges[next].1));
+                open = Some(next);
+                next += 1;
             }
         }
         match c {
@@ -219,7 +288,8 @@ pub(crate) fn mark_ranges_showing(
                 }
             }
             '&' => {
-                let end = html[at..].find(';').filter(|e| *e < 10).map_or(at + 1, |e| at + e + 1);
+                let entity = &html.as_bytes()[at..html.len().min(at + 10)];
+                let end = memchr::memchr(b';', entity).map_or(at + 1, |e| at + e + 1);
                 out.push_str(&html[at..end]);
                 while chars.peek().is_some_and(|(i, _)| *i < end) {
                     chars.next();
@@ -244,6 +314,7 @@ pub(crate) fn mark_ranges_showing(
 pub(crate) fn template_card(template: &Template, prefix: &str) -> String {
     let mut ranges = Vec::new();
     let line_starts = crate::parse::line_starts(&template.text);
+    let mut taken = Disjoint::default();
     for field in &template.fields {
         let Some(&line_start) = line_starts.get((field.line - template.line - 1) as usize) else { continue };
         let line_end = template.text[line_start..].find('\n').map_or(template.text.len(), |e| line_start + e);
@@ -258,7 +329,7 @@ pub(crate) fn template_card(template: &Template, prefix: &str) -> String {
         });
         if let Some(range) = found {
             let absolute = line_start + range.start..line_start + range.end;
-            if !ranges.iter().any(|(r, _): &(Range<usize>, String)| r.start < absolute.end && absolute.start < r.end) {
+            if taken.insert(&absolute) {
                 ranges.push((absolute, field.label.clone().unwrap_or_else(|| field.blank.clone())));
             }
         }
@@ -316,5 +387,138 @@ mod tests {
         let text = "kubectl logs <pod> -n $NS --x=${NS} $NSX";
         let found: Vec<&str> = placeholder_ranges(text, &placeholders).iter().map(|(r, _)| &text[r.clone()]).collect();
         assert_eq!(found, ["<pod>", "$NS", "${NS}"]);
+    }
+
+    /// The first way of finding placeholders, kept to compare: each form searched for in turn.
+    fn placeholder_ranges_by_search(text: &str, placeholders: &[Placeholder]) -> Vec<(Range<usize>, String)> {
+        let mut ranges = Vec::new();
+        for placeholder in placeholders {
+            let name = placeholder.name.as_str();
+            let mut forms: Vec<String> = match placeholder.kind {
+                PlaceholderKind::Angle => vec![format!("<{name}>")],
+                PlaceholderKind::Brace => vec![format!("{{{{ {name} }}}}"), format!("{{{{{name}}}}}")],
+                PlaceholderKind::Env | PlaceholderKind::Dashed => vec![format!("${{{name}}}"), format!("${name}")],
+            };
+            if placeholder.kind == PlaceholderKind::Env {
+                forms.push(format!("${{{name}:"));
+            }
+            for form in &forms {
+                for (start, _) in text.match_indices(form.as_str()) {
+                    let end = start + form.len();
+                    // `$NAME` must not be the start of a longer name.
+                    let longer = form.starts_with("$")
+                        && !form.starts_with("${")
+                        && text[end..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
+                    let mut range = start..end;
+                    if form.ends_with(':') {
+                        range.end = text[start..].find('}').map_or(end, |close| start + close + 1);
+                    }
+                    if !longer
+                        && !ranges
+                            .iter()
+                            .any(|(r, _): &(Range<usize>, String)| r.start < range.end && range.start < r.end)
+                    {
+                        ranges.push((range, name.to_owned()));
+                    }
+                }
+            }
+        }
+        ranges.sort_by_key(|(r, _)| r.start);
+        ranges
+    }
+
+    fn placeholder(name: &str, kind: PlaceholderKind) -> Placeholder {
+        Placeholder { name: name.into(), kind, default: None, set_by: None, occurrences: vec![] }
+    }
+
+    #[test]
+    fn a_300_kb_command_gets_every_placeholder_marked() {
+        let placeholders = vec![placeholder("pod", PlaceholderKind::Angle), placeholder("NS", PlaceholderKind::Env)];
+        let unit = "kubectl logs <pod> -n $NS --x=${NS} ${NS:-a} & $NSX; ";
+        let count = 300_000 / unit.len();
+        let text = unit.repeat(count);
+        let ranges = placeholder_ranges(&text, &placeholders);
+        assert_eq!(ranges.len(), 4 * count);
+        let masked = masked(&text, &ranges);
+        assert_eq!(&masked[..unit.len()], "kubectl logs xxxxx -n xxx --x=xxxxx xxxxxxxx & $NSX; ");
+        let marked = mark_ranges_showing(&escape(&masked), &ranges, "placeholder", Some(&text));
+        let mark = |name: &str, shown: &str| format!("<mark class=\"placeholder\" data-name=\"{name}\">{shown}</mark>");
+        let expected_unit = format!(
+            "kubectl logs {} -n {} --x={} {} &amp; $NSX; ",
+            mark("pod", "&lt;pod&gt;"),
+            mark("NS", "$NS"),
+            mark("NS", "${NS}"),
+            mark("NS", "${NS:-a}")
+        );
+        assert_eq!(marked, expected_unit.repeat(count));
+    }
+
+    #[test]
+    fn an_unclosed_default_reaches_to_the_next_brace_only() {
+        let placeholders = vec![placeholder("NS", PlaceholderKind::Env)];
+        let text = format!("${{NS:-a {} ${{NS:-b}} ${{NS:-c", "y".repeat(100_000));
+        let found: Vec<Range<usize>> = placeholder_ranges(&text, &placeholders).into_iter().map(|(r, _)| r).collect();
+        // The first `${NS:` runs to the only `}`, which swallows the second; the third has none.
+        assert_eq!(found, [0..text.len() - 8, text.len() - 7..text.len() - 2]);
+    }
+
+    #[test]
+    fn one_pass_finds_what_searching_each_form_found() {
+        use PlaceholderKind::{Angle, Brace, Dashed, Env};
+        let placeholders = [
+            placeholder("NS", Env),
+            placeholder("NSX", Env),
+            placeholder("pod", Angle),
+            placeholder("pod name", Angle),
+            placeholder("name", Brace),
+            placeholder("TOP-USER", Dashed),
+            placeholder("日本", Angle),
+            placeholder("NS", Dashed),
+        ];
+        let texts = [
+            "kubectl logs <pod> -n $NS --x=${NS} $NSX ${NSX} $NS_ $NS-",
+            "${NS:-a} ${NS:-b ${NS:=c}} ${NS: ${NS:-never closed",
+            "{{ name }} {{name}} {{  name }} {{name }} <pod name> <<pod>> <pod <日本> $TOP-USER ${TOP-USER}x",
+            "$$NS ${{NS}} $ NS <> {{}} ${} $",
+            "",
+        ];
+        for text in texts {
+            for count in 0..=placeholders.len() {
+                let some = &placeholders[..count];
+                assert_eq!(
+                    placeholder_ranges(text, some),
+                    placeholder_ranges_by_search(text, some),
+                    "{text:?} {count}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_line_with_thousands_of_placeholders() {
+        let placeholders: Vec<Placeholder> = (0..3000)
+            .flat_map(|k| {
+                [
+                    placeholder(&format!("p{k}"), PlaceholderKind::Angle),
+                    placeholder(&format!("V{k}"), PlaceholderKind::Env),
+                ]
+            })
+            .collect();
+        let text: String = (0..3000).map(|k| format!("<p{k}> $V{k} ${{V{k}:-x}} ")).collect();
+        let ranges = placeholder_ranges(&text, &placeholders);
+        assert_eq!(ranges.len(), 9000);
+        let shown: Vec<&str> = ranges[8997..].iter().map(|(r, _)| &text[r.clone()]).collect();
+        assert_eq!(shown, ["<p2999>", "$V2999", "${V2999:-x}"]);
+        assert_eq!(ranges[8999].1, "V2999");
+    }
+
+    #[test]
+    fn overlapping_ranges_keep_the_first_found() {
+        let mut taken = Disjoint::default();
+        assert!(taken.insert(&(10..20)));
+        assert!(!taken.insert(&(5..11)) && !taken.insert(&(19..30)) && !taken.insert(&(12..13)));
+        assert!(!taken.insert(&(0..40)) && !taken.insert(&(15..15)));
+        assert!(taken.insert(&(20..25)) && taken.insert(&(0..10)) && taken.insert(&(10..10)));
+        assert!(!taken.insert(&(24..26)));
     }
 }

@@ -1,20 +1,29 @@
 //! Syntax highlighting at build time with syntect, as CSS classes (`hl-…`), one stylesheet per
 //! colour scheme. Syntaxes and themes load once; results are cached by content hash so that a
 //! rebuild highlights only the blocks that changed.
+//!
+//! Lines longer than [`LONG_LINE`] bytes (a pasted log line, a base64 blob) are not given to
+//! syntect: its matching retries every pattern from every position of a line, so one line costs
+//! the square of its length (a 100 KB line took seconds, 500 KB minutes). Such a line comes out
+//! escaped, as plain text inside whatever spans the lines before it left open, and syntect goes
+//! on with the next line from the state it had before it: the HTML stays balanced, the other
+//! lines keep their colours, and the cost of a block is linear in its size.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{LazyLock, Mutex};
 
 use syntect::highlighting::ThemeSet;
-use syntect::html::{ClassStyle, ClassedHTMLGenerator, css_for_theme_with_class_style};
-use syntect::parsing::{SyntaxReference, SyntaxSet};
+use syntect::html::{ClassStyle, css_for_theme_with_class_style, line_tokens_to_classed_spans};
+use syntect::parsing::{ParseState, ScopeStack, SyntaxReference, SyntaxSet};
 use syntect::util::LinesWithEndings;
 
 static SYNTAXES: LazyLock<SyntaxSet> = LazyLock::new(SyntaxSet::load_defaults_newlines);
 const CLASS_STYLE: ClassStyle = ClassStyle::SpacedPrefixed { prefix: "hl-" };
 const LIGHT_THEME: &str = "InspiredGitHub";
 const DARK_THEME: &str = "base16-ocean.dark";
+/// Lines longer than this (in bytes, without the line ending) are not given to syntect.
+pub(crate) const LONG_LINE: usize = 2_000;
 
 /// The two stylesheets: (light, dark).
 pub(crate) fn stylesheets() -> (String, String) {
@@ -82,14 +91,29 @@ impl Highlighter {
     }
 }
 
+/// What syntect's `ClassedHTMLGenerator` does, line by line, except that a line longer than
+/// [`LONG_LINE`] is escaped and left out of the parse (see the module doc).
 fn highlight_with(code: &str, syntax: &SyntaxReference) -> String {
-    let mut generator = ClassedHTMLGenerator::new_with_class_style(syntax, &SYNTAXES, CLASS_STYLE);
+    let mut state = ParseState::new(syntax);
+    let mut scopes = ScopeStack::new();
+    let mut open_spans = 0isize;
+    let mut html = String::with_capacity(code.len() * 2);
     for line in LinesWithEndings::from(code) {
-        if generator.parse_html_for_line_which_includes_newline(line).is_err() {
-            return escape(code);
+        if line.trim_end_matches(['\n', '\r']).len() > LONG_LINE {
+            html.push_str(&escape(line));
+            continue;
         }
+        let Ok(ops) = state.parse_line(line, &SYNTAXES) else { return escape(code) };
+        let Ok((spans, delta)) = line_tokens_to_classed_spans(line, &ops, CLASS_STYLE, &mut scopes) else {
+            return escape(code);
+        };
+        open_spans += delta;
+        html.push_str(&spans);
     }
-    generator.finalize()
+    for _ in 0..open_spans {
+        html.push_str("</span>");
+    }
+    html
 }
 
 /// Text for an HTML body or a double-quoted attribute: `&`, `<`, `>`, `"` and `'` escaped.
@@ -131,6 +155,7 @@ pub(crate) fn cache_key(code: &str, lang: Option<&str>) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use syntect::html::ClassedHTMLGenerator;
 
     #[test]
     fn bash_gets_classes_and_unknown_languages_are_escaped() {
@@ -148,6 +173,72 @@ mod tests {
         let first = highlighter.highlight("kubectl get pods\n", Some("bash"));
         assert_eq!(highlighter.highlight("kubectl get pods\n", Some("bash")), first);
         assert_eq!(highlighter.into_cache().len(), 1);
+    }
+
+    /// The HTML without its tags, entities decoded: the text a reader sees.
+    fn text_of(html: &str) -> String {
+        let mut text = String::new();
+        let mut rest = html;
+        while let Some(open) = rest.find('<') {
+            text.push_str(&rest[..open]);
+            let close = rest[open..].find('>').map_or(rest.len(), |close| open + close + 1);
+            rest = &rest[close..];
+        }
+        text.push_str(rest);
+        text.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&")
+    }
+
+    #[test]
+    fn a_300_kb_line_is_escaped_intact_between_highlighted_lines() {
+        let long = format!("echo {}", "<a & 'b' \"c\"> ".repeat(300_000 / 15));
+        let code = format!("kubectl get pods\n{long}\ncat <<EOF\n{long}\nEOF\necho done\n");
+        let html = Highlighter::default().highlight(&code, Some("bash"));
+        let escaped = escape(&format!("{long}\n"));
+        assert!(escaped.starts_with("echo &lt;a &amp; &#39;b&#39; &quot;c&quot;&gt; &lt;a"), "{}", &escaped[..60]);
+        assert_eq!(html.matches(escaped.as_str()).count(), 2, "both long lines come out escaped, in one piece");
+        assert!(html.starts_with("<span class=\"hl-source hl-shell hl-bash\">"), "{}", &html[..80]);
+        let tail = &html[html.len() - 200..];
+        assert_eq!(html.matches(">echo</span>").count(), 1, "the line after the long ones is highlighted: {tail}");
+        assert_eq!(html.matches("<span").count(), html.matches("</span>").count(), "spans balanced");
+        assert_eq!(text_of(&html), code, "the text round-trips");
+    }
+
+    #[test]
+    fn syntect_sees_lines_up_to_the_limit_and_no_longer() {
+        let highlighter = Highlighter::default();
+        let line = |len: usize| format!("echo {}\n", "a".repeat(len - 5));
+        let at_limit = highlighter.highlight(&line(LONG_LINE), Some("bash"));
+        assert!(at_limit.contains(">echo</span>"), "{at_limit:.300}");
+        let over = highlighter.highlight(&line(LONG_LINE + 1), Some("bash"));
+        assert_eq!(over, line(LONG_LINE + 1), "a line over the limit is plain text");
+        // The limit is on each line, not on the block: many lines at the limit are all highlighted.
+        let html = highlighter.highlight(&line(LONG_LINE).repeat(50), Some("bash"));
+        assert_eq!(html.matches(">echo</span>").count(), 50);
+    }
+
+    #[test]
+    fn ordinary_blocks_match_syntects_own_generator() {
+        let samples = [
+            ("bash", "kubectl get pods -n <ns>\ncat <<EOF > /tmp/x\nline \"one\" & 'two'\nEOF\necho $HOME\n"),
+            ("bash", "no final newline && echo ok"),
+            ("bash", "windows\r\nline endings\r\n"),
+            ("yaml", "key: value\nlist:\n  - a\n  - \"b\"\n"),
+            ("json", "{\"a\": [1, 2, {\"b\": null}]}\n"),
+            ("python", "x = '''multi\nline <string>\n'''\nprint(x)\n"),
+            ("bash", ""),
+        ];
+        for (lang, code) in samples {
+            let syntax = syntax_for(lang).expect("a default syntax");
+            let mut generator = ClassedHTMLGenerator::new_with_class_style(syntax, &SYNTAXES, CLASS_STYLE);
+            for line in LinesWithEndings::from(code) {
+                generator.parse_html_for_line_which_includes_newline(line).expect("parses");
+            }
+            assert_eq!(highlight_with(code, syntax), generator.finalize(), "{lang}: {code:?}");
+        }
     }
 
     #[test]

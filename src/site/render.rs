@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::OnceLock;
 
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use serde::Serialize;
@@ -17,18 +18,79 @@ use crate::model::{Book, Runbook};
 /// names one), and the other files of the book.
 #[derive(Debug, Default)]
 pub(crate) struct LinkTargets<'b> {
-    pages: HashMap<&'b str, &'b Runbook>,
+    /// Each runbook, with its anchors indexed on the first link that names one of them.
+    pages: HashMap<&'b str, (&'b Runbook, OnceLock<PageAnchors<'b>>)>,
     pub files: HashSet<String>,
 }
 
 impl<'b> LinkTargets<'b> {
     pub fn of(book: &'b Book, files: impl IntoIterator<Item = String>) -> Self {
-        let pages = book.runbooks.iter().map(|r| (r.path.as_str(), &**r)).collect();
+        let pages = book.runbooks.iter().map(|r| (r.path.as_str(), (&**r, OnceLock::new()))).collect();
         LinkTargets { pages, files: files.into_iter().collect() }
     }
 
     pub fn page(&self, path: &str) -> Option<&'b Runbook> {
-        self.pages.get(path).copied()
+        self.pages.get(path).map(|(runbook, _)| *runbook)
+    }
+
+    /// [`has_anchor`], through the page's index when the runbook is one of the book's: a page
+    /// whose table of contents links to each of its thousands of steps would otherwise scan
+    /// them all for every link.
+    fn has_anchor(&self, runbook: &Runbook, anchor: &str) -> bool {
+        match self.pages.get(runbook.path.as_str()) {
+            Some((page, anchors)) if std::ptr::eq(*page, runbook) => {
+                anchors.get_or_init(|| PageAnchors::of(page)).has(anchor)
+            }
+            _ => has_anchor(runbook, anchor),
+        }
+    }
+}
+
+/// The ids of one page, by kind, borrowed from its runbook: what [`has_anchor`] looks through.
+#[derive(Debug)]
+struct PageAnchors<'b> {
+    sections: HashSet<&'b str>,
+    /// Step id -> its number of commands (the most, where two steps share an id).
+    steps: HashMap<&'b str, usize>,
+    templates: HashSet<u32>,
+}
+
+impl<'b> PageAnchors<'b> {
+    fn of(runbook: &'b Runbook) -> Self {
+        let mut steps: HashMap<&str, usize> = HashMap::new();
+        for step in &runbook.steps {
+            let commands = steps.entry(step.id.as_str()).or_default();
+            *commands = (*commands).max(step.commands.len());
+        }
+        PageAnchors {
+            sections: runbook.sections.iter().map(|s| s.anchor.as_str()).collect(),
+            steps,
+            templates: runbook.templates.iter().map(|t| t.line).collect(),
+        }
+    }
+
+    /// What `has_anchor(runbook, anchor)` answers.
+    fn has(&self, anchor: &str) -> bool {
+        if self.sections.contains(anchor) {
+            return true;
+        }
+        if let Some(rest) = anchor.strip_prefix("step-") {
+            if self.steps.contains_key(rest) {
+                return true;
+            }
+            // `step-<id>-<n>`: the id may hold dashes itself, so try each.
+            let command = |(at, _): (usize, &str)| {
+                let n = rest[at + 1..].parse::<usize>().ok();
+                self.steps.get(&rest[..at]).is_some_and(|&commands| n.is_some_and(|n| n >= 1 && n <= commands))
+            };
+            if rest.match_indices('-').any(command) {
+                return true;
+            }
+        }
+        anchor
+            .strip_prefix("template-")
+            .and_then(|line| line.parse::<u32>().ok())
+            .is_some_and(|line| self.templates.contains(&line))
     }
 }
 
@@ -100,15 +162,17 @@ pub(crate) fn render_body(
     mode: Mode,
 ) -> RenderedBody {
     let prefix = if mode == Mode::Print { print_prefix(&runbook.path) } else { String::new() };
-    let line_starts = crate::parse::line_starts(markdown);
-    let line_of = |offset: usize| line_starts.partition_point(|s| *s <= offset) as u32;
+    let mut warnings = LinkWarnings::new(markdown, display_path);
     let headings: HashMap<u32, &str> = runbook.sections.iter().map(|s| (s.line, s.anchor.as_str())).collect();
+    let mut titles: HashMap<u32, &str> = HashMap::new();
+    for section in &runbook.sections {
+        titles.entry(section.line).or_insert(&section.title);
+    }
     let steps: HashMap<u32, usize> = runbook.steps.iter().enumerate().map(|(i, s)| (s.line, i)).collect();
     let templates: HashMap<u32, usize> = runbook.templates.iter().enumerate().map(|(i, t)| (t.line, i)).collect();
 
     let mut events: Vec<Event<'_>> = Vec::new();
     let mut toc = Vec::new();
-    let mut diagnostics = Vec::new();
     let mut in_metadata = false;
     let mut heading: Option<(HeadingLevel, String, u32)> = None;
     let mut code: Option<(Option<String>, u32, String)> = None;
@@ -147,16 +211,15 @@ pub(crate) fn render_body(
                     }
                     CodeBlockKind::Indented => None,
                 };
-                code = Some((lang, line_of(range.start), String::new()));
+                code = Some((lang, warnings.line_of(range.start), String::new()));
             }
             Event::Start(Tag::Heading { level, .. }) => {
-                let line = line_of(range.start);
+                let line = warnings.line_of(range.start);
                 let anchor = headings.get(&line).map_or_else(String::new, |a| (*a).to_owned());
                 heading = Some((level, anchor.clone(), line));
                 events.push(Event::Html(CowStr::from(format!("<{level} id=\"{prefix}{}\">", escape(&anchor)))));
                 if matches!(level, HeadingLevel::H2 | HeadingLevel::H3) {
-                    let title =
-                        runbook.sections.iter().find(|s| s.line == line).map(|s| s.title.clone()).unwrap_or_default();
+                    let title = titles.get(&line).map_or_else(String::new, |title| (*title).to_owned());
                     toc.push(TocItem {
                         level: if level == HeadingLevel::H2 { 2 } else { 3 },
                         title,
@@ -172,9 +235,8 @@ pub(crate) fn render_body(
                 ))));
             }
             Event::Start(Tag::Link { link_type, dest_url, title, id }) => {
-                let line = line_of(range.start);
                 let dest = rewrite_link(&dest_url, runbook, targets, mode, &prefix, |message| {
-                    diagnostics.push(link_warning(markdown, display_path, &line_starts, line, range.start, message));
+                    warnings.push(range.start, message);
                 });
                 events.push(Event::Start(Tag::Link { link_type, dest_url: CowStr::from(dest), title, id }));
             }
@@ -183,7 +245,7 @@ pub(crate) fn render_body(
     }
     let mut html = String::with_capacity(markdown.len() * 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
-    RenderedBody { html, toc, diagnostics }
+    RenderedBody { html, toc, diagnostics: warnings.found }
 }
 
 /// The Markdown extensions a page renders with (mdBook's, plus front matter).
@@ -205,31 +267,61 @@ pub(crate) fn check_links(
     display_path: &Path,
     targets: &LinkTargets,
 ) -> Vec<Diagnostic> {
-    let line_starts = crate::parse::line_starts(markdown);
-    let mut diagnostics = Vec::new();
+    let mut warnings = LinkWarnings::new(markdown, display_path);
     for (event, range) in Parser::new_ext(markdown, render_options()).into_offset_iter() {
         if let Event::Start(Tag::Link { dest_url, .. }) = event {
-            let line = line_starts.partition_point(|s| *s <= range.start) as u32;
             rewrite_link(&dest_url, runbook, targets, Mode::Pages, "", |message| {
-                diagnostics.push(link_warning(markdown, display_path, &line_starts, line, range.start, message));
+                warnings.push(range.start, message);
             });
         }
     }
-    diagnostics
+    warnings.found
 }
 
-fn link_warning(
-    markdown: &str,
-    display_path: &Path,
-    line_starts: &[usize],
-    line: u32,
-    offset: usize,
-    message: String,
-) -> Diagnostic {
-    let col = markdown[line_starts[line as usize - 1]..offset].chars().count() as u32 + 1;
-    Diagnostic::warning("broken-link", display_path, message)
-        .at(markdown, line, col)
-        .with_help("fix the path or the anchor; `--strict` makes this an error")
+/// The broken-link warnings of one page. Placing one costs the distance from the link before it
+/// on the same line, not a new pass over the page: a pasted line can hold thousands of links.
+struct LinkWarnings<'m> {
+    markdown: &'m str,
+    display_path: &'m Path,
+    line_starts: Vec<usize>,
+    /// The page's lines as `str::lines` gives them (what `Diagnostic::at` keeps), split once, on
+    /// the first warning.
+    lines: Option<Vec<&'m str>>,
+    /// The last link placed: (line, byte offset, column).
+    last: (u32, usize, u32),
+    found: Vec<Diagnostic>,
+}
+
+impl<'m> LinkWarnings<'m> {
+    fn new(markdown: &'m str, display_path: &'m Path) -> Self {
+        let line_starts = crate::parse::line_starts(markdown);
+        LinkWarnings { markdown, display_path, line_starts, lines: None, last: (0, 0, 0), found: Vec::new() }
+    }
+
+    fn line_of(&self, offset: usize) -> u32 {
+        self.line_starts.partition_point(|s| *s <= offset) as u32
+    }
+
+    /// A warning about the link that starts at byte `offset`.
+    fn push(&mut self, offset: usize, message: String) {
+        let line = self.line_of(offset);
+        let (last_line, last_offset, last_col) = self.last;
+        let (from, col) = if last_line == line && last_offset <= offset {
+            (last_offset, last_col)
+        } else {
+            (self.line_starts[line as usize - 1], 1)
+        };
+        let col = col + self.markdown[from..offset].chars().count() as u32;
+        self.last = (line, offset, col);
+        let markdown = self.markdown;
+        let lines = self.lines.get_or_insert_with(|| markdown.lines().collect());
+        let mut warning = Diagnostic::warning("broken-link", self.display_path, message)
+            .with_help("fix the path or the anchor; `--strict` makes this an error");
+        warning.line = line;
+        warning.col = col;
+        warning.source_line = lines.get(line as usize - 1).map(|text| (*text).to_owned());
+        self.found.push(warning);
+    }
 }
 
 /// A link's destination on the page; reports a broken relative link through `broken`.
@@ -257,7 +349,7 @@ fn rewrite_link(
     };
     if path.is_empty() {
         let anchor = anchor.unwrap_or("");
-        if !anchor.is_empty() && !has_anchor(runbook, anchor) {
+        if !anchor.is_empty() && !targets.has_anchor(runbook, anchor) {
             broken(format!("link to `#{anchor}`: this page has no such anchor"));
         }
         return format!("#{prefix}{anchor}");
@@ -277,7 +369,7 @@ fn rewrite_link(
             return dest.to_owned();
         };
         if let Some(anchor) = anchor.filter(|a| !a.is_empty()) {
-            if !has_anchor(linked, anchor) {
+            if !targets.has_anchor(linked, anchor) {
                 broken(format!("link to `{dest}`: `{target}` has no anchor `#{anchor}`"));
             }
         }
@@ -332,5 +424,111 @@ mod tests {
         assert_eq!(resolve("a/b.md", "../c.md").as_deref(), Some("c.md"));
         assert_eq!(resolve("a/b.md", "./x/../d.md").as_deref(), Some("a/d.md"));
         assert_eq!(resolve("b.md", "../c.md"), None);
+    }
+
+    fn runbook(path: &str, markdown: &str) -> Runbook {
+        let options = crate::parse::ParseOptions::default();
+        crate::parse::parse_runbook(Path::new(path), path, markdown, &options).runbook
+    }
+
+    #[test]
+    fn many_broken_links_on_one_long_line_are_placed_by_character() {
+        // `é` is two bytes: the column counts characters.
+        let unit = "é [x](gone.md) ";
+        let long = unit.repeat(1000);
+        let markdown = format!("# Title\n\n{long}\r\nlast [y](#nowhere)\n");
+        let page = runbook("a.md", &markdown);
+        let targets = LinkTargets::default();
+        let found = check_links(&page, &markdown, Path::new("src/a.md"), &targets);
+        assert_eq!(found.len(), 1001);
+        let unit_chars = unit.chars().count() as u32;
+        for (k, diagnostic) in found[..1000].iter().enumerate() {
+            assert_eq!((diagnostic.line, diagnostic.col), (3, 3 + k as u32 * unit_chars));
+            assert_eq!(diagnostic.source_line.as_deref(), Some(long.as_str()));
+        }
+        assert_eq!(found[0].message, "link to `gone.md`, which is not a runbook of this book");
+        let last = &found[1000];
+        assert_eq!((last.line, last.col, last.source_line.as_deref()), (4, 6, Some("last [y](#nowhere)")));
+        assert_eq!(last.message, "link to `#nowhere`: this page has no such anchor");
+    }
+
+    #[test]
+    fn the_anchor_index_answers_as_the_scan_does() {
+        let markdown = "# Top\n\n## A b\n\n```bash {name=a}\necho 1\necho 2\n```\n\n```bash {name=a-b}\necho 3\n```\n\n\
+                        ```bash {name=a}\necho 1\n```\n\n```\nSeverity: SEV[1-4]\nOwner: [name]\n```\n";
+        let page = runbook("p.md", markdown);
+        assert_eq!(page.steps.len(), 3, "{:?}", page.steps);
+        assert_eq!(page.templates.len(), 1);
+        let line = page.templates[0].line;
+        let anchors = PageAnchors::of(&page);
+        let table = [
+            "top",
+            "a-b",
+            "a-c",
+            "",
+            "step-",
+            "step-a",
+            "step-a-1",
+            "step-a-2",
+            "step-a-3",
+            "step-a-0",
+            "step-a-01",
+            "step-a-+2",
+            "step-a-b",
+            "step-a-b-1",
+            "step-a-b-2",
+            "step-a--1",
+            "step-b",
+            "step-a-b-",
+            "template-",
+            "template-1",
+            "template-x",
+        ];
+        let templates = [format!("template-{line}"), format!("template-0{line}"), format!("template-{}", line + 1)];
+        for anchor in table.into_iter().chain(templates.iter().map(String::as_str)) {
+            assert_eq!(anchors.has(anchor), has_anchor(&page, anchor), "{anchor:?}");
+        }
+        assert!(anchors.has("step-a-2") && anchors.has("step-a-b-1") && !anchors.has("step-a-b-2"));
+    }
+
+    #[test]
+    fn a_table_of_contents_of_three_thousand_links_is_checked() {
+        let mut markdown = String::from("# Long\n\n");
+        for k in 0..3000 {
+            markdown.push_str(&format!("[{k}](#part-{k}) [c](#step-part-{k}-1) [gone](#part-{k}-x)\n"));
+        }
+        for k in 0..3000 {
+            markdown.push_str(&format!("\n## Part {k}\n\n```bash\necho {k}\n```\n"));
+        }
+        let page = std::sync::Arc::new(runbook("p.md", &markdown));
+        let book = Book {
+            root: "/b".into(),
+            src: "/b/src".into(),
+            config: crate::config::Config::default(),
+            runbooks: vec![page.clone()],
+            diagnostics: Vec::new(),
+        };
+        let targets = LinkTargets::of(&book, []);
+        let found = check_links(&page, &markdown, Path::new("p.md"), &targets);
+        assert_eq!(found.len(), 3000);
+        for (k, warning) in found.iter().enumerate() {
+            assert_eq!(warning.message, format!("link to `#part-{k}-x`: this page has no such anchor"));
+            assert_eq!(warning.line, k as u32 + 3);
+        }
+    }
+
+    #[test]
+    fn diagnostics_keep_the_line_as_str_lines_gives_it() {
+        for text in ["[a](b.md)", "[a](b.md)\n", "x\r\n[a](b.md)\r\n", "[a](b.md)\r", "\n\n[a](b.md) [c](d.md)"] {
+            let page = runbook("a.md", text);
+            let found = check_links(&page, text, Path::new("a.md"), &LinkTargets::default());
+            assert!(!found.is_empty(), "{text:?}");
+            for diagnostic in found {
+                let expected = Diagnostic::warning("broken-link", "a.md", diagnostic.message.clone())
+                    .at(text, diagnostic.line, diagnostic.col)
+                    .with_help("fix the path or the anchor; `--strict` makes this an error");
+                assert_eq!(diagnostic, expected, "{text:?}");
+            }
+        }
     }
 }
