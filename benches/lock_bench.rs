@@ -75,7 +75,8 @@ fn main() {
     command.args(["serve", "--port", "0"]).current_dir(&dir);
     let (mut child, base, token) = support::start(command);
 
-    let session = support::post(&base, &token, "/api/sessions", &json!({"title": "lock"}))["id"].as_str().unwrap().to_owned();
+    let session =
+        support::post(&base, &token, "/api/sessions", &json!({"title": "lock"}))["id"].as_str().unwrap().to_owned();
     let page = "/lock.html";
     summary("unlocked", (0..200).map(|_| timed_get(&base, &token, page)).collect());
 
@@ -111,7 +112,11 @@ fn main() {
             .call()
             .unwrap();
         let state: Value = response.body_mut().read_json().unwrap();
-        let ended = state["runs"].as_array().into_iter().flatten().any(|r| r["run_id"] == first_run.as_str() && r["running"] == false);
+        let ended = state["runs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r["run_id"] == first_run.as_str() && r["running"] == false);
         if ended || Instant::now() > deadline {
             break ended;
         }

@@ -433,6 +433,12 @@ fn plan_with(remembered: BTreeMap<String, String>, request: &RunRequest<'_>) -> 
     inputs.extend(request.inputs.clone());
     let known = |name: &str| env.contains_key(name) || std::env::var_os(name).is_some();
     let script = script::build(request.step, request.selection, &inputs, &known)
+        .and_then(|script| {
+            // Exported and remembered values reach evaluated contexts by name, as inputs do.
+            let mut by_name = env.clone();
+            by_name.extend(script.env.clone());
+            script::check_evaluated_env(request.step, request.selection, &by_name).map(|()| script)
+        })
         .map_err(|source| RunError::Script { step: request.step.id.clone(), source })?;
     let (risk, reason) = match request.selection {
         Selection::Command(index) => {

@@ -240,32 +240,6 @@ pub fn check_inputs(step: &Step, selection: Selection, inputs: &HashMap<String, 
     Ok(())
 }
 
-/// Variables the shell or the dynamic loader act on before or around every command: a value
-/// for one of them is code (`BASH_ENV` is sourced, `BASH_FUNC_x%%` defines a function,
-/// `LD_PRELOAD` loads a library, `PS4` and `PROMPT_COMMAND` are expanded).
-pub fn is_shell_variable(name: &str) -> bool {
-    const NAMES: &[&str] = &[
-        "BASH_ENV",
-        "ENV",
-        "SHELLOPTS",
-        "BASHOPTS",
-        "PS4",
-        "PROMPT_COMMAND",
-        "GLOBIGNORE",
-        "BASH_XTRACEFD",
-        "EXECIGNORE",
-        "CDPATH",
-        "IFS",
-        "PATH",
-        "BASH_COMPAT",
-        "INPUTRC",
-        "HISTFILE",
-    ];
-    NAMES.contains(&name)
-        || ["BASH_FUNC_", "LD_", "DYLD_"].iter().any(|prefix| name.starts_with(prefix))
-        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
 /// The variable that carries the value of an angle, brace or dashed placeholder.
 pub fn input_variable(name: &str) -> String {
     let mut variable = String::from("OPSBOOK_INPUT_");
@@ -279,6 +253,75 @@ pub fn input_variable(name: &str) -> String {
 pub fn shell_word(value: &str) -> String {
     let plain = !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./:=@%+,".contains(&b));
     if plain { value.to_owned() } else { format!("'{}'", value.replace('\'', r"'\''")) }
+}
+
+/// Variables the shell, the C library or a language runtime act on before or around every
+/// command: a value for one of them is code (`BASH_ENV` is sourced, `BASH_FUNC_x%%` defines a
+/// function, `LD_PRELOAD` and `GCONV_PATH` load a library, `PS4` and `PROMPT_COMMAND` are
+/// expanded, `NODE_OPTIONS`, `PERL5OPT` and `PYTHONSTARTUP` run code in every such program),
+/// or changes how bash reads the step (`POSIXLY_CORRECT`, `FUNCNEST`, `IFS`, `PATH`).
+pub fn is_shell_variable(name: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "ENV",
+        "SHELLOPTS",
+        "BASHOPTS",
+        "PS0",
+        "PS1",
+        "PS4",
+        "PROMPT_COMMAND",
+        "GLOBIGNORE",
+        "EXECIGNORE",
+        "CDPATH",
+        "IFS",
+        "PATH",
+        "INPUTRC",
+        "HISTFILE",
+        "POSIXLY_CORRECT",
+        "FUNCNEST",
+        "LOCPATH",
+        "NLSPATH",
+        "HOSTALIASES",
+        "RES_OPTIONS",
+        "NODE_OPTIONS",
+        "RUBYOPT",
+        "RUBYLIB",
+        "JAVA_TOOL_OPTIONS",
+        "_JAVA_OPTIONS",
+        "GIT_SSH",
+        "GIT_SSH_COMMAND",
+        "GIT_EXEC_PATH",
+        "GIT_CONFIG_PARAMETERS",
+        "LESSOPEN",
+        "LESSCLOSE",
+    ];
+    const PREFIXES: &[&str] = &["BASH_", "LD_", "DYLD_", "GCONV_", "GLIBC_", "MALLOC_", "PYTHON", "PERL5", "OPSBOOK_"];
+    NAMES.contains(&name)
+        || PREFIXES.iter().any(|prefix| name.starts_with(prefix))
+        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Values that reach the run by name (exported by an earlier step, remembered by the session,
+/// given for a `$VAR` input) where bash evaluates them: `(( LIMIT > 3 ))` and `$(( $LIMIT + 1 ))`
+/// evaluate the value of `LIMIT`, so it must be a plain integer there too, wherever it came from.
+pub fn check_evaluated_env(
+    step: &Step,
+    selection: Selection,
+    env: &BTreeMap<String, String>,
+) -> Result<(), ScriptError> {
+    let indices: Vec<usize> = match selection {
+        Selection::All => (0..step.commands.len()).collect(),
+        Selection::Command(index) => vec![index],
+    };
+    for command in indices.iter().filter_map(|&index| step.commands.get(index)) {
+        for (name, evaluation) in crate::parse::evaluated_names(&command.text) {
+            if let Some(value) = env.get(&name)
+                && !evaluation.accepts(value)
+            {
+                return Err(ScriptError::Evaluated { name, evaluation, line: command.line });
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

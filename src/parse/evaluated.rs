@@ -188,6 +188,33 @@ fn subscripts(src: &str, ctx: &[Ctx], found: &mut Vec<(Range<usize>, Evaluation)
     }
 }
 
+/// The variable names read inside the evaluated ranges of a lexed script: in arithmetic every
+/// name (`LIMIT` and `$LIMIT` alike, as bash evaluates a bare name's value too); in a name
+/// context the `$NAME` references (their values are taken as names).
+pub(crate) fn names(lexed: &Lexed, src: &str) -> Vec<(String, Evaluation)> {
+    let bytes = src.as_bytes();
+    let mut found = Vec::new();
+    for (range, evaluation) in &lexed.evaluated {
+        let end = range.end.min(bytes.len());
+        let mut at = range.start.min(end);
+        while at < end {
+            let is_name = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+            if !is_name(bytes[at]) || (at > 0 && is_name(bytes[at - 1])) {
+                at += 1;
+                continue;
+            }
+            let len = bytes[at..end].iter().take_while(|b| is_name(**b)).count();
+            let dollar = at > 0 && matches!(bytes[at - 1], b'$' | b'{');
+            let starts_like_name = bytes[at].is_ascii_alphabetic() || bytes[at] == b'_';
+            if starts_like_name && (dollar || *evaluation == Evaluation::Integer) {
+                found.push((src[at..at + len].to_owned(), *evaluation));
+            }
+            at += len;
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::shell::lex;
@@ -197,6 +224,15 @@ mod tests {
     fn at(src: &str, needle: &str) -> Option<Evaluation> {
         let lexed = lex(src);
         lexed.evaluation_at(src.find(needle).expect("needle in source"))
+    }
+
+    #[test]
+    fn names_read_where_bash_evaluates() {
+        let names = |src: &str| super::names(&lex(src), src);
+        assert_eq!(names("if (( LIMIT > 3 )); then echo big; fi"), [("LIMIT".to_owned(), Evaluation::Integer)]);
+        assert_eq!(names("echo $(( $LIMIT + 1 ))"), [("LIMIT".to_owned(), Evaluation::Integer)]);
+        assert_eq!(names("echo \"${!TARGET}\""), [("TARGET".to_owned(), Evaluation::Name)]);
+        assert_eq!(names("echo \"$LIMIT\""), []);
     }
 
     #[test]

@@ -15,6 +15,12 @@ mod interpreter;
 mod lines;
 mod placeholder;
 pub(crate) use placeholder::mask_angles;
+
+/// The variables a script reads where bash evaluates their values: names (bare or as `$NAME`)
+/// inside arithmetic, and `$NAME` where a variable name is taken.
+pub fn evaluated_names(script: &str) -> Vec<(String, crate::model::Evaluation)> {
+    evaluated::names(&shell::lex(&mask_angles(script)), script)
+}
 mod recover;
 mod risk;
 mod shape;

@@ -42,6 +42,18 @@ bash -c "grep -c <pattern> /dev/null || true"
 ```bash {name=markup}
 printf '\x3cscript>alert("output")\x3c/script>\x3cimg src=x onerror=alert(1)>\n'
 ```
+
+## Export a limit
+
+```bash {name=export-limit}
+export LIMIT=<limit>
+```
+
+## Use the limit
+
+```bash {name=use-limit}
+if (( LIMIT > 3 )); then echo big; else echo small; fi
+```
 "#;
 
 fn hostile_book() -> tempfile::TempDir {
@@ -348,5 +360,44 @@ fn a_huge_declared_body_is_refused_at_once_and_slow_headers_are_cut_off() {
             Err(err) => err.kind() == std::io::ErrorKind::ConnectionReset,
         };
         assert!(closed, "a slow connection is still open: {read:?}");
+    }
+}
+
+#[test]
+fn an_exported_value_is_held_to_the_rule_of_where_a_later_step_evaluates_it() {
+    let dir = hostile_book();
+    let server = Server::start(dir.path());
+    let session = server.post("/api/sessions", json!({"title": "t"})).1["id"].as_str().unwrap().to_owned();
+    let runs = format!("/api/sessions/{session}/runs");
+    let marker = dir.path().join("pwned-limit");
+    let value = format!("a[$(touch {})]", marker.display());
+    let (status, started) =
+        server.post(&runs, json!({"runbook": "hostile.md", "step": "export-limit", "inputs": {"limit": value}}));
+    assert_eq!(status, 202, "exporting is not evaluating: {started}");
+    recorded(&server, &session, started["run_id"].as_str().unwrap());
+    let (status, refused) = server.post(&runs, json!({"runbook": "hostile.md", "step": "use-limit"}));
+    assert_eq!(status, 422, "{refused}");
+    assert!(refused["error"].as_str().unwrap().contains("the value of `LIMIT` must be a plain integer"), "{refused}");
+    assert!(!marker.exists());
+    let (status, started) =
+        server.post(&runs, json!({"runbook": "hostile.md", "step": "export-limit", "inputs": {"limit": "7"}}));
+    assert_eq!(status, 202, "{started}");
+    recorded(&server, &session, started["run_id"].as_str().unwrap());
+    let (status, started) = server.post(&runs, json!({"runbook": "hostile.md", "step": "use-limit"}));
+    assert_eq!(status, 202, "{started}");
+    assert_eq!(outputs(&server.events(started["run_id"].as_str().unwrap(), None, None)), "big\n");
+}
+
+/// Waits until the session has the end of `run_id` (and so the variables it exported).
+fn recorded(server: &Server, session: &str, run_id: &str) {
+    server.events(run_id, None, None);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let state = server.get_json(&format!("/api/sessions/{session}"));
+        if state["runs"].as_array().unwrap().iter().any(|r| r["run_id"] == run_id && r["running"] == false) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "run {run_id} never ended: {state}");
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
