@@ -204,7 +204,8 @@ pub(crate) fn names(lexed: &Lexed, src: &str) -> Vec<(String, Evaluation)> {
                 continue;
             }
             let len = bytes[at..end].iter().take_while(|b| is_name(**b)).count();
-            let dollar = at > 0 && matches!(bytes[at - 1], b'$' | b'{');
+            let dollar = (at > 0 && matches!(bytes[at - 1], b'$' | b'{'))
+                || (at > 1 && bytes[at - 1] == b'!' && bytes[at - 2] == b'{');
             let starts_like_name = bytes[at].is_ascii_alphabetic() || bytes[at] == b'_';
             if starts_like_name && (dollar || *evaluation == Evaluation::Integer) {
                 found.push((src[at..at + len].to_owned(), *evaluation));

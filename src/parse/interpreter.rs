@@ -16,6 +16,7 @@ pub(crate) fn handed_over(lexed: &Lexed) -> Vec<(Range<usize>, &'static str)> {
     let mut found = Vec::new();
     for_each_simple_command(&lexed.tokens, |words| scan_words(words, &mut found));
     heredoc_bodies(&lexed.tokens, &mut found);
+    standard_input_scripts(&lexed.tokens, &mut found);
     found
 }
 
@@ -39,11 +40,23 @@ fn script_options(name: &str) -> Option<(&'static str, &'static [&'static str])>
         "clickhouse-client" => ("clickhouse (SQL)", &["-q", "--query"]),
         "cqlsh" => ("cqlsh (CQL)", &["-e", "--execute"]),
         "mongo" | "mongosh" => ("mongo (JavaScript)", &["--eval"]),
+        "flock" => ("flock (sh -c)", &["-c", "--command"]),
+        "script" => ("script (sh -c)", &["-c", "--command"]),
         _ => return None,
     })
 }
 
+/// Variables whose value bash itself parses again: `BASH_ENV` and `ENV` are sourced by every
+/// bash started, the prompts are expanded.
+const PARSED_VARIABLES: &[&str] = &["BASH_ENV", "ENV", "PS0", "PS1", "PS2", "PS4", "PROMPT_COMMAND"];
+
 fn scan_words(words: &[&Token], found: &mut Vec<(Range<usize>, &'static str)>) {
+    for word in words.iter().filter(|w| w.assignment) {
+        let name = word.value.split(['=', '+', '[']).next().unwrap_or("");
+        if PARSED_VARIABLES.contains(&name) {
+            found.push((word.range.clone(), "a variable bash parses again (`BASH_ENV`, `PS4`, `PROMPT_COMMAND`)"));
+        }
+    }
     let mut index = 0;
     while index < words.len() {
         let name = program(&words[index].value);
@@ -77,6 +90,22 @@ fn scan_words(words: &[&Token], found: &mut Vec<(Range<usize>, &'static str)>) {
         match name {
             "eval" => {
                 found.extend(rest.iter().map(|w| (w.range.clone(), "eval (a second parse by bash)")));
+                return;
+            }
+            "source" | "." => {
+                found.extend(rest.iter().map(|w| (w.range.clone(), "source (a second parse by bash)")));
+                return;
+            }
+            "trap" => {
+                if let Some(action) = rest.iter().find(|w| !w.value.starts_with('-')) {
+                    found.push((action.range.clone(), "trap (a second parse by bash)"));
+                }
+                return;
+            }
+            "compgen" => {
+                for pair in rest.windows(2).filter(|p| p[0].value == "-W") {
+                    found.push((pair[1].range.clone(), "compgen -W (expanded again by bash)"));
+                }
                 return;
             }
             "watch" if !rest.iter().any(|w| w.value == "-x" || w.value == "--exec") => {
@@ -130,8 +159,8 @@ fn scan_words(words: &[&Token], found: &mut Vec<(Range<usize>, &'static str)>) {
 
 /// Programs that run the words after them as a command.
 const WRAPPERS: &[&str] = &[
-    "--", "sudo", "doas", "env", "nohup", "exec", "time", "command", "xargs", "-exec", "-execdir", "nice", "ionice",
-    "stdbuf", "timeout", "chroot", "runuser", "setsid",
+    "--", "builtin", "sudo", "doas", "env", "nohup", "exec", "time", "command", "xargs", "-exec", "-execdir", "nice",
+    "ionice", "stdbuf", "timeout", "chroot", "runuser", "setsid",
 ];
 
 /// Whether the word at `index` is a program that runs, not an argument that happens to share
@@ -210,6 +239,65 @@ fn heredoc_bodies(tokens: &[Token], found: &mut Vec<(Range<usize>, &'static str)
     }
 }
 
+/// A shell (or `source`) reading its script from standard input: what a pipeline feeds it
+/// (`echo "…" | bash`) and a here-string (`bash <<< "…"`) are parsed again.
+fn standard_input_scripts(tokens: &[Token], found: &mut Vec<(Range<usize>, &'static str)>) {
+    const NAME: &str = "a shell reading its script from standard input";
+    let reads_stdin = |segment: &[Token]| {
+        let mut words: Vec<&Token> = Vec::new();
+        let mut target = false;
+        for token in segment {
+            match token.kind {
+                Kind::Op => target = !matches!(token.value.as_str(), "(" | ")"),
+                Kind::Word if target => target = false,
+                Kind::Word if !token.assignment => words.push(token),
+                _ => {}
+            }
+        }
+        let start = words.iter().position(|w| !WRAPPERS.contains(&program(&w.value))).unwrap_or(words.len());
+        let Some(first) = words.get(start) else { return false };
+        match program(&first.value) {
+            "source" | "." => true,
+            "bash" | "sh" | "zsh" | "dash" | "ksh" | "ash" => {
+                // No script file and no `-c`: the script comes from standard input.
+                words[start + 1..].iter().all(|w| w.value.starts_with('-') && !w.value.ends_with('c'))
+            }
+            _ => false,
+        }
+    };
+    let mut pipeline_start = 0;
+    let mut segment_start = 0;
+    for (index, token) in tokens.iter().enumerate().chain(std::iter::once((tokens.len(), &END))) {
+        let ends_pipeline = index == tokens.len()
+            || token.kind == Kind::Newline
+            || (token.kind == Kind::Op && matches!(token.value.as_str(), ";" | "&&" | "||" | "&" | ";;"));
+        let ends_segment = ends_pipeline || token.is_op("|") || token.is_op("|&");
+        if !ends_segment {
+            continue;
+        }
+        let segment = &tokens[segment_start..index];
+        if reads_stdin(segment) {
+            // What the earlier commands of the pipeline print is the script.
+            for earlier in &tokens[pipeline_start..segment_start] {
+                if earlier.kind == Kind::Word {
+                    found.push((earlier.range.clone(), NAME));
+                }
+            }
+            for pair in segment.windows(2).filter(|p| p[0].is_op("<<<")) {
+                found.push((pair[1].range.clone(), NAME));
+            }
+        }
+        segment_start = index + 1;
+        if ends_pipeline {
+            pipeline_start = index + 1;
+        }
+    }
+}
+
+/// Stands for the end of the tokens in [`standard_input_scripts`].
+static END: Token =
+    Token { kind: Kind::Newline, range: 0..0, value: compact_str::CompactString::const_new(""), assignment: false };
+
 #[cfg(test)]
 mod tests {
     use super::super::shell::lex;
@@ -245,6 +333,21 @@ mod tests {
             ("psql <<EOF\nselect VAL;\nEOF", Some("psql (SQL)")),
             ("kubectl exec -i db -- psql -U app <<'SQL'\nselect VAL;\nSQL", Some("psql (SQL)")),
             ("kubectl logs VAL", None),
+            ("echo \"echo VAL\" | bash", Some("a shell reading its script from standard input")),
+            ("bash <<< \"echo VAL\"", Some("a shell reading its script from standard input")),
+            ("source <(echo \"VAL\")", Some("source (a second parse by bash)")),
+            (". /dev/stdin <<< \"echo VAL\"", Some("a shell reading its script from standard input")),
+            ("trap \"echo VAL\" EXIT", Some("trap (a second parse by bash)")),
+            ("compgen -W \"VAL\" x", Some("compgen -W (expanded again by bash)")),
+            ("builtin eval \"echo VAL\"", Some("eval (a second parse by bash)")),
+            ("flock /tmp/lk -c \"echo VAL\"", Some("flock (sh -c)")),
+            ("script -qc \"echo VAL\" /dev/null", Some("script (sh -c)")),
+            (
+                "export BASH_ENV=VAL; bash -c true",
+                Some("a variable bash parses again (`BASH_ENV`, `PS4`, `PROMPT_COMMAND`)"),
+            ),
+            ("echo VAL | grep x", None),
+            ("echo VAL | bash script.sh", None),
             ("gcloud compute ssh node --zone=VAL", None),
             ("sudo -E ssh host cat VAL", Some("ssh (the remote shell)")),
             ("timeout 5 ssh host cat VAL", Some("ssh (the remote shell)")),
