@@ -405,6 +405,15 @@ fn the_incident_console_in_a_real_browser() {
         "const o = document.querySelector(\"section[data-step='paint'] .run-output\"); return [o.textContent, o.querySelector('.ansi-fg-1')?.textContent, o.querySelector('.ansi-bold.ansi-fg-2')?.textContent];",
     );
     assert_eq!(painted, json!(["red plain bold green\n", "red", "bold green"]));
+
+    // Search works under the console's Content-Security-Policy (pagefind's worker and WebAssembly
+    // come from this origin; nothing inline).
+    browser.type_into("#search-input", "kubectl");
+    let found = browser.wait_for(
+        "const a = document.querySelector('#search-results a.result'); return a ? a.getAttribute('href') : null;",
+        20,
+    );
+    assert!(found.as_str().is_some_and(|href| href.contains(".html")), "{found}");
     browser.goto(&format!("{}/local-demo.html", server.base));
 
     // The export has every run.
