@@ -189,6 +189,8 @@ pub async fn serve(app: Arc<App>, shutdown: Shutdown, listener: tokio::net::TcpL
 /// How long a client may take to send a request's headers before its connection is closed
 /// (a client that trickles headers must not hold a connection for minutes).
 const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// The header read timeout once three quarters of the connection slots are taken.
+const CROWDED_HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 /// Connections served at once; further ones wait in the listen queue until one closes.
 const MAX_CONNECTIONS: usize = 256;
 /// How long open connections (streams) get to finish after shutdown starts.
@@ -224,13 +226,17 @@ async fn accept_until(
             () = &mut signals => break,
         };
         let _ = stream.set_nodelay(true);
+        // When most slots are taken (many slow clients), new connections get little time to
+        // send their headers, so slots held by clients that never finish turn over quickly.
+        let crowded = permits.available_permits() < MAX_CONNECTIONS / 4;
+        let header_timeout = if crowded { CROWDED_HEADER_READ_TIMEOUT } else { HEADER_READ_TIMEOUT };
         let service = hyper_util::service::TowerToHyperService::new(router.clone());
         let mut stopped = stopped.clone();
         tokio::spawn(async move {
             let _permit = permit;
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .header_read_timeout(header_timeout)
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                 .with_upgrades();
             tokio::pin!(connection);
