@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::exec::script::{self, Selection};
-use crate::model::{Book, PlaceholderKind, Runbook};
+use crate::model::{Book, Evaluation, PlaceholderKind, Runbook};
 
 /// The first comment line of every extracted script: how `--check` tells ours from others.
 pub const MARK: &str = "# Extracted by `opsbook extract`";
@@ -42,9 +42,13 @@ pub fn scripts(book: &Book, runbook: &Runbook, only: Option<&str>) -> Result<Vec
             .iter()
             .filter(|p| p.kind != PlaceholderKind::Env)
             .map(|p| {
-                let written = match p.kind {
-                    PlaceholderKind::Brace => format!("{{{{ {} }}}}", p.name),
-                    _ => format!("<{}>", p.name),
+                // The value only fills the display text, which is not used; where bash evaluates
+                // it, one that passes the rule (the script checks the real one when it runs).
+                let written = match (evaluation_of(p), p.kind) {
+                    (Some(Evaluation::Integer), _) => "0".to_owned(),
+                    (Some(Evaluation::Name), _) => "name".to_owned(),
+                    (None, PlaceholderKind::Brace) => format!("{{{{ {} }}}}", p.name),
+                    (None, _) => format!("<{}>", p.name),
                 };
                 (p.name.clone(), written)
             })
@@ -85,6 +89,36 @@ pub fn scripts(book: &Book, runbook: &Runbook, only: Option<&str>) -> Result<Vec
                 guards.push_str(&format!(": \"${{{variable}:?set {variable} ({written})}}\"\n"));
             }
         }
+        // Where bash evaluates a value as code, the script refuses anything but a plain one,
+        // as `opsbook run` does.
+        let mut evaluated: Vec<(String, Evaluation)> = step
+            .placeholders
+            .iter()
+            .filter_map(|p| {
+                let variable = match p.kind {
+                    PlaceholderKind::Env => p.name.clone(),
+                    _ => script::input_variable(&p.name),
+                };
+                evaluation_of(p).map(|e| (variable, e))
+            })
+            .collect();
+        // A value taken as a variable name by reference (`${!TARGET}`) is read by name too.
+        for command in &step.commands {
+            for (name, evaluation) in crate::parse::evaluated_names(&command.text) {
+                if evaluation == Evaluation::Name && !evaluated.iter().any(|(v, _)| *v == name) {
+                    evaluated.push((name, evaluation));
+                }
+            }
+        }
+        for (variable, evaluation) in evaluated {
+            let (pattern, wants) = match evaluation {
+                Evaluation::Integer => ("^-?[0-9]{1,18}$", "a plain integer"),
+                Evaluation::Name => ("^[A-Za-z_][A-Za-z0-9_]*$", "a plain variable name"),
+            };
+            guards.push_str(&format!(
+                "[[ -z \"${{{variable}+set}}\" || \"${variable}\" =~ {pattern} ]] || {{ echo \"{variable} must be {wants}: bash evaluates it\" >&2; exit 2; }}\n"
+            ));
+        }
         content.push('\n');
         content.push_str(&guards);
         if !guards.is_empty() {
@@ -94,6 +128,12 @@ pub fn scripts(book: &Book, runbook: &Runbook, only: Option<&str>) -> Result<Vec
         out.push(Extracted { file_name: format!("{}.sh", step.id), content });
     }
     Ok(out)
+}
+
+/// How bash evaluates a placeholder's value in the step, if it does anywhere.
+fn evaluation_of(placeholder: &crate::model::Placeholder) -> Option<Evaluation> {
+    let found = placeholder.occurrences.iter().filter_map(|o| o.evaluated);
+    found.clone().find(|e| *e == Evaluation::Integer).or_else(|| found.into_iter().next())
 }
 
 /// How the scripts in a folder differ from what the runbook gives.

@@ -73,3 +73,26 @@ fn extracted_scripts_run_link_back_and_drift_is_caught() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(text(&unknown.stderr).contains("no step `nope`"));
 }
+
+#[test]
+fn an_extracted_script_refuses_what_bash_would_evaluate_as_code() {
+    let dir = crate::common::fixture_book(
+        "count.md",
+        "# Count\n\n```bash {name=count}\necho \"next: $(( <n> + 1 ))\"\n```\n\n```bash {name=indirect}\necho \"${!TARGET}\"\n```\n",
+    );
+    let root = dir.path();
+    let out = opsbook(&["extract", "runbooks/count.md", "--out", "scripts"], root);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let run = |script: &str, env: (&str, &str)| {
+        std::process::Command::new("bash").arg(root.join(script)).current_dir(root).env(env.0, env.1).output().unwrap()
+    };
+    let ran = run("scripts/count.sh", ("OPSBOOK_INPUT_N", "41"));
+    assert_eq!(text(&ran.stdout), "next: 42\n");
+    let refused = run("scripts/count.sh", ("OPSBOOK_INPUT_N", "a[$(touch pwned)]"));
+    assert_eq!(refused.status.code(), Some(2));
+    assert_eq!(text(&refused.stderr), "OPSBOOK_INPUT_N must be a plain integer: bash evaluates it\n");
+    let refused = run("scripts/indirect.sh", ("TARGET", "a[$(touch pwned)]"));
+    assert_eq!(refused.status.code(), Some(2));
+    assert_eq!(text(&refused.stderr), "TARGET must be a plain variable name: bash evaluates it\n");
+    assert!(!root.join("pwned").exists());
+}
