@@ -415,7 +415,7 @@ fn plan_with(remembered: BTreeMap<String, String>, request: &RunRequest<'_>) -> 
     // Inputs are remembered under their names, exported variables as `env:NAME`.
     let mut env: BTreeMap<String, String> = BTreeMap::new();
     let mut inputs: HashMap<String, String> = HashMap::new();
-    script::check_inputs(request.step, request.selection, &request.inputs)
+    script::check_inputs(request.step, &request.inputs)
         .map_err(|source| RunError::Script { step: request.step.id.clone(), source })?;
     for (name, value) in remembered {
         match name.strip_prefix("env:") {

@@ -70,11 +70,12 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
     // A value is for a placeholder of a selected step; any other name is a mistake (or an
     // attempt to set a variable the runbook never asks for).
     for name in given.keys() {
-        if !selected.iter().any(|(step, selection)| script::needed(step, *selection).any(|p| p.name == *name)) {
+        if !selected.iter().any(|(step, _)| step.placeholders.iter().any(|p| p.name == *name)) {
             let mut declared: Vec<String> = selected
                 .iter()
-                .flat_map(|(step, selection)| script::needed(step, *selection).map(|p| format!("`{}`", p.name)))
+                .flat_map(|(step, _)| step.placeholders.iter().map(|p| format!("`{}`", p.name)))
                 .collect();
+            declared.sort();
             declared.dedup();
             let listed = if declared.is_empty() { "none".to_owned() } else { declared.join(", ") };
             return Err(InputError(format!(
@@ -114,7 +115,7 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
             runbook,
             step,
             selection,
-            inputs: inputs_of(step, selection, &given),
+            inputs: inputs_of(step, &given),
             confirmed: args.yes,
             cwd: cwd.clone(),
             actor: Actor::local("cli"),
@@ -292,10 +293,10 @@ fn select<'r>(runbook: &'r Runbook, args: &Args) -> Result<Vec<(&'r Step, Select
 }
 
 /// The given values that this step declares placeholders for.
-fn inputs_of(step: &Step, selection: Selection, given: &HashMap<String, String>) -> HashMap<String, String> {
+fn inputs_of(step: &Step, given: &HashMap<String, String>) -> HashMap<String, String> {
     given
         .iter()
-        .filter(|(name, _)| script::needed(step, selection).any(|p| p.name == **name))
+        .filter(|(name, _)| step.placeholders.iter().any(|p| p.name == **name))
         .map(|(name, value)| (name.clone(), value.clone()))
         .collect()
 }

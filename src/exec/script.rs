@@ -224,13 +224,14 @@ pub fn build(
     Ok(Script { text, env, display, inputs: used, handed_over })
 }
 
-/// A run takes values only for the placeholders of what it runs, and no value holds a NUL.
-/// This is what keeps a request from choosing anything but values: a name is never an
-/// environment variable's name unless the runbook wrote it as one.
-pub fn check_inputs(step: &Step, selection: Selection, inputs: &HashMap<String, String>) -> Result<(), ScriptError> {
+/// A run takes values only for the placeholders its step declares (the console's form sends
+/// the whole step's values when one command runs; the others are simply not used), and no
+/// value holds a NUL. This is what keeps a request from choosing anything but values: a name is
+/// never an environment variable's name unless the runbook wrote it as one.
+pub fn check_inputs(step: &Step, inputs: &HashMap<String, String>) -> Result<(), ScriptError> {
     for (name, value) in inputs {
-        if !needed(step, selection).any(|p| p.name == *name) {
-            let declared = needed(step, selection).map(|p| format!("`{}`", p.name)).collect();
+        if !step.placeholders.iter().any(|p| p.name == *name) {
+            let declared = step.placeholders.iter().map(|p| format!("`{}`", p.name)).collect();
             return Err(ScriptError::Undeclared { name: name.clone(), declared });
         }
         if value.contains('\0') {

@@ -54,6 +54,13 @@ export LIMIT=<limit>
 ```bash {name=use-limit}
 if (( LIMIT > 3 )); then echo big; else echo small; fi
 ```
+
+## Two inputs
+
+```bash {name=two}
+echo "first <a>"
+echo "second <b>"
+```
 "#;
 
 fn hostile_book() -> tempfile::TempDir {
@@ -115,6 +122,18 @@ fn a_request_cannot_name_an_environment_variable_or_send_a_nul() {
         .filter(|n| n.starts_with("pwned"))
         .collect();
     assert!(made.is_empty(), "{made:?}");
+}
+
+#[test]
+fn one_command_runs_with_the_values_the_console_sends_for_its_whole_step() {
+    let dir = hostile_book();
+    let app = app(dir.path());
+    let session = new_session(&app);
+    let body = json!({"runbook": "hostile.md", "step": "two", "command": 1, "inputs": {"a": "x", "b": "y"}});
+    let (status, _, answer) =
+        call(&app, authed(post(&format!("/api/sessions/{session}/plan"))).body(Body::from(body.to_string())).unwrap());
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(json_of(&answer)["commands"], "echo \"second y\"\n");
 }
 
 #[test]
