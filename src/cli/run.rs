@@ -11,7 +11,7 @@ use super::output::{BOLD, DIM, Output, risk_style};
 use super::session::{StoreArgs, open_store};
 use super::show::{find_runbook, find_step, open_book_for};
 use super::{EXIT_FAILED, InputError};
-use crate::exec::script::{self, ScriptError, Selection};
+use crate::exec::script::{ScriptError, Selection};
 use crate::exec::{RunEvent, Stream, now_ms};
 use crate::export::duration_text;
 use crate::model::{Risk, Runbook, Step};
