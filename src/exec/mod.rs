@@ -407,12 +407,32 @@ impl Subscription {
 /// The chunks of a run's log from `from_seq` on.
 pub fn read_log(path: &Path, from_seq: u64) -> Vec<Chunk> {
     let Ok(file) = File::open(path) else { return Vec::new() };
-    BufReader::new(file)
-        .lines()
-        .map_while(Result::ok)
-        .filter_map(|line| serde_json::from_str::<Chunk>(&line).ok())
-        .filter(|chunk| chunk.seq >= from_seq)
-        .collect()
+    parse_log(BufReader::new(file), from_seq)
+}
+
+/// The chunks of a log being written as it is read. A line without its newline is the end of
+/// what has been written: it counts if it is whole, and the read stops there, since reading on
+/// would take the rest of a half-written line for a line of its own and leave a gap.
+fn parse_log(mut reader: impl BufRead, from_seq: u64) -> Vec<Chunk> {
+    let mut chunks = Vec::new();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let whole = line.last() == Some(&b'\n');
+        if let Ok(chunk) = serde_json::from_slice::<Chunk>(&line)
+            && chunk.seq >= from_seq
+        {
+            chunks.push(chunk);
+        }
+        if !whole {
+            break;
+        }
+    }
+    chunks
 }
 
 /// What to signal: a run's process group, or (on the terminal) its shell alone.
@@ -521,8 +541,10 @@ fn write_log(
     let mut emit = |stream: Stream, text: String, seq: &mut u64| {
         *seq += 1;
         let chunk = Chunk { seq: *seq, at: now_ms(), stream, text };
-        if let Ok(line) = serde_json::to_string(&chunk) {
-            let _ = writeln!(log, "{line}");
+        if let Ok(mut line) = serde_json::to_string(&chunk) {
+            // One write per line, so that a reader sees a line's end with the line.
+            line.push('\n');
+            let _ = log.write_all(line.as_bytes());
             let _ = log.flush();
         }
         let _ = sender.send(chunk);
@@ -607,6 +629,46 @@ mod tests {
         assert_eq!(take_text(&mut pending, false), "h");
         assert_eq!(pending, vec![0xc3]);
         assert_eq!(take_text(&mut pending, true), "\u{fffd}");
+    }
+
+    /// Hands out its pieces one read at a time, `None` as an end of file: a log read while its
+    /// writer is half-way through a line.
+    struct Growing(std::collections::VecDeque<Option<Vec<u8>>>);
+
+    impl std::io::Read for Growing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let Some(Some(piece)) = self.0.pop_front() else { return Ok(0) };
+            buf[..piece.len()].copy_from_slice(&piece);
+            Ok(piece.len())
+        }
+    }
+
+    #[test]
+    fn a_line_caught_half_written_ends_the_read_and_leaves_no_gap() {
+        let line = |seq: u64| {
+            let chunk = Chunk { seq, at: 0, stream: Stream::Stdout, text: format!("line {seq}\n") };
+            format!("{}\n", serde_json::to_string(&chunk).unwrap())
+        };
+        let (one, two, three) = (line(1), line(2), line(3));
+        let (head, tail) = two.split_at(10);
+        let pieces = [Some(one.clone() + head), None, Some(format!("{tail}{three}"))];
+        let growing = Growing(pieces.map(|p| p.map(String::into_bytes)).into());
+        let seqs: Vec<u64> = parse_log(BufReader::new(growing), 1).iter().map(|c| c.seq).collect();
+        assert_eq!(seqs, [1], "a half-written line ends the read; the next read starts there");
+
+        // Two lines run together are not taken for one.
+        let unterminated = one.trim_end().to_owned() + line(2).trim_end();
+        assert!(parse_log(BufReader::new(unterminated.as_bytes()), 1).is_empty());
+        // A whole chunk whose newline is not written yet counts: it is complete.
+        let seqs: Vec<u64> = parse_log(BufReader::new(format!("{one}{}", line(2).trim_end()).as_bytes()), 1)
+            .iter()
+            .map(|c| c.seq)
+            .collect();
+        assert_eq!(seqs, [1, 2]);
+        // A damaged line inside a finished log is passed over.
+        let seqs: Vec<u64> =
+            parse_log(BufReader::new(format!("{one}{{oops\n{three}").as_bytes()), 2).iter().map(|c| c.seq).collect();
+        assert_eq!(seqs, [3]);
     }
 
     #[test]
