@@ -62,7 +62,8 @@ fn main() {
     let store = std::sync::Arc::new(opsbook::session::SqliteStore::for_book(dir.path()).unwrap());
     let runner = opsbook::runner::Runner::new(store.clone(), dir.path(), &Default::default());
     let actor = opsbook::session::Actor::local("bench");
-    let session = opsbook::session::SessionStore::create(&*store, "bench", "SEV4", &actor, exec::now_ms()).unwrap();
+    let session =
+        opsbook::session::SessionStore::create(&*store, "bench", "SEV4", &actor, opsbook::clock::now_ms()).unwrap();
 
     // Alternate the three so that machine noise falls on all alike.
     let (mut bare, mut opsbook, mut recorded) = (Vec::with_capacity(runs), Vec::with_capacity(runs), Vec::new());

@@ -32,7 +32,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// Appends `count` notes one after the other: per-append latencies (ms) and events/s.
 fn appends(store: &dyn SessionStore, count: usize) -> (Vec<f64>, f64) {
     let actor = Actor { user: "bench".into(), host: "bench".into(), source: "cli".into() };
-    let session = store.create("bench", "SEV4", &actor, opsbook::exec::now_ms()).unwrap();
+    let session = store.create("bench", "SEV4", &actor, opsbook::clock::now_ms()).unwrap();
     let mut latencies = Vec::with_capacity(count);
     let start = Instant::now();
     for i in 0..count {
@@ -41,7 +41,7 @@ fn appends(store: &dyn SessionStore, count: usize) -> (Vec<f64>, f64) {
             .append(
                 &session.id,
                 &actor,
-                opsbook::exec::now_ms(),
+                opsbook::clock::now_ms(),
                 EventKind::NoteAdded { note: NoteKind::Note, text: format!("note {i}") },
             )
             .unwrap();
@@ -55,7 +55,7 @@ fn appends(store: &dyn SessionStore, count: usize) -> (Vec<f64>, f64) {
 /// Four threads appending to one session at once: events/s.
 fn concurrent(store: Arc<dyn SessionStore>, count: usize) -> f64 {
     let actor = Actor { user: "bench".into(), host: "bench".into(), source: "cli".into() };
-    let session = store.create("bench-concurrent", "SEV4", &actor, opsbook::exec::now_ms()).unwrap();
+    let session = store.create("bench-concurrent", "SEV4", &actor, opsbook::clock::now_ms()).unwrap();
     let start = Instant::now();
     let threads: Vec<_> = (0..4)
         .map(|_| {
@@ -63,7 +63,7 @@ fn concurrent(store: Arc<dyn SessionStore>, count: usize) -> f64 {
             std::thread::spawn(move || {
                 for i in 0..count / 4 {
                     let kind = EventKind::NoteAdded { note: NoteKind::Note, text: format!("note {i}") };
-                    store.append(&id, &actor, opsbook::exec::now_ms(), kind).unwrap();
+                    store.append(&id, &actor, opsbook::clock::now_ms(), kind).unwrap();
                 }
             })
         })

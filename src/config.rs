@@ -11,8 +11,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::model::Risk;
-
 /// The in-memory `book.toml`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default, rename_all = "kebab-case")]
@@ -202,7 +200,7 @@ pub struct RiskRule {
     pub reason: Option<String>,
 }
 
-/// [`Risk`] as `book.toml` spells it.
+/// A risk level (`model::Risk`) as `book.toml` spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RiskName {
@@ -210,17 +208,6 @@ pub enum RiskName {
     Unknown,
     Mutating,
     Destructive,
-}
-
-impl From<RiskName> for Risk {
-    fn from(name: RiskName) -> Risk {
-        match name {
-            RiskName::ReadOnly => Risk::ReadOnly,
-            RiskName::Unknown => Risk::Unknown,
-            RiskName::Mutating => Risk::Mutating,
-            RiskName::Destructive => Risk::Destructive,
-        }
-    }
 }
 
 fn regex_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
@@ -432,14 +419,14 @@ impl Config {
     }
 
     /// The extra risk rules, compiled. Patterns were checked when the config was read.
-    pub fn compiled_risk_rules(&self) -> Vec<(regex::Regex, Risk, String)> {
+    pub fn compiled_risk_rules(&self) -> Vec<(regex::Regex, RiskName, String)> {
         self.opsbook
             .risk_rules
             .iter()
             .filter_map(|rule| {
                 let regex = regex::Regex::new(&rule.pattern).ok()?;
                 let reason = rule.reason.clone().unwrap_or_else(|| format!("matches `{}`", rule.pattern));
-                Some((regex, rule.risk.into(), reason))
+                Some((regex, rule.risk, reason))
             })
             .collect()
     }
@@ -612,7 +599,7 @@ reason = "promotes a release"
         assert_eq!(config.opsbook.severity.len(), 2);
         assert_eq!(config.opsbook.severity[0].response_time, Some(Duration::from_secs(300)));
         let rules = config.compiled_risk_rules();
-        assert_eq!(rules[0].1, Risk::Destructive);
+        assert_eq!(rules[0].1, RiskName::Destructive);
         assert_eq!(rules[0].2, "promotes a release");
     }
 

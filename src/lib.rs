@@ -6,6 +6,7 @@
 pub mod boundary;
 pub mod check;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod diagnostic;
 pub mod exec;
@@ -16,6 +17,7 @@ pub mod load;
 pub mod model;
 pub mod parse;
 pub mod private;
+pub mod record;
 pub mod runner;
 pub mod server;
 pub mod session;

@@ -93,7 +93,9 @@ fn read_config(root: &Path) -> Result<Config, LoadError> {
 }
 
 fn options(config: &Config) -> ParseOptions {
-    ParseOptions { risk_rules: config.compiled_risk_rules() }
+    let risk_rules =
+        config.compiled_risk_rules().into_iter().map(|(regex, risk, reason)| (regex, risk.into(), reason)).collect();
+    ParseOptions { risk_rules }
 }
 
 /// Loads every runbook of the book at `root`.

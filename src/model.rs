@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::config::Config;
+use crate::config::{Config, RiskName};
 use crate::diagnostic::Diagnostic;
 
 /// A loaded book: its configuration, its runbooks in reading order, and what went wrong loading.
@@ -185,6 +185,17 @@ impl Risk {
 impl fmt::Display for Risk {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl From<RiskName> for Risk {
+    fn from(name: RiskName) -> Risk {
+        match name {
+            RiskName::ReadOnly => Risk::ReadOnly,
+            RiskName::Unknown => Risk::Unknown,
+            RiskName::Mutating => Risk::Mutating,
+            RiskName::Destructive => Risk::Destructive,
+        }
     }
 }
 

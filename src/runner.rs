@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex};
 use crate::config::OpsbookConfig;
 use crate::exec::redact::{Redactor, is_secret_name};
 use crate::exec::script::{self, Script, ScriptError, Selection};
-use crate::exec::{self, Outcome, RunSpec, StartError};
+use crate::exec::{self, RunSpec, StartError};
 use crate::model::{Risk, Runbook, Step};
+use crate::record::Outcome;
 use crate::session::{Actor, EventKind, RunEnded, RunStarted, SessionStore, StoreError};
 
 /// Starts runs and records them in a session store.
@@ -147,7 +148,7 @@ impl Runner {
             root: root.to_path_buf(),
             config: config.clone(),
             secrets: Secrets::default(),
-            clock: Arc::new(exec::now_ms),
+            clock: Arc::new(crate::clock::now_ms),
             git: tokio::sync::Mutex::new(None),
         }
     }
@@ -231,8 +232,7 @@ impl Runner {
         };
         let context = exec::context::collect(&cwd, &self.config.context, git).await;
         let run_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-        let log_rel = format!("runs/{}/{run_id}.log", session.id);
-        let log_path = self.root.join(".opsbook").join(&log_rel);
+        let (log_rel, log_path) = self.store.logs().for_run(&session.id, &run_id);
         if let Some(folder) = log_path.parent() {
             crate::private::create_dir_all(folder)
                 .map_err(|source| RunError::Folder { path: folder.to_path_buf(), source })?;

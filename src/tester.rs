@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::exec::{self, Redactor, RunSpec, Stream};
+use crate::exec::{self, Redactor, RunSpec};
 use crate::model::{Book, PlaceholderKind, Runbook, Step};
+use crate::record::Stream;
 
 /// One test: a step and where its expected output stands.
 #[derive(Debug, Clone)]
@@ -218,7 +219,7 @@ pub async fn run(case: &Case<'_>, shell: &str, timeout: Duration) -> Outcome {
         }
     };
     let outcome = run.wait().await;
-    let printed: String = exec::read_log(&scratch.join(".opsbook-test.log"), 0)
+    let printed: String = crate::record::read_log(&scratch.join(".opsbook-test.log"), 0)
         .into_iter()
         .filter(|c| c.stream != Stream::Opsbook)
         .map(|c| c.text)
@@ -251,7 +252,7 @@ pub async fn run(case: &Case<'_>, shell: &str, timeout: Duration) -> Outcome {
         }
     }
     let exit_required = !matches!(case.expect, Expect::Transcript(_));
-    if !outcome.succeeded() && (exit_required || outcome.end != exec::End::Exited) {
+    if !outcome.succeeded() && (exit_required || outcome.end != crate::record::End::Exited) {
         let how = outcome.status_text();
         let shown = if expected.is_empty() { format!("\noutput:\n{printed}") } else { String::new() };
         failures.push(format!("the step ended with {how}{shown}"));

@@ -11,10 +11,12 @@ use super::output::{BOLD, DIM, Output, risk_style};
 use super::session::{StoreArgs, open_store};
 use super::show::{find_runbook, find_step, open_book_for};
 use super::{EXIT_FAILED, InputError};
+use crate::clock::now_ms;
+use crate::exec::RunEvent;
 use crate::exec::script::{ScriptError, Selection};
-use crate::exec::{RunEvent, Stream, now_ms};
 use crate::export::duration_text;
 use crate::model::{Risk, Runbook, Step};
+use crate::record::Stream;
 use crate::runner::{RunError, RunRequest, Runner};
 use crate::session::Actor;
 

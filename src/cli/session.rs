@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use super::InputError;
 use super::output::{BOLD, DIM, Output};
+use crate::clock::now_ms;
 use crate::config::Config;
-use crate::exec::now_ms;
 use crate::export;
 use crate::load;
+use crate::record::RunLogs;
 use crate::session::{self, Actor, EventKind, NoteKind, SessionStore, Status};
 
 #[derive(Debug, clap::Args)]
@@ -130,7 +131,7 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
                 writeln!(out.stderr, "no sessions yet; start one with `opsbook session new TITLE`")?;
             } else {
                 for session in sessions {
-                    let start = export::utc(session.started_at);
+                    let start = crate::clock::utc(session.started_at);
                     let state =
                         if session.ended_at.is_some() { "closed".to_owned() } else { session.status.to_string() };
                     writeln!(
@@ -150,19 +151,19 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
                 out.stdout.write_all(text.as_bytes())?;
                 return Ok(ExitCode::SUCCESS);
             }
-            let start = export::utc(session.started_at);
+            let start = crate::clock::utc(session.started_at);
             writeln!(out.stdout, "{BOLD}{}{BOLD:#}  {}", session.id, session.title)?;
             writeln!(out.stdout, "  {DIM}severity{DIM:#}  {}", session.severity)?;
             writeln!(out.stdout, "  {DIM}status{DIM:#}    {}", session.status)?;
             writeln!(out.stdout, "  {DIM}started{DIM:#}   {} {} UTC", start.date, start.time)?;
             if let Some(ended) = session.ended_at {
-                let end = export::utc(ended);
+                let end = crate::clock::utc(ended);
                 writeln!(out.stdout, "  {DIM}closed{DIM:#}    {} {} UTC", end.date, end.time)?;
             }
             writeln!(out.stdout)?;
             let runs = export::runs(&events);
             for event in events.iter().filter(|e| export::on_timeline(e)) {
-                let when = export::utc(event.at);
+                let when = crate::clock::utc(event.at);
                 writeln!(
                     out.stdout,
                     "{DIM}{} {}{DIM:#}  {}  {DIM}({}){DIM:#}",
@@ -219,7 +220,7 @@ fn migrate(root: &Path, from: Option<&str>, to: &str, out: &mut Output) -> anyho
         .into());
     }
     let source = session::open(from, root)?;
-    let target = session::PgStore::open(to, None)?;
+    let target = session::PgStore::open(to, None, RunLogs::new(root.join(".opsbook")))?;
     let (mut copied, mut skipped) = (0, 0);
     for found in source.sessions()? {
         let events = source.events(&found.id, 0)?;

@@ -5,46 +5,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use crate::record::{Context, host, user};
 
 /// How long one probe (or a git query) may take.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Recorded with every run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Context {
-    pub user: String,
-    pub host: String,
-    pub cwd: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub git_commit: Option<String>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub git_dirty: bool,
-    /// Probe name -> its first line of output, or why there is none.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub probes: BTreeMap<String, String>,
-}
-
-/// The user running opsbook: `USER`, `LOGNAME`, else the name of the uid.
-pub fn user() -> String {
-    for var in ["USER", "LOGNAME"] {
-        if let Ok(name) = std::env::var(var)
-            && !name.is_empty()
-        {
-            return name;
-        }
-    }
-    let uid = nix::unistd::getuid();
-    match nix::unistd::User::from_uid(uid) {
-        Ok(Some(user)) => user.name,
-        _ => uid.to_string(),
-    }
-}
-
-/// This machine's host name.
-pub fn host() -> String {
-    nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "localhost".to_owned())
-}
 
 /// The book's git commit and whether its checkout has uncommitted changes (`None` outside git).
 pub async fn git_state(book_root: &Path) -> (Option<String>, bool) {

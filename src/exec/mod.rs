@@ -12,18 +12,19 @@ pub mod script;
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 
+use crate::clock::now_ms;
+use crate::record::{Chunk, End, Outcome, Stream};
 use env_file::EnvFile;
 pub use env_file::{EnvFileError, sweep_env_files};
 pub use redact::Redactor;
@@ -43,89 +44,6 @@ const BROADCAST_CAPACITY: usize = 256;
 /// Written on the script's first line: at exit, the environment goes to a private file.
 const ENV_TRAP: &str =
     "trap '__opsbook_status=$?; env -0 >\"$OPSBOOK_ENV_FILE\" 2>/dev/null; exit $__opsbook_status' EXIT; ";
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
-}
-
-/// Which stream a chunk came from; `opsbook` marks notes of our own (the output cut, a timeout).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Stream {
-    Stdout,
-    Stderr,
-    Opsbook,
-}
-
-/// A piece of output, as stored in the log (one JSON object per line) and streamed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Chunk {
-    /// 1-based, in the order the chunks were written.
-    pub seq: u64,
-    /// Milliseconds since the Unix epoch.
-    pub at: i64,
-    pub stream: Stream,
-    pub text: String,
-}
-
-/// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum End {
-    Exited,
-    TimedOut,
-    Cancelled,
-}
-
-impl End {
-    /// As the API and the JSON speak of it: `exited`, `timed-out`, `cancelled`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            End::Exited => "exited",
-            End::TimedOut => "timed-out",
-            End::Cancelled => "cancelled",
-        }
-    }
-}
-
-/// The record of a finished run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Outcome {
-    pub end: End,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exit_code: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub signal: Option<i32>,
-    pub started_at: i64,
-    pub ended_at: i64,
-    pub duration_ms: u64,
-    /// All bytes the run printed, kept or not.
-    pub output_bytes: u64,
-    /// True when the log stops at the bound.
-    pub truncated: bool,
-    /// Variables the run exported that differ from what it was given.
-    #[serde(skip)]
-    pub exported: BTreeMap<String, String>,
-}
-
-impl Outcome {
-    /// True for a run that exited with status 0.
-    pub fn succeeded(&self) -> bool {
-        self.end == End::Exited && self.exit_code == Some(0)
-    }
-
-    /// How it ended, in a few words: `exit 3`, `signal 9`, `timed out`, `cancelled`.
-    pub fn status_text(&self) -> String {
-        match (self.end, self.exit_code, self.signal) {
-            (End::TimedOut, ..) => "timed out".to_owned(),
-            (End::Cancelled, ..) => "cancelled".to_owned(),
-            (_, Some(code), _) => format!("exit {code}"),
-            (_, None, Some(signal)) => format!("signal {signal}"),
-            _ => "no exit status".to_owned(),
-        }
-    }
-}
 
 /// Everything a run needs.
 #[derive(Debug, Clone)]
@@ -400,39 +318,8 @@ impl Subscription {
     }
 
     fn reload(&mut self) {
-        self.backlog = read_log(&self.log_path, self.next_seq).into();
+        self.backlog = crate::record::read_log(&self.log_path, self.next_seq).into();
     }
-}
-
-/// The chunks of a run's log from `from_seq` on.
-pub fn read_log(path: &Path, from_seq: u64) -> Vec<Chunk> {
-    let Ok(file) = File::open(path) else { return Vec::new() };
-    parse_log(BufReader::new(file), from_seq)
-}
-
-/// The chunks of a log being written as it is read. A line without its newline is the end of
-/// what has been written: it counts if it is whole, and the read stops there, since reading on
-/// would take the rest of a half-written line for a line of its own and leave a gap.
-fn parse_log(mut reader: impl BufRead, from_seq: u64) -> Vec<Chunk> {
-    let mut chunks = Vec::new();
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        match reader.read_until(b'\n', &mut line) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
-        }
-        let whole = line.last() == Some(&b'\n');
-        if let Ok(chunk) = serde_json::from_slice::<Chunk>(&line)
-            && chunk.seq >= from_seq
-        {
-            chunks.push(chunk);
-        }
-        if !whole {
-            break;
-        }
-    }
-    chunks
 }
 
 /// What to signal: a run's process group, or (on the terminal) its shell alone.
@@ -629,46 +516,6 @@ mod tests {
         assert_eq!(take_text(&mut pending, false), "h");
         assert_eq!(pending, vec![0xc3]);
         assert_eq!(take_text(&mut pending, true), "\u{fffd}");
-    }
-
-    /// Hands out its pieces one read at a time, `None` as an end of file: a log read while its
-    /// writer is half-way through a line.
-    struct Growing(std::collections::VecDeque<Option<Vec<u8>>>);
-
-    impl std::io::Read for Growing {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            let Some(Some(piece)) = self.0.pop_front() else { return Ok(0) };
-            buf[..piece.len()].copy_from_slice(&piece);
-            Ok(piece.len())
-        }
-    }
-
-    #[test]
-    fn a_line_caught_half_written_ends_the_read_and_leaves_no_gap() {
-        let line = |seq: u64| {
-            let chunk = Chunk { seq, at: 0, stream: Stream::Stdout, text: format!("line {seq}\n") };
-            format!("{}\n", serde_json::to_string(&chunk).unwrap())
-        };
-        let (one, two, three) = (line(1), line(2), line(3));
-        let (head, tail) = two.split_at(10);
-        let pieces = [Some(one.clone() + head), None, Some(format!("{tail}{three}"))];
-        let growing = Growing(pieces.map(|p| p.map(String::into_bytes)).into());
-        let seqs: Vec<u64> = parse_log(BufReader::new(growing), 1).iter().map(|c| c.seq).collect();
-        assert_eq!(seqs, [1], "a half-written line ends the read; the next read starts there");
-
-        // Two lines run together are not taken for one.
-        let unterminated = one.trim_end().to_owned() + line(2).trim_end();
-        assert!(parse_log(BufReader::new(unterminated.as_bytes()), 1).is_empty());
-        // A whole chunk whose newline is not written yet counts: it is complete.
-        let seqs: Vec<u64> = parse_log(BufReader::new(format!("{one}{}", line(2).trim_end()).as_bytes()), 1)
-            .iter()
-            .map(|c| c.seq)
-            .collect();
-        assert_eq!(seqs, [1, 2]);
-        // A damaged line inside a finished log is passed over.
-        let seqs: Vec<u64> =
-            parse_log(BufReader::new(format!("{one}{{oops\n{three}").as_bytes()), 2).iter().map(|c| c.seq).collect();
-        assert_eq!(seqs, [3]);
     }
 
     #[test]

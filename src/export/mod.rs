@@ -4,12 +4,12 @@
 
 use std::fmt::Write as _;
 use std::sync::LazyLock;
-use std::time::{Duration, UNIX_EPOCH};
 
 use regex::Regex;
 use serde_json::json;
 
-use crate::exec::Chunk;
+use crate::clock::utc;
+use crate::record::Chunk;
 use crate::session::{Event, EventKind, NoteKind, RunEnded, RunStarted, Session, SessionStore};
 
 /// The JSON export's schema id; bumped on incompatible changes.
@@ -17,24 +17,6 @@ pub const JSON_SCHEMA: &str = "opsbook.session/v1";
 
 /// Lines of output shown under a run in the timeline, from the start and from the end.
 const EXCERPT_LINES: usize = 4;
-
-/// A moment in UTC, in the pieces the exports use.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Utc {
-    /// `2026-11-27`
-    pub date: String,
-    /// `18:43`
-    pub time: String,
-    /// `2026-11-27T18:43:22.123Z`
-    pub rfc3339: String,
-}
-
-/// `at` (milliseconds since the Unix epoch) in UTC.
-pub fn utc(at: i64) -> Utc {
-    let moment = UNIX_EPOCH + Duration::from_millis(at.max(0) as u64);
-    let rfc3339 = humantime::format_rfc3339_millis(moment).to_string();
-    Utc { date: rfc3339[..10].to_owned(), time: rfc3339[11..16].to_owned(), rfc3339 }
-}
 
 /// `1 h 12 min`, `3 min 5 s`, `4.2 s`, `120 ms`.
 pub fn duration_text(ms: u64) -> String {

@@ -113,8 +113,8 @@ async fn book_info(State(app): State<Arc<App>>) -> ApiResult<Response> {
         "severities": severities,
         "statuses": Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         "note_kinds": ["note", "summary", "impact", "root-cause", "resolution", "action", "lesson"],
-        "user": crate::exec::context::user(),
-        "host": crate::exec::context::host(),
+        "user": crate::record::user(),
+        "host": crate::record::host(),
     }))
     .into_response())
 }
@@ -159,7 +159,8 @@ async fn create_session(State(app): State<Arc<App>>, body: Bytes) -> ApiResult<R
         None => book.config.default_severity(),
     };
     let title = request.title.trim().to_owned();
-    let session = store_call(&app, move |store| store.create(&title, &severity, &actor(), exec::now_ms())).await?;
+    let session =
+        store_call(&app, move |store| store.create(&title, &severity, &actor(), crate::clock::now_ms())).await?;
     Ok((StatusCode::CREATED, axum::Json(json!({ "id": session.id }))).into_response())
 }
 
@@ -181,7 +182,7 @@ async fn session_state(State(app): State<Arc<App>>, Path(id): Path<String>) -> A
         .iter()
         .filter(|e| export::on_timeline(e))
         .map(|event| {
-            let at = export::utc(event.at);
+            let at = crate::clock::utc(event.at);
             json!({
                 "seq": event.seq,
                 "timestamp": at.rfc3339,
@@ -243,7 +244,7 @@ async fn add_note(State(app): State<Arc<App>>, Path(id): Path<String>, body: Byt
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "the note is empty"));
     }
     let event = store_call(&app, move |store| {
-        store.append(&id, &actor(), exec::now_ms(), EventKind::NoteAdded { note: kind, text })
+        store.append(&id, &actor(), crate::clock::now_ms(), EventKind::NoteAdded { note: kind, text })
     })
     .await?;
     Ok((StatusCode::CREATED, axum::Json(json!({ "seq": event.seq }))).into_response())
@@ -258,7 +259,7 @@ async fn set_status(State(app): State<Arc<App>>, Path(id): Path<String>, body: B
     let request: NewStatus = parse(&body)?;
     let to = Status::parse(&request.status)
         .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, format!("unknown status `{}`", request.status)))?;
-    store_call(&app, move |store| crate::session::set_status(store, &id, &actor(), exec::now_ms(), to)).await?;
+    store_call(&app, move |store| crate::session::set_status(store, &id, &actor(), crate::clock::now_ms(), to)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -270,12 +271,14 @@ struct NewSeverity {
 async fn set_severity(State(app): State<Arc<App>>, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
     let request: NewSeverity = parse(&body)?;
     let to = severity_name(&app.book(), &request.severity)?;
-    store_call(&app, move |store| crate::session::set_severity(store, &id, &actor(), exec::now_ms(), &to)).await?;
+    store_call(&app, move |store| crate::session::set_severity(store, &id, &actor(), crate::clock::now_ms(), &to))
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn close_session(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult<Response> {
-    let closed = store_call(&app, move |store| crate::session::close(store, &id, &actor(), exec::now_ms())).await?;
+    let closed =
+        store_call(&app, move |store| crate::session::close(store, &id, &actor(), crate::clock::now_ms())).await?;
     if !closed {
         return Err(ApiError::new(StatusCode::CONFLICT, "the session is already closed"));
     }
@@ -476,7 +479,7 @@ async fn cancel_run(State(app): State<Arc<App>>, Path(run_id): Path<String>) -> 
     }
 }
 
-fn output_event(chunk: &exec::Chunk) -> SseEvent {
+fn output_event(chunk: &crate::record::Chunk) -> SseEvent {
     SseEvent::default()
         .event("output")
         .id(chunk.seq.to_string())
@@ -498,7 +501,7 @@ enum Source {
     /// server): its output is read from the store until the store records its end.
     Recorded {
         next_seq: u64,
-        backlog: std::collections::VecDeque<exec::Chunk>,
+        backlog: std::collections::VecDeque<crate::record::Chunk>,
         changes: tokio::sync::broadcast::Receiver<Change>,
     },
     Done,

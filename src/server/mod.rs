@@ -23,8 +23,9 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use tokio::sync::{broadcast, watch};
 
-use crate::exec::{self, Outcome};
+use crate::exec::{self};
 use crate::model::Book;
+use crate::record::Outcome;
 use crate::runner::Runner;
 use crate::session::{SessionStore, StoreError};
 

@@ -13,8 +13,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::exec::context::Context;
-use crate::exec::{Chunk, End, Outcome};
+use crate::record::{Chunk, Context, End, Outcome, RunLogs};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -119,7 +118,7 @@ pub struct Actor {
 impl Actor {
     /// This responder (see [`responder`]) on this machine, through `source`.
     pub fn local(source: &str) -> Actor {
-        Actor { user: responder(), host: crate::exec::context::host(), source: source.to_owned() }
+        Actor { user: responder(), host: crate::record::host(), source: source.to_owned() }
     }
 }
 
@@ -133,10 +132,7 @@ pub fn responder() -> String {
         return name.trim().to_owned();
     }
     static FROM_CONFIG: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    FROM_CONFIG
-        .get_or_init(|| user_config_responder(&user_config_path()?))
-        .clone()
-        .unwrap_or_else(crate::exec::context::user)
+    FROM_CONFIG.get_or_init(|| user_config_responder(&user_config_path()?)).clone().unwrap_or_else(crate::record::user)
 }
 
 /// `$XDG_CONFIG_HOME/opsbook/config.toml`, or `~/.config/opsbook/config.toml`.
@@ -373,6 +369,9 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     fn open_runs(&self) -> Result<Vec<(String, RunStarted)>, StoreError>;
     /// A run's output chunks with `seq > after`, as the store has them.
     fn output(&self, run_id: &str, after: u64) -> Result<Vec<Chunk>, StoreError>;
+
+    /// Where this store's runs keep their logs: the runner writes there, `output` reads there.
+    fn logs(&self) -> &RunLogs;
     /// Whether runs' output is kept in the store (for other machines), not only in the local log.
     fn shares_output(&self) -> bool {
         false
@@ -418,7 +417,8 @@ pub fn open(url: Option<&str>, book_root: &std::path::Path) -> Result<std::sync:
     match url.map(str::trim).filter(|u| !u.is_empty()) {
         None => Ok(std::sync::Arc::new(SqliteStore::for_book(book_root)?)),
         Some(url) if is_postgres_url(url) => {
-            Ok(std::sync::Arc::new(PgStore::open(url, Some(&opsbook_dir.join("outbox.db")))?))
+            let logs = RunLogs::new(&opsbook_dir);
+            Ok(std::sync::Arc::new(PgStore::open(url, Some(&opsbook_dir.join("outbox.db")), logs)?))
         }
         Some(url) if url.starts_with("sqlite:") => {
             let path = std::path::Path::new(url.trim_start_matches("sqlite:").trim_start_matches("//"));
@@ -474,7 +474,7 @@ pub fn close(store: &dyn SessionStore, id: &str, actor: &Actor, at: i64) -> Resu
 /// A new session id: the day and six random letters and digits (`20261127-k3x9qa`).
 pub fn new_session_id(at: i64) -> String {
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
-    let day = crate::export::utc(at).date.replace('-', "");
+    let day = crate::clock::utc(at).date.replace('-', "");
     let random = uuid::Uuid::new_v4();
     let letters: String =
         random.as_bytes()[..6].iter().map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char).collect();
@@ -493,7 +493,7 @@ pub const RECORDER_STALE_MS: i64 = 15_000;
 /// this host by a process that no longer exists, and (shared stores) runs recorded elsewhere by
 /// a process the store has not seen for [`RECORDER_STALE_MS`]. Returns how many.
 pub fn mark_interrupted(store: &dyn SessionStore) -> Result<usize, StoreError> {
-    let host = crate::exec::context::host();
+    let host = crate::record::host();
     let mut marked = 0;
     for (session_id, started) in store.open_runs()? {
         let reason = if started.context.host == host {
@@ -516,7 +516,7 @@ pub fn mark_interrupted(store: &dyn SessionStore) -> Result<usize, StoreError> {
         store.append(
             &session_id,
             &actor,
-            crate::exec::now_ms(),
+            crate::clock::now_ms(),
             EventKind::RunInterrupted { run_id: started.run_id.clone(), reason },
         )?;
         marked += 1;

@@ -31,7 +31,7 @@ use tokio_postgres::{AsyncMessage, NoTls, Row};
 use super::outbox::Outbox;
 use super::schema::{EVENT_COLUMNS, MIGRATIONS, SESSION_COLUMNS};
 use super::{Actor, Change, Event, EventKind, Health, Presence, RunStarted, Session, SessionStore, Status, StoreError};
-use crate::exec::{Chunk, Stream};
+use crate::record::{Chunk, RunLogs, Stream};
 
 /// How often a process tells the store it is alive (see `session::RECORDER_STALE_MS`).
 pub const HEARTBEAT: Duration = Duration::from_secs(3);
@@ -61,6 +61,8 @@ pub struct PgStore {
     /// never follow changes do not open it).
     config: tokio_postgres::Config,
     listening: std::sync::OnceLock<()>,
+    /// This machine's copies of the logs of the runs it records (the output is in the database).
+    logs: RunLogs,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -303,7 +305,7 @@ impl PgStore {
     /// migrations, and starts the writer (queueing to `outbox_path` while the database is
     /// away; without one, writes fail while it is away) and the listener. Writes queued by an
     /// earlier process are written first.
-    pub fn open(url: &str, outbox_path: Option<&Path>) -> Result<PgStore, StoreError> {
+    pub fn open(url: &str, outbox_path: Option<&Path>, logs: RunLogs) -> Result<PgStore, StoreError> {
         let location = mask_url(url);
         let fail = |message: String| StoreError::Backend { location: location.clone(), message };
         let mut config: tokio_postgres::Config = url.parse().map_err(|e| {
@@ -391,7 +393,7 @@ impl PgStore {
         handle.spawn(writer(shared.clone(), pool.clone(), outbox, jobs));
         let heartbeat = writes.clone();
         handle.spawn(async move {
-            let write = Write::Heartbeat { host: crate::exec::context::host(), pid: std::process::id() };
+            let write = Write::Heartbeat { host: crate::record::host(), pid: std::process::id() };
             loop {
                 if heartbeat.send(Job { write: write.clone(), reply: None }).is_err() {
                     break;
@@ -407,6 +409,7 @@ impl PgStore {
             handle,
             config,
             listening: std::sync::OnceLock::new(),
+            logs,
         })
     }
 
@@ -1110,6 +1113,10 @@ impl SessionStore for PgStore {
             },
         )?;
         Ok(super::started_runs(events))
+    }
+
+    fn logs(&self) -> &RunLogs {
+        &self.logs
     }
 
     fn output(&self, run_id: &str, after: u64) -> Result<Vec<Chunk>, StoreError> {

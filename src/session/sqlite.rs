@@ -12,12 +12,14 @@ use tokio::sync::broadcast;
 
 use super::schema::{EVENT_COLUMNS, MIGRATIONS, SESSION_COLUMNS};
 use super::{Actor, Change, Event, EventKind, Health, Presence, RunStarted, Session, SessionStore, Status, StoreError};
-use crate::exec::Chunk;
+use crate::record::{Chunk, RunLogs};
 
 /// A session store in one SQLite file.
 #[derive(Debug)]
 pub struct SqliteStore {
     path: PathBuf,
+    /// The runs' logs, in the database's folder.
+    logs: RunLogs,
     /// The one connection that writes.
     conn: Mutex<Connection>,
     /// Idle connections that only read: in WAL mode readers never wait for a writer, so a
@@ -46,6 +48,7 @@ impl SqliteStore {
         migrate(&mut conn).map_err(|e| fail(format!("cannot migrate the schema: {e}")))?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
+            logs: RunLogs::new(path.parent().unwrap_or(Path::new("."))),
             conn: Mutex::new(conn),
             readers: Mutex::new(Vec::new()),
             changes: broadcast::channel(256).0,
@@ -320,13 +323,16 @@ impl SessionStore for SqliteStore {
     }
 
     fn output(&self, run_id: &str, after: u64) -> Result<Vec<Chunk>, StoreError> {
-        // Output stays in each run's log file next to the database.
+        // Output stays in each run's log file, in the folder of the database.
         let started = self.run_events(run_id)?.into_iter().find_map(|event| match event.kind {
             EventKind::RunStarted(started) => Some(started),
             _ => None,
         });
-        let (Some(started), Some(folder)) = (started, self.path.parent()) else { return Ok(Vec::new()) };
-        Ok(crate::exec::read_log(&folder.join(&started.log), after + 1))
+        Ok(started.map(|started| self.logs.read(&started.log, after + 1)).unwrap_or_default())
+    }
+
+    fn logs(&self) -> &RunLogs {
+        &self.logs
     }
 
     fn touch_presence(&self, session_id: &str, actor: &Actor) -> Result<(), StoreError> {
@@ -336,14 +342,14 @@ impl SessionStore for SqliteStore {
                 "INSERT INTO presence (session_id, actor, host, seen_at)
                  SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?1)
                  ON CONFLICT (session_id, actor, host) DO UPDATE SET seen_at = excluded.seen_at",
-                params![session_id, actor.user, actor.host, crate::exec::now_ms()],
+                params![session_id, actor.user, actor.host, crate::clock::now_ms()],
             )
         })
         .map(drop)
     }
 
     fn presence(&self, session_id: &str, within_ms: i64) -> Result<Vec<Presence>, StoreError> {
-        let since = crate::exec::now_ms() - within_ms;
+        let since = crate::clock::now_ms() - within_ms;
         self.read(|conn| {
             let mut statement = conn.prepare(
                 "SELECT actor, host, seen_at FROM presence WHERE session_id = ?1 AND seen_at >= ?2

@@ -338,7 +338,7 @@ fn the_incident_console_in_a_real_browser() {
 
     // The bar names who has the console open on this session.
     let responders = browser.wait_for("return document.getElementById('opsbook-responders')?.textContent || null;", 10);
-    let me = format!("{}@{}", opsbook::session::responder(), opsbook::exec::context::host());
+    let me = format!("{}@{}", opsbook::session::responder(), opsbook::record::host());
     assert!(responders.as_str().unwrap().contains(&me), "{responders}");
 
     // Run a step; its output appears under it.

@@ -5,7 +5,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use opsbook::exec::script::{self, Selection};
-use opsbook::exec::{self, End, Outcome, Redactor, RunEvent, RunSpec, Stream};
+use opsbook::exec::{self, Redactor, RunEvent, RunSpec};
+use opsbook::record::{End, Outcome, Stream};
 
 use crate::common::parse_text;
 
@@ -30,7 +31,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// Runs to the end; returns the outcome and every chunk a subscriber saw, in order.
-fn run(spec: RunSpec) -> (Outcome, Vec<exec::Chunk>) {
+fn run(spec: RunSpec) -> (Outcome, Vec<opsbook::record::Chunk>) {
     runtime().block_on(async {
         let run = exec::start(spec).unwrap();
         let mut subscription = run.subscribe(0);
@@ -46,7 +47,7 @@ fn run(spec: RunSpec) -> (Outcome, Vec<exec::Chunk>) {
     })
 }
 
-fn stdout_of(chunks: &[exec::Chunk]) -> String {
+fn stdout_of(chunks: &[opsbook::record::Chunk]) -> String {
     chunks.iter().filter(|c| c.stream == Stream::Stdout).map(|c| c.text.as_str()).collect()
 }
 
@@ -63,7 +64,7 @@ fn output_streams_in_order_with_timestamps_and_matches_the_log() {
     assert!(chunks.iter().enumerate().all(|(i, c)| c.seq == i as u64 + 1));
     assert!(chunks.windows(2).all(|w| w[0].at <= w[1].at));
     assert!(chunks.len() >= 4, "the sleeps split the output into chunks: {chunks:?}");
-    assert_eq!(exec::read_log(&dir.path().join("run.log"), 0), chunks);
+    assert_eq!(opsbook::record::read_log(&dir.path().join("run.log"), 0), chunks);
     assert_eq!(outcome.output_bytes, "line 1\nline 2\nline 3\noops\nno newline".len() as u64);
 }
 

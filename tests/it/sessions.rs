@@ -131,7 +131,7 @@ async fn run_to_end(runner: &Runner, request: RunRequest<'_>) -> Result<String, 
     let mut subscription = started.run.subscribe(0);
     let mut out = String::new();
     while let Some(opsbook::exec::RunEvent::Output(chunk)) = subscription.next().await {
-        if chunk.stream == opsbook::exec::Stream::Stdout {
+        if chunk.stream == opsbook::record::Stream::Stdout {
             out.push_str(&chunk.text);
         }
     }
@@ -466,8 +466,8 @@ fn export_of_a_scripted_session_with_a_fixed_clock() {
     let markdown = opsbook::export::markdown(&session, &events, store.as_ref());
     let json = serde_json::to_string_pretty(&opsbook::export::json(&session, &events, store.as_ref())).unwrap();
     let html = opsbook::export::html(&session, &events, store.as_ref());
-    let user = opsbook::exec::context::user();
-    let host = opsbook::exec::context::host();
+    let user = opsbook::record::user();
+    let host = opsbook::record::host();
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(&regex::escape(id), "[session]");
     settings.add_filter(&regex::escape(&root.display().to_string()), "[book]");
@@ -489,4 +489,41 @@ fn export_of_a_scripted_session_with_a_fixed_clock() {
     assert!(html.contains("<h2>Root Cause</h2>\n<p>The deploy dropped the DB pool size to 1.</p>"), "{html}");
     assert!(html.contains("@media print"));
     assert!(html.contains("<input disabled=\"\" type=\"checkbox\"/>\nAlert on pool saturation"), "{html}");
+}
+
+#[test]
+fn a_store_kept_elsewhere_keeps_its_runs_output_for_exports_and_replays() {
+    let dir = book();
+    let root = dir.path();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", elsewhere.path().join("ops.db").display());
+    let config = std::fs::read_to_string(root.join("book.toml")).unwrap();
+    std::fs::write(root.join("book.toml"), format!("{config}\n[opsbook]\nstore = \"{store}\"\n")).unwrap();
+    let run = opsbook(&["run", "runbooks/payments.md", "look"], root);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let session =
+        text(&run.stderr).lines().find_map(|l| l.strip_prefix("recording in new session ")).unwrap().to_owned();
+    // The log lives with the database it belongs to, not in the book.
+    let logs: Vec<PathBuf> = all_files(elsewhere.path())
+        .into_iter()
+        .map(|(path, _)| path)
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert!(!root.join(".opsbook/runs").exists());
+
+    let export = opsbook(&["export", &session, "--format", "md"], root);
+    assert!(export.status.success(), "{}", text(&export.stderr));
+    assert!(text(&export.stdout).contains("pods: 3 running"), "{}", text(&export.stdout));
+    // `--store` names it the same way.
+    std::fs::write(root.join("book.toml"), config).unwrap();
+    let named = opsbook(&["export", &session, "--format", "json", "--store", &store], root);
+    assert!(text(&named.stdout).contains("pods: 3 running"), "{}", text(&named.stderr));
+
+    // The console replays the finished run from the same log.
+    let server = crate::serve::Server::start_with(root, &[("OPSBOOK_STORE", &store)]);
+    let shown: serde_json::Value = serde_json::from_str(&server.get_text(&format!("/api/sessions/{session}"))).unwrap();
+    let run_id = shown["runs"][0]["run_id"].as_str().unwrap().to_owned();
+    let replayed = crate::serve::outputs(&server.events(&run_id, None, None));
+    assert!(replayed.contains("pods: 3 running\n") && replayed.contains("warning: queue deep\n"), "{replayed}");
 }

@@ -333,7 +333,7 @@ fn a_run_recorded_on_another_machine_that_went_silent_is_interrupted() {
     let store = session::open(Some(&db.url), dir.path()).unwrap();
     let session = store.create("Elsewhere", "SEV3", &actor("ana"), 1_000).unwrap();
     let started = |run_id: &str, host: &str, pid: u32| {
-        let context = opsbook::exec::context::Context { host: host.to_owned(), ..Default::default() };
+        let context = opsbook::record::Context { host: host.to_owned(), ..Default::default() };
         let started = opsbook::session::RunStarted {
             run_id: run_id.to_owned(),
             runbook: "serve.md".into(),
@@ -422,7 +422,7 @@ fn the_responder_comes_from_the_environment_else_the_user_config_else_the_os_use
     };
     let id = cli(&["session", "new", "Who is here"], Some("ana")).trim().to_owned();
     cli(&["session", "note", &id, "from the config"], None);
-    let host = opsbook::exec::context::host();
+    let host = opsbook::record::host();
     let shown = cli(&["session", "show", &id], None);
     assert!(shown.contains(&format!("(ana@{host})")), "{shown}");
     assert!(shown.contains(&format!("(dana@{host})")), "{shown}");
@@ -442,7 +442,7 @@ fn the_responder_comes_from_the_environment_else_the_user_config_else_the_os_use
     assert!(output.status.success());
     assert!(text(&output.stderr).contains("config.toml"), "{}", text(&output.stderr));
     let shown = cli(&["session", "show", &id], None);
-    assert!(shown.contains(&format!("broken config  ({}@{host})", opsbook::exec::context::user())), "{shown}");
+    assert!(shown.contains(&format!("broken config  ({}@{host})", opsbook::record::user())), "{shown}");
 }
 
 #[test]
