@@ -103,6 +103,20 @@ impl Session {
             ended_at: None,
         }
     }
+
+    /// What an event does to its session: the one rule every store keeps (SQLite, PostgreSQL
+    /// and the PostgreSQL store's cache). A status or severity change sets it; the first close
+    /// ends the session, a later one changes nothing; every other event leaves it as it is.
+    /// Returns whether the session changed. (That a run ends once is [`EventKind::ended_run`].)
+    pub fn apply(&mut self, event: &Event) -> bool {
+        match &event.kind {
+            EventKind::StatusChanged { to, .. } if self.status != *to => self.status = *to,
+            EventKind::SeverityChanged { to, .. } if self.severity != *to => self.severity.clone_from(to),
+            EventKind::Closed if self.ended_at.is_none() => self.ended_at = Some(event.at),
+            _ => return false,
+        }
+        true
+    }
 }
 
 /// Who did something, from where.
@@ -259,6 +273,12 @@ impl EventKind {
     /// Whether this event ends a run (finished, cancelled or interrupted).
     pub fn ends_run(&self) -> bool {
         matches!(self, EventKind::RunFinished(_) | EventKind::RunCancelled(_) | EventKind::RunInterrupted { .. })
+    }
+
+    /// The run this event ends, if it ends one. A run ends once: a store records the first end
+    /// of a run and answers any later one with it, unrecorded ([`first_end`] over events).
+    pub fn ended_run(&self) -> Option<&str> {
+        if self.ends_run() { self.run_id() } else { None }
     }
 
     /// The run this event belongs to, if any.
@@ -431,6 +451,11 @@ pub fn open(url: Option<&str>, book_root: &std::path::Path) -> Result<std::sync:
     }
 }
 
+/// The recorded end of a run among `events`: the first, the one that stands.
+pub fn first_end<'e>(events: impl IntoIterator<Item = &'e Event>, run_id: &str) -> Option<&'e Event> {
+    events.into_iter().find(|e| e.kind.ended_run() == Some(run_id))
+}
+
 /// The runs these `run-started` events began, with their sessions (other events are skipped).
 fn started_runs(events: Vec<Event>) -> Vec<(String, RunStarted)> {
     events
@@ -533,5 +558,67 @@ fn process_alive(pid: u32) -> bool {
         Ok(()) => true,
         Err(nix::errno::Errno::EPERM) => true,
         Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(at: i64, kind: EventKind) -> Event {
+        Event::unnumbered("s", &Actor::local("test"), at, kind)
+    }
+
+    fn ended(run_id: &str, exit_code: i32) -> RunEnded {
+        RunEnded {
+            run_id: run_id.to_owned(),
+            exit_code: Some(exit_code),
+            signal: None,
+            duration_ms: 1,
+            output_bytes: 0,
+            truncated: false,
+            timed_out: false,
+            exported: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn what_each_event_does_to_its_session() {
+        let mut session = Session::open("db down", "SEV3", 1);
+        let status = |from, to| EventKind::StatusChanged { from, to };
+        assert!(session.apply(&event(2, status(Status::Investigating, Status::Identified))));
+        assert_eq!(session.status, Status::Identified);
+        // Setting what is already set is no change.
+        assert!(!session.apply(&event(3, status(Status::Investigating, Status::Identified))));
+        let severity = EventKind::SeverityChanged { from: "SEV3".to_owned(), to: "SEV1".to_owned() };
+        assert!(session.apply(&event(4, severity)));
+        assert_eq!(session.severity, "SEV1");
+        let note = EventKind::NoteAdded { note: NoteKind::Impact, text: "checkout fails".to_owned() };
+        assert!(!session.apply(&event(5, note)));
+        assert!(!session.apply(&event(6, EventKind::RunFinished(ended("r1", 0)))));
+        // The first close stands.
+        assert!(session.apply(&event(7, EventKind::Closed)));
+        assert!(!session.apply(&event(9, EventKind::Closed)));
+        assert_eq!(session.ended_at, Some(7));
+        let expected =
+            Session { status: Status::Identified, severity: "SEV1".to_owned(), ended_at: Some(7), ..session.clone() };
+        assert_eq!(session, expected);
+        assert_eq!((session.title.as_str(), session.started_at), ("db down", 1));
+    }
+
+    #[test]
+    fn a_run_ends_once() {
+        let interrupted = EventKind::RunInterrupted { run_id: "r1".to_owned(), reason: "gone".to_owned() };
+        let events = [
+            event(1, EventKind::Closed),
+            event(2, EventKind::RunCancelled(ended("r2", 130))),
+            event(3, EventKind::RunFinished(ended("r1", 0))),
+            event(4, interrupted.clone()),
+        ];
+        assert_eq!(first_end(&events, "r1").map(|e| e.at), Some(3));
+        assert_eq!(first_end(&events, "r2").map(|e| e.at), Some(2));
+        assert_eq!(first_end(&events, "r3"), None);
+        assert_eq!(interrupted.ended_run(), Some("r1"));
+        assert_eq!(EventKind::Closed.ended_run(), None);
     }
 }

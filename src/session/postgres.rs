@@ -229,18 +229,12 @@ impl Cache {
         if let Some(known) = cached.events.iter().find(|e| e.id == event.id) {
             return Some(known.clone());
         }
-        if event.kind.ends_run()
-            && let Some(run_id) = event.kind.run_id()
-            && let Some(end) = cached.events.iter().find(|e| e.kind.ends_run() && e.kind.run_id() == Some(run_id))
+        if let Some(run_id) = event.kind.ended_run()
+            && let Some(end) = super::first_end(&cached.events, run_id)
         {
             return Some(end.clone());
         }
-        match &event.kind {
-            EventKind::StatusChanged { to, .. } => cached.session.status = *to,
-            EventKind::SeverityChanged { to, .. } => cached.session.severity.clone_from(to),
-            EventKind::Closed => cached.session.ended_at = Some(event.at),
-            _ => {}
-        }
+        cached.session.apply(event);
         let mut event = event.clone();
         if event.seq == 0 {
             event.seq = cached.events.iter().map(|e| e.seq).max().unwrap_or(0) + 1;
@@ -628,19 +622,16 @@ async fn insert_event_row(tx: &deadpool_postgres::Transaction<'_>, event: &Event
 /// after the other. An event already there (same id) or a second end of one run is not written
 /// again; the one there is returned.
 async fn append_event(tx: &deadpool_postgres::Transaction<'_>, event: &Event) -> Result<Event, Fail> {
-    let locked = tx
-        .query_opt(&tx.prepare_cached("SELECT id FROM sessions WHERE id = $1 FOR UPDATE").await?, &[&event.session_id])
-        .await?;
-    if locked.is_none() {
+    let lock = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1 FOR UPDATE");
+    let Some(locked) = tx.query_opt(&tx.prepare_cached(&lock).await?, &[&event.session_id]).await? else {
         return Err(Fail::Refused(StoreError::NoSuchSession(event.session_id.clone())));
-    }
+    };
+    let mut session = session_from_row(&locked);
     let select = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1");
     if let Some(row) = tx.query_opt(&tx.prepare_cached(&select).await?, &[&event.id]).await? {
         return event_from_row(&row);
     }
-    if event.kind.ends_run()
-        && let Some(run_id) = event.kind.run_id()
-    {
+    if let Some(run_id) = event.kind.ended_run() {
         let select = format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE run_id = $1 AND kind != 'run-started' ORDER BY seq LIMIT 1"
         );
@@ -648,29 +639,12 @@ async fn append_event(tx: &deadpool_postgres::Transaction<'_>, event: &Event) ->
             return event_from_row(&row);
         }
     }
-    match &event.kind {
-        EventKind::StatusChanged { to, .. } => {
-            tx.execute(
-                &tx.prepare_cached("UPDATE sessions SET status = $2 WHERE id = $1").await?,
-                &[&event.session_id, &to.as_str()],
-            )
-            .await?;
-        }
-        EventKind::SeverityChanged { to, .. } => {
-            tx.execute(
-                &tx.prepare_cached("UPDATE sessions SET severity = $2 WHERE id = $1").await?,
-                &[&event.session_id, to],
-            )
-            .await?;
-        }
-        EventKind::Closed => {
-            tx.execute(
-                &tx.prepare_cached("UPDATE sessions SET ended_at = $2 WHERE id = $1").await?,
-                &[&event.session_id, &event.at],
-            )
-            .await?;
-        }
-        _ => {}
+    if session.apply(event) {
+        tx.execute(
+            &tx.prepare_cached("UPDATE sessions SET severity = $2, status = $3, ended_at = $4 WHERE id = $1").await?,
+            &[&session.id, &session.severity, &session.status.as_str(), &session.ended_at],
+        )
+        .await?;
     }
     let seq: i64 = tx
         .query_one("SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE session_id = $1", &[&event.session_id])

@@ -166,35 +166,35 @@ fn recorded_end(tx: &rusqlite::Transaction<'_>, run_id: &str) -> rusqlite::Resul
     .optional()
 }
 
-fn insert_event(
-    tx: &rusqlite::Transaction<'_>,
-    session_id: &str,
-    actor: &Actor,
-    at: i64,
-    kind: EventKind,
-) -> rusqlite::Result<Event> {
-    if kind.ends_run()
-        && let Some(run_id) = kind.run_id()
-        && let Some(end) = recorded_end(tx, run_id)?
-    {
-        return Ok(end);
-    }
+/// Writes what an event did to its session.
+fn update_session(tx: &rusqlite::Transaction<'_>, session: &Session) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE sessions SET severity = ?2, status = ?3, ended_at = ?4 WHERE id = ?1",
+        params![session.id, session.severity, session.status.as_str(), session.ended_at],
+    )
+    .map(drop)
+}
+
+/// Numbers an event (the session's next) and writes it.
+fn insert_event(tx: &rusqlite::Transaction<'_>, event: Event) -> rusqlite::Result<Event> {
     let seq: i64 =
-        tx.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE session_id = ?1", [session_id], |r| r.get(0))?;
-    let event = Event { seq: seq as u64, ..Event::unnumbered(session_id, actor, at, kind) };
+        tx.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE session_id = ?1", [&event.session_id], |r| {
+            r.get(0)
+        })?;
+    let event = Event { seq: seq as u64, ..event };
     let data = serde_json::to_string(&event.kind).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     tx.execute(
         "INSERT INTO events (id, session_id, seq, at, kind, actor, host, source, run_id, data)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             event.id,
-            session_id,
+            event.session_id,
             seq,
-            at,
+            event.at,
             event.kind.name(),
-            actor.user,
-            actor.host,
-            actor.source,
+            event.actor.user,
+            event.actor.host,
+            event.actor.source,
             event.kind.run_id(),
             data
         ],
@@ -212,7 +212,7 @@ impl SessionStore for SqliteStore {
                 params![session.id, session.title, session.severity, session.status.as_str(), at],
             )?;
             let kind = EventKind::Created { title: title.to_owned(), severity: severity.to_owned() };
-            insert_event(&tx, &session.id, actor, at, kind)?;
+            insert_event(&tx, Event::unnumbered(&session.id, actor, at, kind))?;
             tx.commit()
         })?;
         let _ = self.changes.send(Change::Session(session.id.clone()));
@@ -238,30 +238,20 @@ impl SessionStore for SqliteStore {
     fn append(&self, session_id: &str, actor: &Actor, at: i64, kind: EventKind) -> Result<Event, StoreError> {
         let event = self.with(|conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let exists: bool =
-                tx.query_row("SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?1)", [session_id], |r| r.get(0))?;
-            if !exists {
-                return Ok(None);
-            }
-            if kind.ends_run()
-                && let Some(run_id) = kind.run_id()
+            let found = tx
+                .query_row(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1"), [session_id], session_row)
+                .optional()?;
+            let Some(mut session) = found else { return Ok(None) };
+            if let Some(run_id) = kind.ended_run()
                 && let Some(end) = recorded_end(&tx, run_id)?
             {
                 return Ok(Some(end));
             }
-            match &kind {
-                EventKind::StatusChanged { to, .. } => {
-                    tx.execute("UPDATE sessions SET status = ?2 WHERE id = ?1", params![session_id, to.as_str()])?;
-                }
-                EventKind::SeverityChanged { to, .. } => {
-                    tx.execute("UPDATE sessions SET severity = ?2 WHERE id = ?1", params![session_id, to])?;
-                }
-                EventKind::Closed => {
-                    tx.execute("UPDATE sessions SET ended_at = ?2 WHERE id = ?1", params![session_id, at])?;
-                }
-                _ => {}
+            let event = Event::unnumbered(session_id, actor, at, kind);
+            if session.apply(&event) {
+                update_session(&tx, &session)?;
             }
-            let event = insert_event(&tx, session_id, actor, at, kind)?;
+            let event = insert_event(&tx, event)?;
             tx.commit()?;
             Ok(Some(event))
         })?;
