@@ -59,8 +59,9 @@ fn main() {
         &opsbook::parse::ParseOptions::default(),
     );
     let runbook = parsed.runbook;
+    let config = opsbook::config::OpsbookConfig::default();
     let store = std::sync::Arc::new(opsbook::session::SqliteStore::for_book(dir.path()).unwrap());
-    let runner = opsbook::runner::Runner::new(store.clone(), dir.path(), &Default::default());
+    let runner = opsbook::runner::Runner::new(store.clone(), dir.path());
     let actor = opsbook::session::Actor::local("bench");
     let session =
         opsbook::session::SessionStore::create(&*store, "bench", "SEV4", &actor, opsbook::clock::now_ms()).unwrap();
@@ -93,6 +94,7 @@ fn main() {
                 runbook: &runbook,
                 step: &runbook.steps[0],
                 selection: opsbook::exec::script::Selection::All,
+                config: &config,
                 inputs: Default::default(),
                 confirmed: false,
                 cwd: dir.path().to_path_buf(),

@@ -432,6 +432,48 @@ impl Config {
     }
 }
 
+/// What the environment says, read in this one place (as mdBook applies `MDBOOK_*`): every
+/// override of a setting, and where the user's own config file is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Environment {
+    /// `OPSBOOK_STORE`: the session store, before `store` in book.toml (after `--store`).
+    pub store: Option<String>,
+    /// `OPSBOOK_RESPONDER`: who is responding from this machine.
+    pub responder: Option<String>,
+    /// `PGPASSWORD`: the PostgreSQL password, for a store URL that has none.
+    pub pg_password: Option<String>,
+    /// The user's config file: `$XDG_CONFIG_HOME/opsbook/config.toml`, else
+    /// `$HOME/.config/opsbook/config.toml`.
+    pub user_config: Option<PathBuf>,
+}
+
+impl Environment {
+    /// This process's environment.
+    pub fn read() -> Environment {
+        Environment::from_vars(|name| std::env::var_os(name))
+    }
+
+    /// The environment `var` gives; empty values count as unset.
+    pub fn from_vars(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Environment {
+        let set = |name: &str| var(name).filter(|v| !v.is_empty());
+        let text = |name: &str| set(name).and_then(|v| v.into_string().ok()).filter(|v| !v.trim().is_empty());
+        let config_home =
+            set("XDG_CONFIG_HOME").map(PathBuf::from).or_else(|| Some(PathBuf::from(set("HOME")?).join(".config")));
+        Environment {
+            store: text("OPSBOOK_STORE"),
+            responder: text("OPSBOOK_RESPONDER").map(|v| v.trim().to_owned()),
+            pg_password: set("PGPASSWORD").and_then(|v| v.into_string().ok()),
+            user_config: config_home.map(|home| home.join("opsbook").join("config.toml")),
+        }
+    }
+
+    /// The session store's URL: `flag` (`--store`), else `OPSBOOK_STORE`, else book.toml's
+    /// `store`; `None`: the book's own SQLite file.
+    pub fn store_url(&self, flag: Option<&str>, config: &OpsbookConfig) -> Option<String> {
+        flag.map(str::to_owned).or_else(|| self.store.clone()).or_else(|| config.store.clone())
+    }
+}
+
 fn invalid(text: &str, path: &Path, err: &toml::de::Error) -> ConfigError {
     let (line, col, key) = match err.span() {
         Some(span) => {
@@ -601,6 +643,34 @@ reason = "promotes a release"
         let rules = config.compiled_risk_rules();
         assert_eq!(rules[0].1, RiskName::Destructive);
         assert_eq!(rules[0].2, "promotes a release");
+    }
+
+    #[test]
+    fn the_environment_is_read_in_one_place() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| std::ffi::OsString::from(v))
+        };
+        let env = Environment::from_vars(vars(&[
+            ("OPSBOOK_STORE", "sqlite:/srv/ops.db"),
+            ("OPSBOOK_RESPONDER", " ana "),
+            ("PGPASSWORD", "s3cret"),
+            ("HOME", "/home/ana"),
+        ]));
+        assert_eq!(env.store.as_deref(), Some("sqlite:/srv/ops.db"));
+        assert_eq!(env.responder.as_deref(), Some("ana"));
+        assert_eq!(env.pg_password.as_deref(), Some("s3cret"));
+        assert_eq!(env.user_config, Some(PathBuf::from("/home/ana/.config/opsbook/config.toml")));
+        let xdg = Environment::from_vars(vars(&[("XDG_CONFIG_HOME", "/cfg"), ("HOME", "/h"), ("OPSBOOK_STORE", " ")]));
+        assert_eq!(xdg.user_config, Some(PathBuf::from("/cfg/opsbook/config.toml")));
+        assert_eq!(xdg.store, None, "blank is unset");
+        assert_eq!(Environment::from_vars(vars(&[])), Environment::default());
+
+        // --store, then OPSBOOK_STORE, then book.toml.
+        let book = parse("[opsbook]\nstore = \"sqlite:book.db\"\n").unwrap().opsbook;
+        assert_eq!(env.store_url(Some("sqlite:flag.db"), &book).as_deref(), Some("sqlite:flag.db"));
+        assert_eq!(env.store_url(None, &book).as_deref(), Some("sqlite:/srv/ops.db"));
+        assert_eq!(Environment::default().store_url(None, &book).as_deref(), Some("sqlite:book.db"));
+        assert_eq!(Environment::default().store_url(None, &OpsbookConfig::default()), None);
     }
 
     #[test]

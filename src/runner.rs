@@ -20,7 +20,6 @@ pub struct Runner {
     store: Arc<dyn SessionStore>,
     /// The book's root: `.opsbook/` lives here, git is asked here.
     root: PathBuf,
-    config: OpsbookConfig,
     /// Secret-named values given or exported in a session: kept in memory only, never stored.
     secrets: Secrets,
     clock: Clock,
@@ -53,6 +52,9 @@ pub struct RunRequest<'a> {
     pub runbook: &'a Runbook,
     pub step: &'a Step,
     pub selection: Selection,
+    /// The `[opsbook]` settings of the book the step was read from (shell, timeout, output
+    /// limit, context probes): a book reloaded under `opsbook serve` runs with its new ones.
+    pub config: &'a OpsbookConfig,
     /// Values given now, by placeholder name; they are remembered for the session.
     pub inputs: HashMap<String, String>,
     /// The person confirmed a mutating or destructive step.
@@ -142,11 +144,10 @@ impl std::fmt::Debug for Runner {
 }
 
 impl Runner {
-    pub fn new(store: Arc<dyn SessionStore>, root: &Path, config: &OpsbookConfig) -> Runner {
+    pub fn new(store: Arc<dyn SessionStore>, root: &Path) -> Runner {
         Runner {
             store,
             root: root.to_path_buf(),
-            config: config.clone(),
             secrets: Secrets::default(),
             clock: Arc::new(crate::clock::now_ms),
             git: tokio::sync::Mutex::new(None),
@@ -230,7 +231,7 @@ impl Runner {
                 }
             }
         };
-        let context = exec::context::collect(&cwd, &self.config.context, git).await;
+        let context = exec::context::collect(&cwd, &request.config.context, git).await;
         let run_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
         let (log_rel, log_path) = self.store.logs().for_run(&session.id, &run_id);
         if let Some(folder) = log_path.parent() {
@@ -240,14 +241,14 @@ impl Runner {
         let inputs =
             plan.script.inputs.iter().map(|(k, v)| (k.clone(), plan.redactor.redact(v).into_owned())).collect();
         let spec = RunSpec {
-            shell: self.config.shell.clone(),
+            shell: request.config.shell.clone(),
             script: plan.script.text.clone(),
             env: plan.env.clone(),
             cwd,
-            timeout: request.step.settings.timeout_secs.map_or(self.config.timeout, std::time::Duration::from_secs),
+            timeout: request.step.settings.timeout_secs.map_or(request.config.timeout, std::time::Duration::from_secs),
             grace: exec::DEFAULT_GRACE,
             log_path,
-            log_limit: self.config.output_limit,
+            log_limit: request.config.output_limit,
             redactor: plan.redactor.clone(),
             capture_env: true,
             terminal: request.terminal,

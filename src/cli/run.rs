@@ -88,7 +88,7 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
     }
     let on_terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let store = open_store(&book.root, &book.config, &args.store)?;
-    let runner = Runner::new(store.clone(), &book.root, &book.config.opsbook);
+    let runner = Runner::new(store.clone(), &book.root);
     let cwd = std::env::current_dir()?;
 
     // A new session is made when the first step starts, so a refused run leaves none behind.
@@ -117,6 +117,7 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
             runbook,
             step,
             selection,
+            config: &book.config.opsbook,
             inputs: inputs_of(step, &given),
             confirmed: args.yes,
             cwd: cwd.clone(),

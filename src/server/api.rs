@@ -329,6 +329,7 @@ fn find<'b>(book: &'b Book, body: &RunBody) -> ApiResult<(&'b Runbook, &'b Step,
 
 fn run_request<'b>(
     app: &App,
+    book: &'b Book,
     session_id: &'b str,
     runbook: &'b Runbook,
     step: &'b Step,
@@ -340,6 +341,7 @@ fn run_request<'b>(
         runbook,
         step,
         selection,
+        config: &book.config.opsbook,
         inputs: body.inputs.clone(),
         confirmed: body.confirm,
         cwd: app.cwd.clone(),
@@ -389,7 +391,7 @@ async fn plan_run(State(app): State<Arc<App>>, Path(id): Path<String>, body: Byt
     let book = app.book();
     let (runbook, step, selection) = find(&book, &body)?;
     let session = session_of(&app, &id).await?;
-    let request = run_request(&app, &session.id, runbook, step, selection, &body);
+    let request = run_request(&app, &book, &session.id, runbook, step, selection, &body);
     match app.runner.plan(&request).await {
         Ok(plan) => Ok(axum::Json(json!({
             "commands": plan.shown,
@@ -416,7 +418,7 @@ async fn start_run(State(app): State<Arc<App>>, Path(id): Path<String>, body: By
     let book = app.book();
     let (runbook, step, selection) = find(&book, &body)?;
     // The runner refuses an unknown or closed session and an unconfirmed risky step.
-    let request = run_request(&app, &id, runbook, step, selection, &body);
+    let request = run_request(&app, &book, &id, runbook, step, selection, &body);
     let started = app.runner.start(request).await.map_err(run_error)?;
     let run_id = started.run_id.clone();
     if let Ok(mut runs) = app.runs.lock() {

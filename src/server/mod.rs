@@ -87,7 +87,7 @@ impl App {
         // A shared store starts listening for other processes' changes now, not on the first
         // console's request.
         drop(store.changes());
-        let runner = Runner::new(store, &book.root, &book.config.opsbook);
+        let runner = Runner::new(store, &book.root);
         let (reload, _) = broadcast::channel(64);
         let (shutdown_tx, shutdown) = watch::channel(false);
         let app = App {

@@ -140,22 +140,15 @@ impl Actor {
 /// config (`$XDG_CONFIG_HOME/opsbook/config.toml`, `[opsbook] responder = "..."`), else the OS
 /// user.
 pub fn responder() -> String {
-    if let Ok(name) = std::env::var("OPSBOOK_RESPONDER")
-        && !name.trim().is_empty()
-    {
-        return name.trim().to_owned();
+    let env = crate::config::Environment::read();
+    if let Some(name) = env.responder {
+        return name;
     }
     static FROM_CONFIG: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    FROM_CONFIG.get_or_init(|| user_config_responder(&user_config_path()?)).clone().unwrap_or_else(crate::record::user)
-}
-
-/// `$XDG_CONFIG_HOME/opsbook/config.toml`, or `~/.config/opsbook/config.toml`.
-pub fn user_config_path() -> Option<std::path::PathBuf> {
-    let base = match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
-        Some(dir) => std::path::PathBuf::from(dir),
-        None => std::path::PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".config"),
-    };
-    Some(base.join("opsbook").join("config.toml"))
+    FROM_CONFIG
+        .get_or_init(|| user_config_responder(env.user_config.as_deref()?))
+        .clone()
+        .unwrap_or_else(crate::record::user)
 }
 
 /// `[opsbook] responder` of a user config file; a file that cannot be read or parsed is

@@ -323,7 +323,7 @@ impl PgStore {
         config.tcp_user_timeout(Duration::from_secs(15));
         // A URL without a password (as kept in book.toml) takes it from the environment.
         if config.get_password().is_none()
-            && let Ok(password) = std::env::var("PGPASSWORD")
+            && let Some(password) = crate::config::Environment::read().pg_password
         {
             config.password(password);
         }

@@ -510,3 +510,31 @@ fn a_non_loopback_bind_is_refused_without_allow_remote() {
     assert!(text(&out.stderr).contains("--allow-remote"));
     assert!(!dir.path().join(".opsbook/site").exists(), "refused before any work");
 }
+
+#[test]
+fn a_changed_timeout_in_book_toml_applies_to_the_next_run() {
+    let dir = book();
+    let server = Server::start(dir.path());
+    let (_, created) = server.post("/api/sessions", json!({"title": "Reload"}));
+    let id = created["id"].as_str().unwrap().to_owned();
+    let reloads = ureq::get(&format!("{}/api/reload", server.base))
+        .header("Authorization", &format!("Bearer {}", server.token))
+        .call()
+        .unwrap();
+    let config = std::fs::read_to_string(dir.path().join("book.toml")).unwrap();
+    std::fs::write(dir.path().join("book.toml"), format!("{config}\n[opsbook]\ntimeout = \"1s\"\n")).unwrap();
+    let reloaded = BufReader::new(reloads.into_body().into_reader())
+        .lines()
+        .map_while(Result::ok)
+        .any(|line| line.starts_with("data: "));
+    assert!(reloaded);
+
+    let (status, started) =
+        server.post(&format!("/api/sessions/{id}/runs"), json!({"runbook": "serve.md", "step": "slow"}));
+    assert_eq!(status, 202, "{started}");
+    let events = server.events(started["run_id"].as_str().unwrap(), None, None);
+    let (_, name, exit) = events.last().unwrap();
+    assert_eq!(name, "exit");
+    assert_eq!(exit["end"], "timed-out", "{exit}");
+    assert!(exit["duration_ms"].as_u64().unwrap() < 10_000, "{exit}");
+}

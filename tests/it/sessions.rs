@@ -105,7 +105,7 @@ fn actor() -> Actor {
 fn runner_for(dir: &Path) -> (opsbook::model::Book, Runner) {
     let book = opsbook::load::load_book(dir).unwrap();
     let store = Arc::new(SqliteStore::for_book(dir).unwrap());
-    let runner = Runner::new(store, dir, &book.config.opsbook);
+    let runner = Runner::new(store, dir);
     (book, runner)
 }
 
@@ -117,6 +117,7 @@ pub fn request<'b>(book: &'b opsbook::model::Book, session: &'b str, step: &str,
         runbook,
         step: runbook.steps.iter().find(|s| s.id == step).unwrap(),
         selection: Selection::All,
+        config: &book.config.opsbook,
         inputs: HashMap::new(),
         confirmed: false,
         cwd: dir.to_path_buf(),
@@ -421,7 +422,7 @@ fn export_of_a_scripted_session_with_a_fixed_clock() {
     let t0 = 1_795_823_400_000;
     let minute = 60_000;
     let (now, clock) = fixed_clock(t0);
-    let runner = Runner::new(store.clone(), root, &book.config.opsbook).with_clock(clock);
+    let runner = Runner::new(store.clone(), root).with_clock(clock);
     let session = store.create("Payments API returns 502", "SEV2", &actor(), t0).unwrap();
     let id = session.id.as_str();
     let note = |at: i64, note: NoteKind, text: &str| {

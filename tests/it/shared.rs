@@ -33,7 +33,7 @@ fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
 /// One run of `step` through the runner on `store`, to its recorded end.
 fn run_step(store: Arc<dyn SessionStore>, dir: &Path, session_id: &str, step: &str) -> String {
     let book = opsbook::load::load_book(dir).unwrap();
-    let runner = Runner::new(store, dir, &book.config.opsbook);
+    let runner = Runner::new(store, dir);
     let request = crate::sessions::request(&book, session_id, step, dir);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
