@@ -282,6 +282,7 @@ impl Runner {
             Ok(run) => run,
             Err(err) => {
                 append(EventKind::RunStarted(Box::new(started))).await?;
+                tracing::warn!("run {run_id} of step `{}` did not start: {err}", request.step.id);
                 append(EventKind::RunInterrupted { run_id, reason: format!("did not start: {err}") }).await?;
                 return Err(err.into());
             }
@@ -289,9 +290,18 @@ impl Runner {
         started.pid = run.pid();
         if let Err(err) = append(EventKind::RunStarted(Box::new(started))).await {
             // Nothing runs that is not recorded.
+            tracing::warn!("run {run_id} stopped: its start could not be recorded: {err}");
             run.cancel();
             return Err(err.into());
         }
+        tracing::info!(
+            "run {run_id} started: step `{}` of {} in session {} by {}@{}",
+            request.step.id,
+            request.runbook.path,
+            request.session_id,
+            request.actor.user,
+            request.actor.host
+        );
         let store = self.store.clone();
         let (session_id, actor, waiting) = (request.session_id.to_owned(), request.actor.clone(), run.clone());
         let secrets = self.secrets.clone();
@@ -361,10 +371,24 @@ impl Runner {
                 })
                 .await;
                 match written {
-                    Ok(_) => return Ok(outcome),
-                    Err(err @ StoreError::NoSuchSession(_)) => return Err(err),
-                    Err(err) if started_retrying.elapsed() > END_RETRY_FOR => return Err(err),
-                    Err(_) => {
+                    Ok(_) => {
+                        tracing::info!("run {recorded_run_id} ended: {}", outcome.status_text());
+                        return Ok(outcome);
+                    }
+                    Err(err)
+                        if matches!(err, StoreError::NoSuchSession(_))
+                            || started_retrying.elapsed() > END_RETRY_FOR =>
+                    {
+                        tracing::error!(
+                            "run {recorded_run_id} ended ({}) but its end was not recorded: {err}",
+                            outcome.status_text()
+                        );
+                        return Err(err);
+                    }
+                    Err(err) => {
+                        tracing::warn!(
+                            "run {recorded_run_id}: its end was not recorded ({err}); trying again in {pause:?}"
+                        );
                         tokio::time::sleep(pause).await;
                         pause = (pause * 2).min(END_RETRY_MOST);
                     }

@@ -34,6 +34,10 @@ pub struct Cli {
     /// When to colour the output: auto (a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto)]
     pub color: ColorWhen,
+    /// Log more on stderr: -v what happens (requests, runs, the store), -vv and -vvv details.
+    /// `RUST_LOG` (`RUST_LOG=opsbook=debug`) takes precedence.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -82,6 +86,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         ColorWhen::Never => anstream::ColorChoice::Never,
     };
     choice.write_global();
+    init_logging(cli.verbose, choice, matches!(cli.command, Command::Serve(_)));
     let mut out = Output::new();
     match cli.command {
         Command::Build(args) => build::run(args, &mut out),
@@ -95,6 +100,33 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => export::run(args, &mut out),
         Command::Extract(args) => extract::run(args, &mut out),
     }
+}
+
+/// Logs go to stderr: warnings and errors by default (a write the store refused or dropped,
+/// a user config that cannot be read), more with `-v`; `RUST_LOG` overrides. A server's lines
+/// carry the time.
+fn init_logging(verbose: u8, color: anstream::ColorChoice, timed: bool) {
+    use std::io::IsTerminal;
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("warn,opsbook={level}")));
+    let ansi = match color {
+        anstream::ColorChoice::Always | anstream::ColorChoice::AlwaysAnsi => true,
+        anstream::ColorChoice::Never => false,
+        anstream::ColorChoice::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
+    // Already set (a test that runs commands in-process): the first one stays.
+    let _ = if timed {
+        builder.with_target(verbose > 1).try_init()
+    } else {
+        builder.without_time().with_target(verbose > 1).try_init()
+    };
 }
 
 /// The exit code for an error that ended a command.

@@ -11,6 +11,7 @@ mod api;
 mod auth;
 mod files;
 mod headers;
+mod log;
 
 pub use headers::{EXPORT_POLICY, PAGE_POLICY};
 mod reload;
@@ -156,6 +157,7 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(axum::middleware::from_fn_with_state(app.clone(), auth::guard))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(headers::harden))
+        .layer(axum::middleware::from_fn(log::requests))
         .with_state(app)
 }
 

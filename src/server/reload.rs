@@ -91,8 +91,8 @@ pub fn watch(app: Arc<App>) -> anyhow::Result<Debouncer<RecommendedWatcher>> {
                     }
                     slow.notify_one();
                 }
-                Some(Err(err)) => eprintln_safe(&format!("live reload: {err:#}")),
-                None => eprintln_safe("live reload: the rebuild stopped unexpectedly"),
+                Some(Err(err)) => tracing::error!("live reload: {err:#}"),
+                None => tracing::error!("live reload: the rebuild stopped unexpectedly"),
             }
         }
     });
@@ -107,11 +107,6 @@ async fn off_runtime<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'stati
         let _ = sender.send(work());
     });
     receiver.await.ok()
-}
-
-fn eprintln_safe(message: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{message}");
 }
 
 /// Below `dir`: every entry but hidden ones, following links that stay inside `boundary`.
@@ -252,7 +247,7 @@ async fn refresh_slow_lists(app: Arc<App>, changed: Arc<tokio::sync::Notify>) {
         })
         .await;
         if let Some(Err(err)) = result {
-            eprintln_safe(&format!("live reload (print page, runbooks.json, search): {err:#}"));
+            tracing::error!("live reload (print page, runbooks.json, search): {err:#}");
         }
     }
 }

@@ -152,7 +152,7 @@ pub fn responder() -> String {
 }
 
 /// `[opsbook] responder` of a user config file; a file that cannot be read or parsed is
-/// reported on stderr and ignored (the OS user is used).
+/// logged as a warning and ignored (the OS user is used).
 fn user_config_responder(path: &std::path::Path) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
     match text.parse::<toml::Table>() {
@@ -163,10 +163,7 @@ fn user_config_responder(path: &std::path::Path) -> Option<String> {
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty()),
         Err(err) => {
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("warning: {}: {err}; using the OS user as responder", path.display());
-            }
+            tracing::warn!("{}: {err}; using the OS user as responder", path.display());
             None
         }
     }

@@ -87,6 +87,11 @@ struct Shared {
 impl Shared {
     fn set_reachable(&self, reachable: bool) {
         if self.reachable.swap(reachable, Ordering::SeqCst) != reachable {
+            if reachable {
+                tracing::info!("session store {}: reachable again", self.location);
+            } else {
+                tracing::warn!("session store {}: unreachable; writes are queued on this machine", self.location);
+            }
             let _ = self.changes.send(Change::Health);
         }
     }
@@ -821,10 +826,15 @@ async fn writer(shared: Arc<Shared>, pool: Pool, outbox: Option<Outbox>, mut job
                     queue(&shared, outbox.as_ref(), &key, write)
                 }
                 Err(refused) => {
-                    if let Write::Output { run_id, .. } = &write {
-                        warn(&format!("output of run {run_id} was not stored: {:?}", refused));
+                    let error = refused.into_store_error(&shared);
+                    match &write {
+                        Write::Output { run_id, .. } => {
+                            lost(&format!("output of run {run_id} was not stored: {error}"))
+                        }
+                        // The caller hears of it too.
+                        _ => tracing::warn!("session store: a write was refused: {error}"),
                     }
-                    Err(refused.into_store_error(&shared))
+                    Err(error)
                 }
             }
         };
@@ -834,9 +844,10 @@ async fn writer(shared: Arc<Shared>, pool: Pool, outbox: Option<Outbox>, mut job
     }
 }
 
-#[allow(clippy::print_stderr)]
-fn warn(message: &str) {
-    eprintln!("warning: session store: {message}");
+/// Incident data that did not make it (a write dropped, a local queue that failed): never
+/// silent.
+fn lost(message: &str) {
+    tracing::error!("session store: {message}");
 }
 
 /// Queues a write on local disk (the database is away, or earlier writes are still queued)
@@ -876,7 +887,7 @@ async fn drain(shared: &Shared, pool: &Pool, outbox: &Outbox, key: &str) {
                 return;
             }
             Err(err) => {
-                warn(&err.to_string());
+                lost(&err.to_string());
                 return;
             }
         };
@@ -893,11 +904,11 @@ async fn drain(shared: &Shared, pool: &Pool, outbox: &Outbox, key: &str) {
             }
             // The database refuses it (its session is gone): keep going, say so.
             Err(refused) => {
-                warn(&format!("a queued write was refused and dropped: {}", refused.into_store_error(shared)))
+                lost(&format!("a queued write was refused and dropped: {}", refused.into_store_error(shared)))
             }
         }
         if let Err(err) = outbox.remove(n) {
-            warn(&err.to_string());
+            lost(&err.to_string());
             return;
         }
         shared.queued.fetch_sub(1, Ordering::SeqCst);

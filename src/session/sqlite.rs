@@ -71,6 +71,10 @@ impl SqliteStore {
     fn db_err(&self, err: rusqlite::Error) -> StoreError {
         match err.sqlite_error_code() {
             Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                tracing::warn!(
+                    "session store {}: locked by another process; the write was refused",
+                    self.path.display()
+                );
                 StoreError::Busy { location: self.path.display().to_string() }
             }
             _ => self.err(err),

@@ -272,13 +272,24 @@ impl Server {
 
     /// A server with these environment variables (`OPSBOOK_STORE`, `OPSBOOK_RESPONDER`).
     pub fn start_with(root: &Path, env: &[(&str, &str)]) -> Server {
+        Server::spawn(root, env, &[], Stdio::null())
+    }
+
+    /// A server started with `-v`, its log written to `log`.
+    pub fn start_logged(root: &Path, log: &Path) -> Server {
+        Server::spawn(root, &[], &["-v"], std::fs::File::create(log).unwrap().into())
+    }
+
+    fn spawn(root: &Path, env: &[(&str, &str)], args: &[&str], stderr: Stdio) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_opsbook"))
             .args(["serve", "--port", "0"])
+            .args(args)
             .current_dir(root)
             .envs(env.iter().copied())
             .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let mut line = String::new();
@@ -537,4 +548,45 @@ fn a_changed_timeout_in_book_toml_applies_to_the_next_run() {
     assert_eq!(name, "exit");
     assert_eq!(exit["end"], "timed-out", "{exit}");
     assert!(exit["duration_ms"].as_u64().unwrap() < 10_000, "{exit}");
+}
+
+#[test]
+fn the_server_logs_requests_without_the_token_and_runs_from_start_to_end() {
+    let dir = book();
+    let log = dir.path().join("serve.log");
+    let server = Server::start_logged(dir.path(), &log);
+    let first = ureq::get(&server.url).config().max_redirects(0).build().call().unwrap();
+    assert_eq!(first.status().as_u16(), 303);
+    let (_, created) = server.post("/api/sessions", json!({"title": "Logged"}));
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (_, started) =
+        server.post(&format!("/api/sessions/{id}/runs"), json!({"runbook": "serve.md", "step": "count"}));
+    let run_id = started["run_id"].as_str().unwrap().to_owned();
+    server.events(&run_id, None, None);
+    let unknown = ureq::get(&format!("{}/api/sessions/nope", server.base))
+        .header("Authorization", &format!("Bearer {}", server.token))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .unwrap();
+    assert_eq!(unknown.status().as_u16(), 404);
+    // The run's end is logged once it is recorded, a moment after its exit event.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let logged = loop {
+        let logged = std::fs::read_to_string(&log).unwrap();
+        if logged.contains(&format!("run {run_id} ended")) || Instant::now() > deadline {
+            break logged;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!logged.contains(&server.token), "{logged}");
+    let line =
+        |needle: &str| logged.lines().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle}: {logged}"));
+    assert!(line("GET /?token=*** 303 ").ends_with(" ms"), "{logged}");
+    line("POST /api/sessions 201 ");
+    line(&format!("POST /api/sessions/{id}/runs 202 "));
+    line("GET /api/sessions/nope 404 ");
+    line(&format!("run {run_id} started: step `count` of serve.md in session {id}"));
+    line(&format!("run {run_id} ended: exit 0"));
 }
