@@ -47,8 +47,7 @@ pub struct Outcome {
 pub fn cases<'b>(book: &'b Book, filter: Option<&str>) -> Vec<Case<'b>> {
     let mut cases = Vec::new();
     for runbook in &book.runbooks {
-        let text = std::fs::read_to_string(book.src.join(&runbook.path)).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
+        let lines: Vec<&str> = runbook.source.lines().collect();
         for step in runbook.steps.iter().filter(|s| s.settings.test) {
             let name = format!("{}:{}", runbook.path, step.id);
             if filter.is_some_and(|f| !name.contains(f)) {

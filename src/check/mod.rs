@@ -14,6 +14,7 @@ mod tests;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::diagnostic::{Diagnostic, Level};
 use crate::model::{Book, Placeholder, PlaceholderKind, Runbook, Step};
@@ -97,7 +98,7 @@ pub fn check_book(book: &Book, options: &Options) -> Vec<Diagnostic> {
 }
 
 /// A runbook's file, its text, and the script of its steps (for shellcheck).
-type ScriptOf = (PathBuf, String, shell::Script);
+type ScriptOf = (PathBuf, Arc<str>, shell::Script);
 
 fn threads() -> usize {
     std::thread::available_parallelism().map_or(2, usize::from)
@@ -120,9 +121,9 @@ fn check_runbook(
     links: &crate::site::LinkCheck<'_>,
 ) -> (Vec<Diagnostic>, Option<ScriptOf>) {
     let file = book.src.join(&runbook.path);
-    let Ok(text) = std::fs::read_to_string(&file) else { return (Vec::new(), None) };
-    let mut found = links.runbook(runbook, &text);
-    let lines = SourceLines::new(&text);
+    let text = &runbook.source;
+    let mut found = links.runbook(runbook);
+    let lines = SourceLines::new(text);
     let at = |level: Level, rule: &'static str, line: u32, col: u32, message: String, help: &str| {
         let diagnostic = match level {
             Level::Error => Diagnostic::error(rule, &file, message),
@@ -137,7 +138,7 @@ fn check_runbook(
     let (syntax, script) = shell::syntax(runbook, &file, &lines);
     found.extend(syntax);
     let mentions = Mentions::new(
-        &text,
+        text,
         runbook.steps.iter().flat_map(|s| s.placeholders.iter().filter(|p| needs_words(p))).map(|p| p.name.as_str()),
     );
     for step in &runbook.steps {
@@ -205,8 +206,8 @@ fn check_runbook(
             }
         }
     }
-    found.extend(shell_tags_without_shell(runbook, &text, &lines, &file));
-    let script = script.map(|script| (file.clone(), text.clone(), script));
+    found.extend(shell_tags_without_shell(runbook, text, &lines, &file));
+    let script = script.map(|script| (file.clone(), Arc::clone(text), script));
     (found, script)
 }
 

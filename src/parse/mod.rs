@@ -30,6 +30,7 @@ mod template;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, MetadataBlockKind, Parser, Tag, TagEnd};
 use regex::Regex;
@@ -195,6 +196,13 @@ const TEMPLATE_TAGS: &[&str] = &["text", "txt", "plain", "plaintext", "markdown"
 /// Parses one runbook. `display_path` is used in diagnostics; `rel_path` is the runbook's path in
 /// the book. Never panics, whatever the text.
 pub fn parse_runbook(display_path: &Path, rel_path: &str, source: &str, options: &ParseOptions) -> Parsed {
+    let mut parsed = walk_runbook(display_path, rel_path, source, options);
+    parsed.runbook.source = source.into();
+    parsed
+}
+
+/// [`parse_runbook`] without keeping the text on the runbook.
+fn walk_runbook(display_path: &Path, rel_path: &str, source: &str, options: &ParseOptions) -> Parsed {
     let source = source.strip_prefix('\u{feff}').unwrap_or(source);
     let mut diagnostics = Vec::new();
     // One walk in the common case; a file with an unclosed fence is repaired and walked again.
@@ -406,7 +414,15 @@ impl<'a> Walk<'a> {
         let (steps, templates) = self.steps(blocks, &title);
         Walked {
             parsed: Parsed {
-                runbook: Runbook { path: rel_path.to_owned(), title, front_matter, sections, steps, templates },
+                runbook: Runbook {
+                    path: rel_path.to_owned(),
+                    title,
+                    front_matter,
+                    sections,
+                    steps,
+                    templates,
+                    source: Arc::default(),
+                },
                 diagnostics: self.diagnostics,
             },
             unterminated_fence,
@@ -633,4 +649,17 @@ fn heading_level(level: HeadingLevel) -> u8 {
 fn file_stem(rel_path: &str) -> String {
     let name = rel_path.rsplit('/').next().unwrap_or(rel_path);
     name.strip_suffix(".md").unwrap_or(name).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_runbook_keeps_its_text_as_given() {
+        let text = "\u{feff}# T\r\n\r\n```bash\r\nuptime\r\n```\r\n";
+        let parsed = parse_runbook(Path::new("t.md"), "t.md", text, &ParseOptions::default());
+        assert_eq!(&*parsed.runbook.source, text, "byte-order mark and line endings kept");
+        assert_eq!(parsed.runbook.steps[0].line, 3);
+    }
 }

@@ -38,6 +38,24 @@ fn bash_syntax_is_an_error_at_the_runbook_line() {
 }
 
 #[test]
+fn a_runbook_edited_or_removed_after_loading_is_checked_as_parsed() {
+    let broken = "# T\n\n```bash {name=broken}\nif true; then\n  echo never closed\n```\n";
+    let dir = fixture_book("t.md", broken);
+    let book = opsbook::load::load_book(dir.path()).unwrap();
+    let file = dir.path().join("runbooks/t.md");
+    let syntax = |book: &opsbook::model::Book| {
+        let found = check_book(book, &Options::default());
+        found.into_iter().filter(|d| d.rule == "bash-syntax").map(|d| (d.line, d.source_line)).collect::<Vec<_>>()
+    };
+    // Lines added above the step since the parse: the finding still shows the parsed line.
+    std::fs::write(&file, format!("# T\n\nNew.\nProse.\n{}", &broken[4..])).unwrap();
+    assert_eq!(syntax(&book), [(5, Some("  echo never closed".to_owned()))]);
+    // The file went away: the runbook is still checked (it was skipped without a word).
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(syntax(&book), [(5, Some("  echo never closed".to_owned()))]);
+}
+
+#[test]
 fn each_rule_trips_on_its_fixture_and_not_on_the_fixed_one() {
     let cases: &[(&str, &str, &str)] = &[
         ("broken-link", "# T\n\n[runbook](missing.md) and [anchor](#nowhere)\n", "# T\n\n## Here\n\n[anchor](#here)\n"),
