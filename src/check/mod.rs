@@ -206,35 +206,20 @@ fn check_runbook(
             }
         }
     }
-    found.extend(shell_tags_without_shell(runbook, text, &lines, &file));
+    found.extend(shell_tags_without_shell(runbook, &lines, &file));
     let script = script.map(|script| (file.clone(), Arc::clone(text), script));
     (found, script)
 }
 
-/// Tags that say "this is shell".
-const SHELL_TAGS: &[&str] = &["bash", "sh", "shell", "zsh", "console", "shell-session", "shellsession"];
-
 /// Blocks tagged as shell that the step model did not take as a step (and that are not marked
-/// `ignore`): PromQL, SQL or output under a shell tag.
-fn shell_tags_without_shell(runbook: &Runbook, text: &str, lines: &SourceLines, file: &Path) -> Vec<Diagnostic> {
-    use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag};
-    let markdown = crate::parse::markdown_for_render(text);
-    let starts = crate::parse::line_starts(&markdown);
+/// `ignore`): PromQL, SQL or output under a shell tag. The tag and the attributes are read as the
+/// parser reads them, so a block the parser takes as shell is one this rule looks at.
+fn shell_tags_without_shell(runbook: &Runbook, lines: &SourceLines, file: &Path) -> Vec<Diagnostic> {
     let step_lines: HashSet<u32> = runbook.steps.iter().map(|s| s.line).collect();
     let mut found = Vec::new();
-    for (event, range) in Parser::new(&markdown).into_offset_iter() {
-        let Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) = event else { continue };
-        let tag: String =
-            info.trim().chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
-        let tag = tag.to_ascii_lowercase();
-        if !SHELL_TAGS.contains(&tag.as_str()) {
-            continue;
-        }
-        let ignored = info
-            .split(|c: char| !c.is_ascii_alphanumeric() && c != '-')
-            .any(|w| matches!(w, "ignore" | "no-run" | "skip"));
-        let line = starts.partition_point(|s| *s <= range.start) as u32;
-        if ignored || step_lines.contains(&line) {
+    for (line, info) in crate::parse::fences(&runbook.source) {
+        let Some(tag) = info.lang.filter(|lang| crate::parse::is_shell(lang)) else { continue };
+        if info.settings.ignore || step_lines.contains(&line) {
             continue;
         }
         let diagnostic = Diagnostic::warning(

@@ -106,6 +106,30 @@ fn each_rule_trips_on_its_fixture_and_not_on_the_fixed_one() {
     }
 }
 
+#[test]
+fn shell_tag_not_shell_reads_the_fence_as_the_parser_does() {
+    let block = |info: &str| format!("# T\n\n```{info}\nsum(rate(http_requests_total{{code=~\"5..\"}}[5m]))\n```\n");
+    // Every tag the parser takes as shell, in any case and in pandoc's form: PromQL under it is
+    // named. (`check` knew 7 of the parser's 14 tags, and no pandoc class.)
+    for info in ["sh", "zsh", "console", "fish", "ksh", "terminal", "sh-session", "bash-session", "shellscript"]
+        .into_iter()
+        .chain(["shell-script", "Shell-Session", "{.bash}", "sh {timeout=5s}"])
+    {
+        assert_eq!(findings(&block(info)), [("shell-tag-not-shell", 3)], "```{info}");
+    }
+    // Marked not to run, in each of the parser's spellings: nothing to say. (`norun`, `noexec`
+    // and `no_run` were named, though the parser takes them as `ignore`.)
+    for info in ["sh,ignore", "sh,norun", "sh noexec", "sh,no_run", "sh {no-run}", "sh {skip=true}"] {
+        assert_eq!(findings(&block(info)), [], "```{info}");
+    }
+    // `ignore` as a value, or turned off, is not the flag (it was taken for one).
+    assert_eq!(findings(&block("sh {ignore=false}")), [("shell-tag-not-shell", 3)]);
+    assert_eq!(findings(&block("sh {cwd=ignore}")), [("shell-tag-not-shell", 3)]);
+    // Other languages and untagged blocks are the parser's to decide, never this rule's.
+    assert_eq!(findings(&block("promql")), []);
+    assert_eq!(findings(&block("")), []);
+}
+
 /// shellcheck, when installed (CI installs it; elsewhere a notice and a skip).
 fn shellcheck() -> Option<std::path::PathBuf> {
     let found = Options::detect().shellcheck;
