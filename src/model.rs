@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -22,7 +23,7 @@ pub struct Book {
     pub src: PathBuf,
     pub config: Config,
     /// Shared, so that a book with one runbook changed (live reload) is a cheap copy.
-    pub runbooks: Vec<std::sync::Arc<Runbook>>,
+    pub runbooks: Vec<Arc<Runbook>>,
     /// Load errors and parse warnings for the whole book, in reading order.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -37,6 +38,12 @@ pub struct Runbook {
     pub sections: Vec<Section>,
     pub steps: Vec<Step>,
     pub templates: Vec<Template>,
+    /// The file's text as it was read and parsed (a byte-order mark included). Every line
+    /// number above points into it; the site, `check` and `test` read it here, never the file
+    /// again, so a file edited since the parse cannot put a card or a finding on the wrong line.
+    /// Shared: a copy of the runbook does not copy its text.
+    #[serde(skip)]
+    pub source: Arc<str>,
 }
 
 /// Front matter fields opsbook reads; everything else is kept in `extra`.

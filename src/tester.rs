@@ -48,8 +48,7 @@ pub struct Outcome {
 pub fn cases<'b>(book: &'b Book, filter: Option<&str>) -> Vec<Case<'b>> {
     let mut cases = Vec::new();
     for runbook in &book.runbooks {
-        let text = std::fs::read_to_string(book.src.join(&runbook.path)).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
+        let lines: Vec<&str> = runbook.source.lines().collect();
         for step in runbook.steps.iter().filter(|s| s.settings.test) {
             let name = format!("{}:{}", runbook.path, step.id);
             if filter.is_some_and(|f| !name.contains(f)) {
@@ -88,7 +87,7 @@ fn output_block_after(lines: &[&str], end: u32) -> Option<(String, (u32, u32))> 
     let indent = lines.get(index)?.len() - lines.get(index)?.trim_start().len();
     let open = lines.get(index)?.trim_start();
     let fence: String = open.chars().take_while(|c| *c == '`' || *c == '~').collect();
-    if fence.len() < 3 || open[fence.len()..].trim().split([' ', '{', ',']).next() != Some("output") {
+    if fence.len() < 3 || crate::parse::fence::parse_info(&open[fence.len()..]).lang.as_deref() != Some("output") {
         return None;
     }
     let first = index + 1;
@@ -341,6 +340,20 @@ pub fn junit(outcomes: &[Outcome]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_output_block_is_told_by_the_parsers_reading_of_its_tag() {
+        let block = |open: &str| {
+            let text = format!("```bash {{test}}\necho hi\n```\n\n{open}\nhi\n```\n");
+            output_block_after(&text.lines().collect::<Vec<_>>(), 3)
+        };
+        for open in ["```output", "```Output", "```output {x=1}", "```output,ignore", "```{.output}"] {
+            assert_eq!(block(open), Some(("hi".to_owned(), (6, 6))), "{open}");
+        }
+        for open in ["```text", "```", "```outputs", "``output"] {
+            assert_eq!(block(open), None, "{open}");
+        }
+    }
 
     #[test]
     fn wildcards() {

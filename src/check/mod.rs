@@ -14,6 +14,7 @@ mod tests;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::diagnostic::{Diagnostic, Level};
 use crate::model::{Book, Placeholder, PlaceholderKind, Runbook, Step};
@@ -97,7 +98,7 @@ pub fn check_book(book: &Book, options: &Options) -> Vec<Diagnostic> {
 }
 
 /// A runbook's file, its text, and the script of its steps (for shellcheck).
-type ScriptOf = (PathBuf, String, shell::Script);
+type ScriptOf = (PathBuf, Arc<str>, shell::Script);
 
 fn threads() -> usize {
     std::thread::available_parallelism().map_or(2, usize::from)
@@ -120,9 +121,9 @@ fn check_runbook(
     links: &crate::site::LinkCheck<'_>,
 ) -> (Vec<Diagnostic>, Option<ScriptOf>) {
     let file = book.src.join(&runbook.path);
-    let Ok(text) = std::fs::read_to_string(&file) else { return (Vec::new(), None) };
-    let mut found = links.runbook(runbook, &text);
-    let lines = SourceLines::new(&text);
+    let text = &runbook.source;
+    let mut found = links.runbook(runbook);
+    let lines = SourceLines::new(text);
     let at = |level: Level, rule: &'static str, line: u32, col: u32, message: String, help: &str| {
         let diagnostic = match level {
             Level::Error => Diagnostic::error(rule, &file, message),
@@ -137,7 +138,7 @@ fn check_runbook(
     let (syntax, script) = shell::syntax(runbook, &file, &lines);
     found.extend(syntax);
     let mentions = Mentions::new(
-        &text,
+        text,
         runbook.steps.iter().flat_map(|s| s.placeholders.iter().filter(|p| needs_words(p))).map(|p| p.name.as_str()),
     );
     for step in &runbook.steps {
@@ -205,35 +206,20 @@ fn check_runbook(
             }
         }
     }
-    found.extend(shell_tags_without_shell(runbook, &text, &lines, &file));
-    let script = script.map(|script| (file.clone(), text.clone(), script));
+    found.extend(shell_tags_without_shell(runbook, &lines, &file));
+    let script = script.map(|script| (file.clone(), Arc::clone(text), script));
     (found, script)
 }
 
-/// Tags that say "this is shell".
-const SHELL_TAGS: &[&str] = &["bash", "sh", "shell", "zsh", "console", "shell-session", "shellsession"];
-
 /// Blocks tagged as shell that the step model did not take as a step (and that are not marked
-/// `ignore`): PromQL, SQL or output under a shell tag.
-fn shell_tags_without_shell(runbook: &Runbook, text: &str, lines: &SourceLines, file: &Path) -> Vec<Diagnostic> {
-    use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag};
-    let markdown = crate::parse::markdown_for_render(text);
-    let starts = crate::parse::line_starts(&markdown);
+/// `ignore`): PromQL, SQL or output under a shell tag. The tag and the attributes are read as the
+/// parser reads them, so a block the parser takes as shell is one this rule looks at.
+fn shell_tags_without_shell(runbook: &Runbook, lines: &SourceLines, file: &Path) -> Vec<Diagnostic> {
     let step_lines: HashSet<u32> = runbook.steps.iter().map(|s| s.line).collect();
     let mut found = Vec::new();
-    for (event, range) in Parser::new(&markdown).into_offset_iter() {
-        let Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) = event else { continue };
-        let tag: String =
-            info.trim().chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
-        let tag = tag.to_ascii_lowercase();
-        if !SHELL_TAGS.contains(&tag.as_str()) {
-            continue;
-        }
-        let ignored = info
-            .split(|c: char| !c.is_ascii_alphanumeric() && c != '-')
-            .any(|w| matches!(w, "ignore" | "no-run" | "skip"));
-        let line = starts.partition_point(|s| *s <= range.start) as u32;
-        if ignored || step_lines.contains(&line) {
+    for (line, info) in crate::parse::fences(&runbook.source) {
+        let Some(tag) = info.lang.filter(|lang| crate::parse::is_shell(lang)) else { continue };
+        if info.settings.ignore || step_lines.contains(&line) {
             continue;
         }
         let diagnostic = Diagnostic::warning(

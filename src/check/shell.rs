@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 
@@ -112,9 +112,13 @@ const SHELLCHECK_EXCLUDE: &str = "SC2154,SC2034,SC1091,SC2164,SC2148";
 const SHELLCHECK_BATCH: usize = 64;
 
 /// Runs shellcheck over the scripts (file, its text, its script) in batches; findings mapped back.
-pub(super) fn shellcheck(shellcheck: &Path, scripts: &[(PathBuf, String, Script)], threads: usize) -> Vec<Diagnostic> {
+pub(super) fn shellcheck(
+    shellcheck: &Path,
+    scripts: &[(PathBuf, Arc<str>, Script)],
+    threads: usize,
+) -> Vec<Diagnostic> {
     let Ok(dir) = tempfile_dir() else { return Vec::new() };
-    let batches: Vec<&[(PathBuf, String, Script)]> = scripts.chunks(SHELLCHECK_BATCH).collect();
+    let batches: Vec<&[(PathBuf, Arc<str>, Script)]> = scripts.chunks(SHELLCHECK_BATCH).collect();
     let per_thread = batches.len().div_ceil(threads.max(1)).max(1);
     let found: Vec<Diagnostic> = std::thread::scope(|scope| {
         let handles: Vec<_> = batches
@@ -158,7 +162,7 @@ struct Comment {
     message: String,
 }
 
-fn run_batch(shellcheck: &Path, dir: &Path, name: &str, batch: &[(PathBuf, String, Script)]) -> Vec<Diagnostic> {
+fn run_batch(shellcheck: &Path, dir: &Path, name: &str, batch: &[(PathBuf, Arc<str>, Script)]) -> Vec<Diagnostic> {
     let mut names: HashMap<String, usize> = HashMap::new();
     let mut args = Vec::new();
     for (index, (_, _, script)) in batch.iter().enumerate() {

@@ -4,10 +4,12 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
+
 use super::EXIT_FAILED;
 use super::output::{DIM, Output, risk_style};
 use crate::load;
-use crate::model::Risk;
+use crate::model::{Risk, Runbook};
 use crate::tester;
 
 #[derive(Debug, clap::Args)]
@@ -52,24 +54,34 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
     }
     let mut updated = 0;
     if args.update {
-        // One rewrite per file, with every failed expectation of that file.
-        let mut files: Vec<PathBuf> = Vec::new();
+        // One rewrite per runbook, with every failed expectation of that runbook.
+        let mut runbooks: Vec<&Runbook> = Vec::new();
         for (case, outcome) in cases.iter().zip(&outcomes) {
-            let file = book.src.join(&case.runbook.path);
-            if !outcome.passed && !outcome.actual.is_empty() && !files.contains(&file) {
-                files.push(file);
+            if !outcome.passed && !outcome.actual.is_empty() && !runbooks.iter().any(|r| r.path == case.runbook.path) {
+                runbooks.push(case.runbook);
             }
         }
-        for file in files {
+        for runbook in runbooks {
             let edits: Vec<_> = cases
                 .iter()
                 .zip(&outcomes)
                 .filter(|(case, outcome)| {
-                    !outcome.passed && !outcome.actual.is_empty() && book.src.join(&case.runbook.path) == file
+                    !outcome.passed && !outcome.actual.is_empty() && case.runbook.path == runbook.path
                 })
                 .collect();
-            let text = std::fs::read_to_string(&file)?;
-            std::fs::write(&file, tester::update(&text, &edits))?;
+            // The edits are placed by the lines of the text the tests were taken from: a file
+            // changed since then is left alone rather than overwritten with that text.
+            let file = book.src.join(&runbook.path);
+            if !std::fs::read(&file).is_ok_and(|bytes| bytes == runbook.source.as_bytes()) {
+                writeln!(
+                    out.stderr,
+                    "{bad}error{bad:#}: `{}` changed while the tests ran, so its expected output was not updated; run `opsbook test --update` again",
+                    file.display()
+                )?;
+                continue;
+            }
+            std::fs::write(&file, tester::update(&runbook.source, &edits))
+                .with_context(|| format!("failed to write `{}`", file.display()))?;
             for (_, outcome) in &edits {
                 writeln!(out.stdout, "test {} ... updated", outcome.name)?;
                 updated += 1;

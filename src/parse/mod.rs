@@ -9,7 +9,7 @@
 
 mod block;
 mod evaluated;
-mod fence;
+pub(crate) mod fence;
 mod frontmatter;
 mod interpreter;
 mod lines;
@@ -30,6 +30,7 @@ mod template;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, MetadataBlockKind, Parser, Tag, TagEnd};
 use regex::Regex;
@@ -52,8 +53,9 @@ pub struct Parsed {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Tags that mark a shell block: content still decides.
-const SHELL_TAGS: &[&str] = &[
+/// Tags that mark a shell block: content still decides. The one list: the parser, `check` and
+/// the highlighter ask [`is_shell`].
+pub(crate) const SHELL_TAGS: &[&str] = &[
     "bash",
     "sh",
     "shell",
@@ -69,6 +71,12 @@ const SHELL_TAGS: &[&str] = &[
     "shellscript",
     "fish",
 ];
+
+/// Whether a fence's language tag says "shell" (`bash`, `zsh`, `console`, `shell-session`, …),
+/// whatever its case. Such a block is a step when it holds commands.
+pub(crate) fn is_shell(lang: &str) -> bool {
+    SHELL_TAGS.iter().any(|tag| tag.eq_ignore_ascii_case(lang))
+}
 
 /// Languages that are never steps. Any other tag (typos such as `shel`, `8sh`) is treated as
 /// untagged: the content decides, strictly.
@@ -195,6 +203,13 @@ const TEMPLATE_TAGS: &[&str] = &["text", "txt", "plain", "plaintext", "markdown"
 /// Parses one runbook. `display_path` is used in diagnostics; `rel_path` is the runbook's path in
 /// the book. Never panics, whatever the text.
 pub fn parse_runbook(display_path: &Path, rel_path: &str, source: &str, options: &ParseOptions) -> Parsed {
+    let mut parsed = walk_runbook(display_path, rel_path, source, options);
+    parsed.runbook.source = source.into();
+    parsed
+}
+
+/// [`parse_runbook`] without keeping the text on the runbook.
+fn walk_runbook(display_path: &Path, rel_path: &str, source: &str, options: &ParseOptions) -> Parsed {
     let source = source.strip_prefix('\u{feff}').unwrap_or(source);
     let mut diagnostics = Vec::new();
     // One walk in the common case; a file with an unclosed fence is repaired and walked again.
@@ -246,6 +261,22 @@ pub fn line_starts(text: &str) -> Vec<usize> {
 pub fn markdown_for_render(source: &str) -> std::borrow::Cow<'_, str> {
     let source = source.strip_prefix('\u{feff}').unwrap_or(source);
     recover::recover(source).0
+}
+
+/// Every fenced block of a runbook's text, as the parser reads them (the text repaired as
+/// [`parse_runbook`] repairs it): the line of its opening fence and its info string, typed.
+pub(crate) fn fences(source: &str) -> Vec<(u32, fence::Info)> {
+    let markdown = markdown_for_render(source);
+    let starts = lines::starts(&markdown);
+    Parser::new_ext(&markdown, recover::parser_options())
+        .into_offset_iter()
+        .filter_map(|(event, range)| match event {
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
+                Some((starts.partition_point(|s| *s <= range.start) as u32, fence::parse_info(&info)))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// A fenced block as the walk found it.
@@ -406,7 +437,15 @@ impl<'a> Walk<'a> {
         let (steps, templates) = self.steps(blocks, &title);
         Walked {
             parsed: Parsed {
-                runbook: Runbook { path: rel_path.to_owned(), title, front_matter, sections, steps, templates },
+                runbook: Runbook {
+                    path: rel_path.to_owned(),
+                    title,
+                    front_matter,
+                    sections,
+                    steps,
+                    templates,
+                    source: Arc::default(),
+                },
                 diagnostics: self.diagnostics,
             },
             unterminated_fence,
@@ -434,7 +473,7 @@ impl<'a> Walk<'a> {
             let lang = info.lang.as_deref();
             let tag = match lang {
                 None => Some(block::Tag::Untagged),
-                Some(l) if SHELL_TAGS.contains(&l) => Some(block::Tag::Shell),
+                Some(l) if is_shell(l) => Some(block::Tag::Shell),
                 Some(l) if OTHER_LANGUAGES.contains(&l) => None,
                 Some(_) => Some(block::Tag::Untagged),
             };
@@ -633,4 +672,48 @@ fn heading_level(level: HeadingLevel) -> u8 {
 fn file_stem(rel_path: &str) -> String {
     let name = rel_path.rsplit('/').next().unwrap_or(rel_path);
     name.strip_suffix(".md").unwrap_or(name).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_runbook_keeps_its_text_as_given() {
+        let text = "\u{feff}# T\r\n\r\n```bash\r\nuptime\r\n```\r\n";
+        let parsed = parse_runbook(Path::new("t.md"), "t.md", text, &ParseOptions::default());
+        assert_eq!(&*parsed.runbook.source, text, "byte-order mark and line endings kept");
+        assert_eq!(parsed.runbook.steps[0].line, 3);
+    }
+
+    #[test]
+    fn shell_tags_in_any_case_and_nothing_else() {
+        for tag in ["bash", "SH", "zsh", "Console", "shell-session", "fish", "terminal"] {
+            assert!(is_shell(tag), "{tag}");
+        }
+        for tag in ["", "text", "promql", "shel", "bash,ignore", "powershell", "dash"] {
+            assert!(!is_shell(tag), "{tag}");
+        }
+    }
+
+    #[test]
+    fn fences_are_the_blocks_the_parser_reads() {
+        // Front matter is not a block; a fence in a list item counts, and so does one never
+        // closed.
+        let text = "---\ntitle: \"```bash\"\n---\n# T\n\n```Bash {name=a}\necho\n```\n\n- item\n\n  ~~~sh,no_run\n  x\n  ~~~\n\n```{.zsh}\nid\n```\n\n```\nopen\n";
+        let found: Vec<(u32, Option<String>, bool)> =
+            fences(text).into_iter().map(|(line, info)| (line, info.lang, info.settings.ignore)).collect();
+        assert_eq!(
+            found,
+            [
+                (6, Some("bash".to_owned()), false),
+                (12, Some("sh".to_owned()), true),
+                (16, Some("zsh".to_owned()), false),
+                (20, None, false),
+            ]
+        );
+        let parsed = parse_runbook(Path::new("t.md"), "t.md", text, &ParseOptions::default());
+        let steps: Vec<u32> = parsed.runbook.steps.iter().map(|s| s.line).collect();
+        assert_eq!(steps, [6, 16]);
+    }
 }

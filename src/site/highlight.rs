@@ -42,7 +42,7 @@ pub(crate) fn stylesheets() -> (String, String) {
 fn syntax_for(lang: &str) -> Option<&'static SyntaxReference> {
     let lang = lang.trim().to_ascii_lowercase();
     let token = match lang.as_str() {
-        "console" | "shell" | "sh" | "zsh" | "shell-session" | "shellsession" | "terminal" | "ksh" | "fish" => "bash",
+        shell if crate::parse::is_shell(shell) => "bash",
         "yml" => "yaml",
         "promql" | "logql" => "go",
         "hcl" | "tf" | "terraform" => "ruby",
@@ -78,11 +78,14 @@ impl Highlighter {
         if self.plain {
             return escape(code);
         }
-        let key = cache_key(code, lang);
+        let syntax = lang.and_then(syntax_for);
+        // Keyed by the syntax the tag stands for, not by the tag: `sh` and `bash` share entries,
+        // and a cache saved when a tag meant another syntax (or none) is not taken for this one.
+        let key = cache_key(code, syntax.map(|s| s.name.as_str()));
         if let Some(hit) = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key) {
             return hit.clone();
         }
-        let html = match lang.and_then(syntax_for) {
+        let html = match syntax {
             Some(syntax) => highlight_with(code, syntax),
             None => escape(code),
         };
@@ -172,6 +175,17 @@ mod tests {
         let highlighter = Highlighter::default();
         let first = highlighter.highlight("kubectl get pods\n", Some("bash"));
         assert_eq!(highlighter.highlight("kubectl get pods\n", Some("bash")), first);
+        assert_eq!(highlighter.into_cache().len(), 1);
+    }
+
+    #[test]
+    fn every_shell_tag_is_highlighted_as_bash_from_one_cache_entry() {
+        let highlighter = Highlighter::default();
+        let bash = highlighter.highlight("kubectl get pods\n", Some("bash"));
+        assert!(bash.contains("class=\"hl-"), "{bash}");
+        for tag in crate::parse::SHELL_TAGS.iter().chain(&["Shell-Session", "ZSH"]) {
+            assert_eq!(highlighter.highlight("kubectl get pods\n", Some(tag)), bash, "{tag}");
+        }
         assert_eq!(highlighter.into_cache().len(), 1);
     }
 

@@ -166,9 +166,9 @@ impl<'b> LinkCheck<'b> {
         LinkCheck { book, targets: LinkTargets::of(book, files::other_files(&book.src, dest, &boundary)) }
     }
 
-    /// The broken links of one runbook, given its text.
-    pub fn runbook(&self, runbook: &Runbook, text: &str) -> Vec<Diagnostic> {
-        let markdown = crate::parse::markdown_for_render(text);
+    /// The broken links of one runbook.
+    pub fn runbook(&self, runbook: &Runbook) -> Vec<Diagnostic> {
+        let markdown = markdown_of(runbook);
         render::check_links(runbook, &markdown, &self.book.src.join(&runbook.path), &self.targets)
     }
 }
@@ -297,8 +297,8 @@ impl<'b> Site<'b> {
 
     /// The document pagefind indexes for a page: its title and body, with code unhighlighted
     /// (the colours' markup would be most of what the indexer parses), at the page's URL.
-    fn search_document(&self, runbook: &Runbook) -> Result<String, SiteError> {
-        let markdown = self.markdown_of(runbook)?;
+    fn search_document(&self, runbook: &Runbook) -> String {
+        let markdown = markdown_of(runbook);
         let display = self.book.src.join(&runbook.path);
         let body = render::render_body(runbook, &markdown, &display, &self.targets, &self.plain, Mode::Pages);
         let mut filters = String::new();
@@ -313,13 +313,13 @@ impl<'b> Site<'b> {
                     .push_str(&format!("<span data-pagefind-filter=\"{name}\">{}</span>", highlight::escape(&value)));
             }
         }
-        Ok(format!(
+        format!(
             "<html lang=\"{lang}\"><head><title>{title}</title></head><body><main data-pagefind-body \
              data-pagefind-meta=\"title:{title}\"><div hidden>{filters}</div>{body}</main></body></html>",
             lang = self.book.config.book.language.as_deref().unwrap_or("en"),
             title = highlight::escape(&runbook.title),
             body = body.html,
-        ))
+        )
     }
 
     /// Indexes every runbook page and writes pagefind's bundle under `pagefind/`, removing the
@@ -328,8 +328,7 @@ impl<'b> Site<'b> {
         if !self.search_enabled() {
             return Ok(());
         }
-        let pages =
-            self.book.runbooks.iter().map(|runbook| Ok((html_path(&runbook.path), self.search_document(runbook)?)));
+        let pages = self.book.runbooks.iter().map(|runbook| (html_path(&runbook.path), self.search_document(runbook)));
         let language = self.book.config.book.language.as_deref().unwrap_or("en");
         let files = search::index(pages, language)?;
         let keep: std::collections::HashSet<PathBuf> = files.iter().map(|(p, _)| p.clone()).collect();
@@ -374,16 +373,6 @@ impl<'b> Site<'b> {
             });
         }
         items
-    }
-
-    fn markdown_of(&self, runbook: &Runbook) -> Result<String, SiteError> {
-        let path = self.book.src.join(&runbook.path);
-        let bytes = self.read(&path)?;
-        let text = String::from_utf8(bytes).map_err(|err| SiteError::Read {
-            path,
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, err.utf8_error()),
-        })?;
-        Ok(crate::parse::markdown_for_render(&text).into_owned())
     }
 
     /// A file of the book, read only when it leads inside the book.
@@ -450,7 +439,7 @@ impl<'b> Site<'b> {
                         let mut diagnostics = Vec::new();
                         let mut hashes = Vec::new();
                         for runbook in part {
-                            let markdown = site.markdown_of(runbook)?;
+                            let markdown = markdown_of(runbook);
                             let hash = highlight::cache_key(&markdown, Some(&runbook.path));
                             let rel = html_path(&runbook.path);
                             if site.unchanged(&runbook.path, hash) && site.dest.join(&rel).is_file() {
@@ -529,7 +518,7 @@ impl<'b> Site<'b> {
         let pages: Vec<&Runbook> = if all { self.book.runbooks.iter().map(|r| &**r).collect() } else { vec![runbook] };
         let mut diagnostics = Vec::new();
         for page in pages {
-            let (html, found) = self.render_page(page, &self.markdown_of(page)?)?;
+            let (html, found) = self.render_page(page, &markdown_of(page))?;
             self.write(&html_path(&page.path), html.as_bytes())?;
             if page.path == rel_path {
                 diagnostics = found;
@@ -620,7 +609,7 @@ impl<'b> Site<'b> {
             let mark = marker(index);
             let Some(at) = rest.find(&mark) else { continue };
             out.write_all(&rest.as_bytes()[..at]).map_err(failed)?;
-            let markdown = self.markdown_of(runbook)?;
+            let markdown = markdown_of(runbook);
             let display = self.book.src.join(&runbook.path);
             let body = render::render_body(runbook, &markdown, &display, &self.targets, &self.plain, Mode::Print);
             out.write_all(body.html.as_bytes()).map_err(failed)?;
@@ -673,6 +662,12 @@ impl<'b> Site<'b> {
         }
         fresh
     }
+}
+
+/// The Markdown a runbook's page is rendered from: the text it was parsed from, repaired as the
+/// parser repaired it. Borrowed unless a fence needed closing.
+fn markdown_of(runbook: &Runbook) -> std::borrow::Cow<'_, str> {
+    crate::parse::markdown_for_render(&runbook.source)
 }
 
 fn render_error(page: &str, err: &tera::Error) -> SiteError {

@@ -13,7 +13,7 @@ use super::SiteError;
 /// only the index is held in memory, and returns the search bundle's files, with paths relative
 /// to the site root (`pagefind/…`).
 pub(crate) fn index(
-    pages: impl IntoIterator<Item = Result<(String, String), SiteError>>,
+    pages: impl IntoIterator<Item = (String, String)>,
     language: &str,
 ) -> Result<Vec<(PathBuf, Vec<u8>)>, SiteError> {
     let failed = |message: String| SiteError::Render { page: "the search index".to_owned(), message };
@@ -24,8 +24,7 @@ pub(crate) fn index(
     runtime.block_on(async move {
         let config = PagefindServiceConfig::builder().keep_index_url(true).force_language(language).build();
         let mut index = PagefindIndex::new(Some(config)).map_err(|err| failed(format!("{err:#}")))?;
-        for page in pages {
-            let (path, html) = page?;
+        for (path, html) in pages {
             index
                 .add_html_file(None, Some(format!("/{path}")), html)
                 .await
@@ -41,7 +40,7 @@ mod tests {
     #[test]
     fn bundle_files() {
         let html = "<html><body><main data-pagefind-body><h1>DB</h1><h4 id=\"step-x\">Restart</h4><pre><code>kubectl rollout restart deployment/api</code></pre></main></body></html>";
-        let files = super::index([Ok(("db.html".to_owned(), html.to_owned()))], "en").unwrap();
+        let files = super::index([("db.html".to_owned(), html.to_owned())], "en").unwrap();
         let names: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
         assert!(names.iter().any(|n| n == "pagefind/pagefind.js"), "{names:?}");
     }

@@ -38,6 +38,24 @@ fn bash_syntax_is_an_error_at_the_runbook_line() {
 }
 
 #[test]
+fn a_runbook_edited_or_removed_after_loading_is_checked_as_parsed() {
+    let broken = "# T\n\n```bash {name=broken}\nif true; then\n  echo never closed\n```\n";
+    let dir = fixture_book("t.md", broken);
+    let book = opsbook::load::load_book(dir.path()).unwrap();
+    let file = dir.path().join("runbooks/t.md");
+    let syntax = |book: &opsbook::model::Book| {
+        let found = check_book(book, &Options::default());
+        found.into_iter().filter(|d| d.rule == "bash-syntax").map(|d| (d.line, d.source_line)).collect::<Vec<_>>()
+    };
+    // Lines added above the step since the parse: the finding still shows the parsed line.
+    std::fs::write(&file, format!("# T\n\nNew.\nProse.\n{}", &broken[4..])).unwrap();
+    assert_eq!(syntax(&book), [(5, Some("  echo never closed".to_owned()))]);
+    // The file went away: the runbook is still checked (it was skipped without a word).
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(syntax(&book), [(5, Some("  echo never closed".to_owned()))]);
+}
+
+#[test]
 fn each_rule_trips_on_its_fixture_and_not_on_the_fixed_one() {
     let cases: &[(&str, &str, &str)] = &[
         ("broken-link", "# T\n\n[runbook](missing.md) and [anchor](#nowhere)\n", "# T\n\n## Here\n\n[anchor](#here)\n"),
@@ -86,6 +104,30 @@ fn each_rule_trips_on_its_fixture_and_not_on_the_fixed_one() {
         let quiet = rules(passes);
         assert!(!quiet.contains(rule), "`{rule}` tripped on the fixed fixture:\n{passes}\nfound {quiet:?}");
     }
+}
+
+#[test]
+fn shell_tag_not_shell_reads_the_fence_as_the_parser_does() {
+    let block = |info: &str| format!("# T\n\n```{info}\nsum(rate(http_requests_total{{code=~\"5..\"}}[5m]))\n```\n");
+    // Every tag the parser takes as shell, in any case and in pandoc's form: PromQL under it is
+    // named. (`check` knew 7 of the parser's 14 tags, and no pandoc class.)
+    for info in ["sh", "zsh", "console", "fish", "ksh", "terminal", "sh-session", "bash-session", "shellscript"]
+        .into_iter()
+        .chain(["shell-script", "Shell-Session", "{.bash}", "sh {timeout=5s}"])
+    {
+        assert_eq!(findings(&block(info)), [("shell-tag-not-shell", 3)], "```{info}");
+    }
+    // Marked not to run, in each of the parser's spellings: nothing to say. (`norun`, `noexec`
+    // and `no_run` were named, though the parser takes them as `ignore`.)
+    for info in ["sh,ignore", "sh,norun", "sh noexec", "sh,no_run", "sh {no-run}", "sh {skip=true}"] {
+        assert_eq!(findings(&block(info)), [], "```{info}");
+    }
+    // `ignore` as a value, or turned off, is not the flag (it was taken for one).
+    assert_eq!(findings(&block("sh {ignore=false}")), [("shell-tag-not-shell", 3)]);
+    assert_eq!(findings(&block("sh {cwd=ignore}")), [("shell-tag-not-shell", 3)]);
+    // Other languages and untagged blocks are the parser's to decide, never this rule's.
+    assert_eq!(findings(&block("promql")), []);
+    assert_eq!(findings(&block("")), []);
 }
 
 /// shellcheck, when installed (CI installs it; elsewhere a notice and a skip).

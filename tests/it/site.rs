@@ -223,6 +223,30 @@ fn a_rebuild_with_nothing_changed_touches_nothing() {
     assert_eq!(std::fs::metadata(&page).unwrap().modified().unwrap(), before);
 }
 
+#[test]
+fn a_runbook_edited_after_loading_is_rendered_from_the_parsed_text() {
+    let book_dir = tempfile::tempdir().unwrap();
+    let file = book_dir.path().join("a.md");
+    std::fs::write(&file, "# Alpha\n\n```bash {name=pods}\nkubectl get pods\n```\n").unwrap();
+    let book = opsbook::load::load_book(book_dir.path()).unwrap();
+    // A block inserted above the step after the parse: read again, the file would have the
+    // step's card (fence at line 3) land on the inserted block, and the step itself shown as
+    // plain code below it.
+    std::fs::write(&file, "# Alpha\n\n```bash\necho inserted\n```\n\n```bash {name=pods}\nkubectl get pods\n```\n")
+        .unwrap();
+    let dest = book_dir.path().join("site");
+    opsbook::site::Site::new(&book, &dest).unwrap().build().unwrap();
+    let html = read(&dest.join("a.html"));
+    assert!(!html.contains("inserted"), "the page is the parsed text, not the file as it is now");
+    assert!(card(&html, "pods").contains("kubectl"), "{html}");
+    assert_eq!(html.matches("kubectl").count(), card(&html, "pods").matches("kubectl").count(), "{html}");
+    // The runbook is gone from disk: its page is still the text that was loaded.
+    std::fs::remove_file(&file).unwrap();
+    std::fs::remove_dir_all(&dest).unwrap();
+    opsbook::site::Site::new(&book, &dest).unwrap().build().unwrap();
+    assert!(card(&read(&dest.join("a.html")), "pods").contains("kubectl"));
+}
+
 /// Relative links of a built page, with their targets resolved against the output folder.
 fn relative_hrefs(html: &str) -> Vec<String> {
     html.match_indices("href=\"")

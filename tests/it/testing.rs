@@ -58,6 +58,39 @@ fn passing_failing_and_updated_tests() {
 }
 
 #[test]
+fn the_expected_output_is_the_parsed_one_when_the_file_went_away() {
+    let dir = fixture_book("out.md", "# T\n\n```bash {name=greet test}\necho world\n```\n\n```output\nhello\n```\n");
+    let book = opsbook::load::load_book(dir.path()).unwrap();
+    std::fs::remove_file(dir.path().join("runbooks/out.md")).unwrap();
+    // Read again from disk, the text was empty: no output block, so the test asked only for exit 0.
+    let cases = opsbook::tester::cases(&book, None);
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0].expect, opsbook::tester::Expect::Block("hello".to_owned(), (8, 8)));
+}
+
+#[test]
+fn update_leaves_a_runbook_changed_while_its_tests_ran() {
+    let dir = fixture_book("moving.md", "");
+    let file = dir.path().join("runbooks/moving.md");
+    // The step itself puts a line at the top of its runbook: the expected output moves down one
+    // line, and writing the update at the lines the tests were taken from would cut the file.
+    let quoted = format!("'{}'", file.display().to_string().replace('\'', "'\\''"));
+    let runbook = format!(
+        "# T\n\n```bash {{name=moves test}}\nprintf '<!-- edited -->\\n' | cat - {quoted} > {quoted}.new && mv {quoted}.new {quoted}\necho now\n```\n\n```output\nbefore\n```\n"
+    );
+    std::fs::write(&file, &runbook).unwrap();
+    let updated = opsbook(&["test", "--update"], dir.path());
+    assert_eq!(updated.status.code(), Some(1), "{}{}", text(&updated.stdout), text(&updated.stderr));
+    let stderr = text(&updated.stderr);
+    assert!(
+        stderr.contains("moving.md` changed while the tests ran, so its expected output was not updated"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 test(s): 0 passed, 1 failed"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), format!("<!-- edited -->\n{runbook}"));
+}
+
+#[test]
 fn the_repo_transcripts_pass() {
     let out = opsbook(&["test"], &crate::common::repo());
     assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
