@@ -32,18 +32,31 @@ pub fn shared() -> PathBuf {
     std::env::var_os("OPSBOOK_SHARED").map_or_else(|| repo().join("../shared"), PathBuf::from)
 }
 
-/// A path under `../shared/`, or None (with a printed notice) when it is absent. Under
-/// `CI=true` an absent input is a failure: CI always has it.
+/// How many tests this run skipped for a missing part.
+static SKIPPED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A test that cannot run here because `missing` is absent: under `CI=true` a failure (CI
+/// always has every part); elsewhere a line in the test run's output, past `cargo test`'s
+/// capture (it writes to stderr itself), with the test's name, what to install and how many
+/// tests were skipped so far. Returns `None` for the caller to return.
+pub fn skip<T>(missing: &str) -> Option<T> {
+    use std::io::Write;
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{test} needs {missing}, and CI=true: CI must run every test (.ci/run installs what they need)");
+    }
+    let count = SKIPPED.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: needs {missing} [{count} skipped so far]");
+    None
+}
+
+/// A path under `../shared/`, or a skip (see [`skip`]) when it is absent.
 pub fn shared_path(rel: &str) -> Option<PathBuf> {
     let path = shared().join(rel);
     if path.exists() {
         return Some(path);
     }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("`{}` is missing, and CI=true: CI must have ../shared/", path.display());
-    }
-    eprintln!("notice: skipping, `{}` is absent (it sits beside the repository as ../shared/)", path.display());
-    None
+    skip(&format!("`{}` (it sits beside the repository as ../shared/)", path.display()))
 }
 
 pub fn parse_file(path: &Path) -> (Runbook, Vec<opsbook::diagnostic::Diagnostic>) {
@@ -116,20 +129,14 @@ pub fn pg_execute(url: &str, sql: &str) -> Result<(), String> {
 
 /// A database of its own for a test on the PostgreSQL server named by `OPSBOOK_TEST_POSTGRES`
 /// (a URL whose user may create databases, e.g. `postgres://opsbook:opsbook@127.0.0.1/postgres`).
-/// None, with a notice, where that is not set or the server cannot be reached; under `CI=true`
-/// that is a failure: CI always has PostgreSQL.
+/// A skip (see [`skip`]) where that is not set or the server cannot be used.
 pub fn postgres() -> Option<TestDb> {
-    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
     let Some(admin) = std::env::var("OPSBOOK_TEST_POSTGRES").ok().filter(|v| !v.is_empty()) else {
-        assert!(!in_ci, "OPSBOOK_TEST_POSTGRES is not set, and CI=true: CI must run the PostgreSQL tests");
-        eprintln!("notice: skipping, no PostgreSQL (set OPSBOOK_TEST_POSTGRES to a URL that may create databases)");
-        return None;
+        return skip("PostgreSQL (set OPSBOOK_TEST_POSTGRES to a URL whose user may create databases)");
     };
     let name = format!("opsbook_t_{}", uuid::Uuid::new_v4().simple());
     if let Err(err) = pg_execute(&admin, &format!("CREATE DATABASE {name}")) {
-        assert!(!in_ci, "cannot create a test database on {admin}: {err}");
-        eprintln!("notice: skipping, PostgreSQL at OPSBOOK_TEST_POSTGRES cannot be used: {err}");
-        return None;
+        return skip(&format!("PostgreSQL: OPSBOOK_TEST_POSTGRES cannot create a database ({err})"));
     }
     let (base, query) = admin.split_once('?').map_or((admin.as_str(), ""), |(b, q)| (b, q));
     let root = &base[..base.rfind('/').unwrap()];
