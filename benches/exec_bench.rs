@@ -11,10 +11,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use opsbook::exec::{self, Redactor, RunEvent, RunSpec};
+use opsbook::exec::{self, ProcessEvent, ProcessSpec, Redactor};
 
-fn spec(dir: &Path, script: &str, log_limit: u64) -> RunSpec {
-    RunSpec {
+fn spec(dir: &Path, script: &str, log_limit: u64) -> ProcessSpec {
+    ProcessSpec {
         shell: "bash".to_owned(),
         script: script.to_owned(),
         env: BTreeMap::new(),
@@ -82,7 +82,7 @@ fn main() {
             let mut subscription = run.subscribe(0);
             let first = subscription.next().await;
             let elapsed = began.elapsed();
-            assert!(matches!(first, Some(RunEvent::Output(_))));
+            assert!(matches!(first, Some(ProcessEvent::Output(_))));
             run.wait().await;
             elapsed
         });
@@ -106,7 +106,7 @@ fn main() {
             let mut subscription = started.run.subscribe(0);
             let first = subscription.next().await;
             let elapsed = began.elapsed();
-            assert!(matches!(first, Some(RunEvent::Output(_))));
+            assert!(matches!(first, Some(ProcessEvent::Output(_))));
             started.recorded.await.unwrap().unwrap();
             elapsed
         });

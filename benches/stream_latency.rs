@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use opsbook::exec::{self, Redactor, RunEvent, RunSpec};
+use opsbook::exec::{self, ProcessEvent, ProcessSpec, Redactor};
 
-fn spec(dir: &Path, script: &str) -> RunSpec {
-    RunSpec {
+fn spec(dir: &Path, script: &str) -> ProcessSpec {
+    ProcessSpec {
         shell: "bash".to_owned(),
         script: script.to_owned(),
         env: BTreeMap::new(),
@@ -38,7 +38,7 @@ fn latencies(dir: &Path, script: &str) -> Vec<f64> {
         let run = exec::start(spec(dir, script)).unwrap();
         let mut subscription = run.subscribe(0);
         let mut found = Vec::new();
-        while let Some(RunEvent::Output(chunk)) = subscription.next().await {
+        while let Some(ProcessEvent::Output(chunk)) = subscription.next().await {
             let arrived = now_ns();
             for stamp in
                 chunk.text.split(['\n', '\r']).filter_map(|piece| piece.split(' ').next()?.parse::<i128>().ok())

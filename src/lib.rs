@@ -3,7 +3,7 @@
 //!
 //! Data flows one way: `config` + `load` -> `parse` -> `model` -> consumers (`listing`, `cli`).
 
-pub mod boundary;
+pub(crate) mod boundary;
 pub mod check;
 pub mod cli;
 pub mod clock;
@@ -11,12 +11,12 @@ pub mod config;
 pub mod diagnostic;
 pub mod exec;
 pub mod export;
-pub mod extract;
-pub mod listing;
+pub(crate) mod extract;
+pub(crate) mod listing;
 pub mod load;
 pub mod model;
 pub mod parse;
-pub mod private;
+pub(crate) mod private;
 pub mod record;
 pub mod runner;
 pub mod server;

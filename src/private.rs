@@ -64,13 +64,6 @@ pub fn create_dir_all(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// `<root>/.opsbook`, created (or tightened) 0700.
-pub fn opsbook_dir(root: &Path) -> io::Result<std::path::PathBuf> {
-    let dir = root.join(DIR_NAME);
-    create_dir_all(&dir)?;
-    Ok(dir)
-}
-
 /// Creates (or truncates) a file 0600 and opens it for writing; an existing file is tightened.
 pub fn create_file(path: &Path) -> io::Result<File> {
     let file = OpenOptions::new().write(true).create(true).truncate(true).mode(FILE_MODE).open(path)?;
@@ -145,7 +138,6 @@ mod tests {
         // Folders it creates outside a `.opsbook` are private too.
         create_dir_all(&tmp.path().join("elsewhere/db")).expect("created");
         assert_eq!(mode(&tmp.path().join("elsewhere")), 0o700);
-        assert_eq!(opsbook_dir(&root).expect("exists"), root.join(".opsbook"));
         std::fs::write(tmp.path().join("file"), "").expect("write");
         let err = create_dir_all(&tmp.path().join("file/x")).expect_err("a file");
         assert!(err.to_string().contains("is a file, not a folder"), "{err}");

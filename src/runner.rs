@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use crate::config::OpsbookConfig;
 use crate::exec::redact::{Redactor, is_secret_name};
 use crate::exec::script::{self, Script, ScriptError, Selection};
-use crate::exec::{self, RunSpec, StartError};
+use crate::exec::{self, ProcessSpec, StartError};
 use crate::model::{Risk, Runbook, Step};
 use crate::record::Outcome;
 use crate::session::{Actor, EventKind, RunEnded, RunStarted, SessionStore, StoreError};
@@ -132,7 +132,7 @@ impl Plan {
 #[derive(Debug)]
 pub struct Started {
     pub run_id: String,
-    pub run: exec::Run,
+    pub run: exec::Process,
     /// Resolves once the end event is committed.
     pub recorded: tokio::task::JoinHandle<Result<Outcome, StoreError>>,
 }
@@ -240,7 +240,7 @@ impl Runner {
         }
         let inputs =
             plan.script.inputs.iter().map(|(k, v)| (k.clone(), plan.redactor.redact(v).into_owned())).collect();
-        let spec = RunSpec {
+        let spec = ProcessSpec {
             shell: request.config.shell.clone(),
             script: plan.script.text.clone(),
             env: plan.env.clone(),
@@ -332,7 +332,7 @@ impl Runner {
                         }
                     };
                     match next {
-                        Some(exec::RunEvent::Output(chunk)) => {
+                        Some(exec::ProcessEvent::Output(chunk)) => {
                             bytes += chunk.text.len();
                             batch.push(chunk);
                             if bytes >= OUTPUT_BATCH_BYTES {
@@ -340,7 +340,7 @@ impl Runner {
                                 bytes = 0;
                             }
                         }
-                        Some(exec::RunEvent::Exit(_)) | None => break,
+                        Some(exec::ProcessEvent::Exit(_)) | None => break,
                     }
                 }
                 if !batch.is_empty() {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::exec::{self, Redactor, RunSpec};
+use crate::exec::{self, ProcessSpec, Redactor};
 use crate::model::{Book, PlaceholderKind, Runbook, Step};
 use crate::record::Stream;
 
@@ -34,7 +34,7 @@ pub enum Expect {
 
 /// How a test went.
 #[derive(Debug, Clone)]
-pub struct Outcome {
+pub struct Verdict {
     pub name: String,
     pub passed: bool,
     /// Why it failed: a unified diff, an exit status, a missing input.
@@ -163,10 +163,10 @@ fn marker(index: usize) -> String {
 }
 
 /// Runs one test in a fresh scratch folder.
-pub async fn run(case: &Case<'_>, shell: &str, timeout: Duration) -> Outcome {
+pub async fn run(case: &Case<'_>, shell: &str, timeout: Duration) -> Verdict {
     let name = format!("{}:{}", case.runbook.path, case.step.id);
     let started = std::time::Instant::now();
-    let fail = |why: String| Outcome {
+    let fail = |why: String| Verdict {
         name: name.clone(),
         passed: false,
         failure: Some(why),
@@ -197,7 +197,7 @@ pub async fn run(case: &Case<'_>, shell: &str, timeout: Duration) -> Outcome {
             format!("{{ {}\n}} 2>&1\n", texts.join("\n"))
         }
     };
-    let spec = RunSpec {
+    let spec = ProcessSpec {
         shell: shell.to_owned(),
         script,
         env: BTreeMap::new(),
@@ -256,7 +256,7 @@ pub async fn run(case: &Case<'_>, shell: &str, timeout: Duration) -> Outcome {
         let shown = if expected.is_empty() { format!("\noutput:\n{printed}") } else { String::new() };
         failures.push(format!("the step ended with {how}{shown}"));
     }
-    Outcome {
+    Verdict {
         name,
         passed: failures.is_empty(),
         failure: (!failures.is_empty()).then(|| failures.join("\n")),
@@ -273,7 +273,7 @@ fn scratch_dir() -> std::io::Result<PathBuf> {
 
 /// Rewrites the expected outputs of these cases in `text` (one runbook's file) with the actual
 /// ones; every other byte stays. Lines keep the fence's indentation and the file's line ending.
-pub fn update(text: &str, edits: &[(&Case<'_>, &Outcome)]) -> String {
+pub fn update(text: &str, edits: &[(&Case<'_>, &Verdict)]) -> String {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
     // (first line, last line, new text), 1-based; applied from the bottom up.
@@ -307,7 +307,7 @@ pub fn update(text: &str, edits: &[(&Case<'_>, &Outcome)]) -> String {
 }
 
 /// JUnit XML for CI systems.
-pub fn junit(outcomes: &[Outcome]) -> String {
+pub fn junit(outcomes: &[Verdict]) -> String {
     let escape = |t: &str| t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
     let failures = outcomes.iter().filter(|o| !o.passed).count();
     let total: f64 = outcomes.iter().map(|o| o.duration.as_secs_f64()).sum();

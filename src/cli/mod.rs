@@ -19,12 +19,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-pub use output::Output;
+pub(crate) use output::Output;
 
 /// Exit code for usage and input errors.
 pub const EXIT_INPUT: u8 = 2;
 /// Exit code when a check, test or run failed.
-pub const EXIT_FAILED: u8 = 1;
+pub(crate) const EXIT_FAILED: u8 = 1;
 
 /// Literate runbooks: a searchable site, an incident console and a postmortem timeline from a
 /// folder of Markdown runbooks.
@@ -76,7 +76,7 @@ pub enum Command {
 /// An error that is the user's input, not opsbook's failure: exit code 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct InputError(pub String);
+pub(crate) struct InputError(pub String);
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {

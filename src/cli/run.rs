@@ -12,7 +12,7 @@ use super::session::{StoreArgs, open_store};
 use super::show::{find_runbook, find_step, open_book_for};
 use super::{EXIT_FAILED, InputError};
 use crate::clock::now_ms;
-use crate::exec::RunEvent;
+use crate::exec::ProcessEvent;
 use crate::exec::script::{ScriptError, Selection};
 use crate::export::duration_text;
 use crate::model::{Risk, Runbook, Step};
@@ -217,7 +217,7 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
                 }
             };
             match event {
-                Some(RunEvent::Output(chunk)) => match chunk.stream {
+                Some(ProcessEvent::Output(chunk)) => match chunk.stream {
                     Stream::Stdout => {
                         out.stdout.write_all(chunk.text.as_bytes())?;
                         out.stdout.flush()?;
@@ -225,7 +225,7 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
                     Stream::Stderr => out.stderr.write_all(chunk.text.as_bytes())?,
                     Stream::Opsbook => write!(out.stderr, "{DIM}{}{DIM:#}", chunk.text)?,
                 },
-                Some(RunEvent::Exit(_)) | None => break,
+                Some(ProcessEvent::Exit(_)) | None => break,
             }
         }
         let outcome = started.recorded.await??;

@@ -47,7 +47,7 @@ const ENV_TRAP: &str =
 
 /// Everything a run needs.
 #[derive(Debug, Clone)]
-pub struct RunSpec {
+pub struct ProcessSpec {
     /// The shell, run as `SHELL -c SCRIPT`.
     pub shell: String,
     pub script: String,
@@ -70,7 +70,7 @@ pub struct RunSpec {
 
 /// A run in progress (or finished): subscribe to its output, cancel it, wait for it.
 #[derive(Debug, Clone)]
-pub struct Run {
+pub struct Process {
     inner: Arc<Inner>,
 }
 
@@ -95,7 +95,7 @@ pub enum StartError {
 }
 
 /// Starts a run. Must be called inside a tokio runtime (with the time and process drivers).
-pub fn start(spec: RunSpec) -> Result<Run, StartError> {
+pub fn start(spec: ProcessSpec) -> Result<Process, StartError> {
     let log_err = |source| StartError::Log { path: spec.log_path.clone(), source };
     // The log is private (0600), whatever the umask.
     let log = crate::private::create_file(&spec.log_path).map_err(log_err)?;
@@ -148,7 +148,7 @@ pub fn start(spec: RunSpec) -> Result<Run, StartError> {
         let _ = chunks_tx.try_send((Stream::Opsbook, note.to_owned()));
     }
 
-    let run = Run { inner: inner.clone() };
+    let run = Process { inner: inner.clone() };
     let spec_env = spec.env;
     let (timeout, grace, terminal) = (spec.timeout, spec.grace, spec.terminal);
     tokio::spawn(async move {
@@ -206,7 +206,7 @@ pub fn start(spec: RunSpec) -> Result<Run, StartError> {
     Ok(run)
 }
 
-impl Run {
+impl Process {
     /// The process id of the shell (and the id of its process group).
     pub fn pid(&self) -> u32 {
         self.inner.pid
@@ -265,7 +265,7 @@ fn lost_outcome() -> Outcome {
 
 /// What a subscriber receives.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RunEvent {
+pub enum ProcessEvent {
     Output(Chunk),
     Exit(Outcome),
 }
@@ -283,11 +283,11 @@ pub struct Subscription {
 
 impl Subscription {
     /// The next chunk, then the outcome, then `None`.
-    pub async fn next(&mut self) -> Option<RunEvent> {
+    pub async fn next(&mut self) -> Option<ProcessEvent> {
         loop {
             if let Some(chunk) = self.backlog.pop_front() {
                 self.next_seq = chunk.seq + 1;
-                return Some(RunEvent::Output(chunk));
+                return Some(ProcessEvent::Output(chunk));
             }
             if self.finished {
                 return None;
@@ -300,7 +300,7 @@ impl Subscription {
                 Some(Ok(chunk)) if chunk.seq < self.next_seq => {}
                 Some(Ok(chunk)) if chunk.seq == self.next_seq => {
                     self.next_seq += 1;
-                    return Some(RunEvent::Output(chunk));
+                    return Some(ProcessEvent::Output(chunk));
                 }
                 // Fell behind or missed some: the log has them all, in order.
                 Some(Ok(_)) | Some(Err(broadcast::error::RecvError::Lagged(_))) => self.reload(),
@@ -310,7 +310,7 @@ impl Subscription {
                     if self.backlog.is_empty() {
                         self.finished = true;
                         let outcome = self.done.wait_for(Option::is_some).await.ok().and_then(|o| o.clone());
-                        return outcome.map(RunEvent::Exit);
+                        return outcome.map(ProcessEvent::Exit);
                     }
                 }
             }

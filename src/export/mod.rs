@@ -34,14 +34,14 @@ pub fn duration_text(ms: u64) -> String {
 
 /// A run as the exports show it: its start, and its end if it has one.
 #[derive(Debug, Clone)]
-pub struct RunRecord<'e> {
+pub struct ExportedRun<'e> {
     pub started_at: i64,
     pub actor: &'e crate::session::Actor,
     pub started: &'e RunStarted,
     pub end: Option<(&'e str, &'e Event)>,
 }
 
-impl RunRecord<'_> {
+impl ExportedRun<'_> {
     /// `exit 0`, `exit 1`, `signal 15`, `timed out`, `cancelled`, `interrupted`, `running`.
     pub fn result(&self) -> String {
         match self.end.map(|(_, event)| &event.kind) {
@@ -70,12 +70,12 @@ fn exit_text(ended: &RunEnded) -> String {
 }
 
 /// The runs of a session, in the order they started.
-pub fn runs(events: &[Event]) -> Vec<RunRecord<'_>> {
-    let mut runs: Vec<RunRecord<'_>> = events
+pub fn runs(events: &[Event]) -> Vec<ExportedRun<'_>> {
+    let mut runs: Vec<ExportedRun<'_>> = events
         .iter()
         .filter_map(|event| match &event.kind {
             EventKind::RunStarted(started) => {
-                Some(RunRecord { started_at: event.at, actor: &event.actor, started, end: None })
+                Some(ExportedRun { started_at: event.at, actor: &event.actor, started, end: None })
             }
             _ => None,
         })
@@ -112,7 +112,7 @@ pub fn run_output(store: &dyn SessionStore, started: &RunStarted) -> String {
 }
 
 /// One line describing an event, for the timeline and the JSON `description`.
-pub fn describe(event: &Event, runs: &[RunRecord<'_>]) -> String {
+pub fn describe(event: &Event, runs: &[ExportedRun<'_>]) -> String {
     match &event.kind {
         EventKind::Created { title, severity } => format!("Incident opened: {title} ({severity})"),
         EventKind::StatusChanged { from, to } => format!("Status: {from} -> {to}"),
@@ -121,11 +121,15 @@ pub fn describe(event: &Event, runs: &[RunRecord<'_>]) -> String {
         EventKind::NoteAdded { note, text } => format!("{}: {text}", note_heading(*note)),
         EventKind::RunStarted(started) => {
             let run = runs.iter().find(|r| r.started.run_id == started.run_id);
-            let result = match run.and_then(RunRecord::ended) {
+            let result = match run.and_then(ExportedRun::ended) {
                 Some(ended) => {
-                    format!("{}, {}", run.map(RunRecord::result).unwrap_or_default(), duration_text(ended.duration_ms))
+                    format!(
+                        "{}, {}",
+                        run.map(ExportedRun::result).unwrap_or_default(),
+                        duration_text(ended.duration_ms)
+                    )
                 }
-                None => run.map(RunRecord::result).unwrap_or_default(),
+                None => run.map(ExportedRun::result).unwrap_or_default(),
             };
             let what = match started.command {
                 Some(index) => format!("command {} of step `{}`", index + 1, started.step),
@@ -338,7 +342,7 @@ pub fn markdown(session: &Session, events: &[Event], store: &dyn SessionStore) -
 }
 
 /// A run's facts as the JSON export and the console's session view give them.
-pub fn run_summary(run: &RunRecord<'_>) -> serde_json::Value {
+pub fn run_summary(run: &ExportedRun<'_>) -> serde_json::Value {
     json!({
         "run_id": run.started.run_id,
         "runbook": run.started.runbook,

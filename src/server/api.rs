@@ -19,7 +19,7 @@ use serde_json::json;
 
 use super::{App, LiveRun};
 use crate::exec::script::{ScriptError, Selection};
-use crate::exec::{self, RunEvent};
+use crate::exec::{self, ProcessEvent};
 use crate::export;
 use crate::model::{Book, Runbook, Step};
 use crate::runner::{RunError, RunRequest};
@@ -566,8 +566,8 @@ async fn run_events(
                         _ = shutdown.changed() => None,
                     };
                     match next {
-                        Some(RunEvent::Output(chunk)) => (output_event(&chunk), Source::Live(subscription)),
-                        Some(RunEvent::Exit(outcome)) => {
+                        Some(ProcessEvent::Output(chunk)) => (output_event(&chunk), Source::Live(subscription)),
+                        Some(ProcessEvent::Exit(outcome)) => {
                             let event = exit_event(
                                 outcome.end.as_str(),
                                 outcome.exit_code,

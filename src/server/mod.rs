@@ -52,7 +52,7 @@ pub struct App {
 
 #[derive(Debug)]
 struct LiveRun {
-    run: exec::Run,
+    run: exec::Process,
     recorded: Option<tokio::task::JoinHandle<Result<Outcome, StoreError>>>,
 }
 
@@ -274,7 +274,7 @@ async fn sweep_interrupted(app: Arc<App>) {
 }
 
 /// True for a host name that can only mean this machine.
-pub fn is_loopback_name(host: &str) -> bool {
+pub(crate) fn is_loopback_name(host: &str) -> bool {
     let name = match host.strip_prefix('[') {
         Some(rest) => rest.split(']').next().unwrap_or(""),
         None => host

@@ -27,7 +27,7 @@ const SLOW_LISTS_QUIET: Duration = Duration::from_millis(1500);
 
 /// What a batch of changed paths asks for.
 #[derive(Debug, PartialEq, Eq)]
-enum Change {
+enum Rebuild {
     /// The configuration or the theme: the whole site.
     Everything,
     /// These runbooks (paths in the book).
@@ -80,7 +80,7 @@ pub fn watch(app: Arc<App>) -> anyhow::Result<Debouncer<RecommendedWatcher>> {
             }
             let book = app.book();
             let change = classify(&Places::of(&book), &paths);
-            if change == Change::Nothing {
+            if change == Rebuild::Nothing {
                 continue;
             }
             let worker = app.clone();
@@ -170,14 +170,14 @@ impl Places {
 
 /// Which kind of change these paths are. Files opsbook writes (`.opsbook/`, the build folder)
 /// and hidden files are ignored.
-fn classify(places: &Places, paths: &[PathBuf]) -> Change {
+fn classify(places: &Places, paths: &[PathBuf]) -> Rebuild {
     let mut runbooks = Vec::new();
     for path in paths {
         if places.ignored.iter().any(|dir| path.starts_with(dir)) || is_hidden(path, &places.root) {
             continue;
         }
         if path == &places.root.join("book.toml") || places.theme.as_ref().is_some_and(|t| path.starts_with(t)) {
-            return Change::Everything;
+            return Rebuild::Everything;
         }
         let is_markdown = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("md"));
         if let (true, Ok(rel)) = (is_markdown, path.strip_prefix(&places.src)) {
@@ -187,7 +187,7 @@ fn classify(places: &Places, paths: &[PathBuf]) -> Change {
             }
         }
     }
-    if runbooks.is_empty() { Change::Nothing } else { Change::Runbooks(runbooks) }
+    if runbooks.is_empty() { Rebuild::Nothing } else { Rebuild::Runbooks(runbooks) }
 }
 
 fn is_hidden(path: &Path, root: &Path) -> bool {
@@ -195,17 +195,17 @@ fn is_hidden(path: &Path, root: &Path) -> bool {
 }
 
 /// Rebuilds what the change touches; returns the pages to reload (`*` for all).
-fn apply(app: &App, current: &Book, change: Change) -> anyhow::Result<Vec<String>> {
+fn apply(app: &App, current: &Book, change: Rebuild) -> anyhow::Result<Vec<String>> {
     let site_dir = app.site_dir().to_path_buf();
     match change {
-        Change::Nothing => Ok(Vec::new()),
-        Change::Everything => {
+        Rebuild::Nothing => Ok(Vec::new()),
+        Rebuild::Everything => {
             let book = crate::load::load_book(&current.root)?;
             Site::new(&book, &site_dir)?.build()?;
             app.set_book(book);
             Ok(vec!["*".to_owned()])
         }
-        Change::Runbooks(paths) => {
+        Rebuild::Runbooks(paths) => {
             let mut book = current.clone();
             let mut pages = Vec::new();
             for rel in paths {

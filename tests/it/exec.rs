@@ -5,13 +5,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use opsbook::exec::script::{self, Selection};
-use opsbook::exec::{self, Redactor, RunEvent, RunSpec};
+use opsbook::exec::{self, ProcessEvent, ProcessSpec, Redactor};
 use opsbook::record::{End, Outcome, Stream};
 
 use crate::common::parse_text;
 
-fn spec(dir: &Path, script: &str) -> RunSpec {
-    RunSpec {
+fn spec(dir: &Path, script: &str) -> ProcessSpec {
+    ProcessSpec {
         shell: "bash".to_owned(),
         script: script.to_owned(),
         env: BTreeMap::new(),
@@ -31,7 +31,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// Runs to the end; returns the outcome and every chunk a subscriber saw, in order.
-fn run(spec: RunSpec) -> (Outcome, Vec<opsbook::record::Chunk>) {
+fn run(spec: ProcessSpec) -> (Outcome, Vec<opsbook::record::Chunk>) {
     runtime().block_on(async {
         let run = exec::start(spec).unwrap();
         let mut subscription = run.subscribe(0);
@@ -39,8 +39,8 @@ fn run(spec: RunSpec) -> (Outcome, Vec<opsbook::record::Chunk>) {
         let mut outcome = None;
         while let Some(event) = subscription.next().await {
             match event {
-                RunEvent::Output(chunk) => chunks.push(chunk),
-                RunEvent::Exit(end) => outcome = Some(end),
+                ProcessEvent::Output(chunk) => chunks.push(chunk),
+                ProcessEvent::Exit(end) => outcome = Some(end),
             }
         }
         (outcome.expect("an exit event"), chunks)
@@ -77,15 +77,15 @@ fn a_late_subscriber_gets_the_replay_then_the_rest() {
         let mut late = run.subscribe(0);
         let mut resumed = run.subscribe(1);
         let mut texts = Vec::new();
-        while let Some(RunEvent::Output(chunk)) = late.next().await {
+        while let Some(ProcessEvent::Output(chunk)) = late.next().await {
             texts.push(chunk.text);
         }
         assert_eq!(texts, ["first\n", "second\n"]);
         match resumed.next().await {
-            Some(RunEvent::Output(chunk)) => assert_eq!((chunk.seq, chunk.text.as_str()), (2, "second\n")),
+            Some(ProcessEvent::Output(chunk)) => assert_eq!((chunk.seq, chunk.text.as_str()), (2, "second\n")),
             other => panic!("expected the second chunk, got {other:?}"),
         }
-        assert!(matches!(resumed.next().await, Some(RunEvent::Exit(_))));
+        assert!(matches!(resumed.next().await, Some(ProcessEvent::Exit(_))));
         assert_eq!(resumed.next().await, None);
     });
 }

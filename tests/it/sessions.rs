@@ -131,7 +131,7 @@ async fn run_to_end(runner: &Runner, request: RunRequest<'_>) -> Result<String, 
     let started = runner.start(request).await?;
     let mut subscription = started.run.subscribe(0);
     let mut out = String::new();
-    while let Some(opsbook::exec::RunEvent::Output(chunk)) = subscription.next().await {
+    while let Some(opsbook::exec::ProcessEvent::Output(chunk)) = subscription.next().await {
         if chunk.stream == opsbook::record::Stream::Stdout {
             out.push_str(&chunk.text);
         }
