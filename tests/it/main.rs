@@ -20,3 +20,4 @@ mod shared;
 mod site;
 mod stalls;
 mod testing;
+mod wire;
