@@ -13,6 +13,7 @@ pub mod export;
 pub mod extract;
 pub mod listing;
 pub mod load;
+pub(crate) mod lookup;
 pub mod model;
 pub mod parse;
 pub mod private;

@@ -9,11 +9,12 @@ use std::sync::Arc;
 
 use super::output::{BOLD, DIM, Output, risk_style};
 use super::session::{StoreArgs, open_store};
-use super::show::{find_runbook, find_step, open_book_for};
+use super::show::{find_runbook, open_book_for};
 use super::{EXIT_FAILED, InputError};
 use crate::exec::script::{ScriptError, Selection};
 use crate::exec::{RunEvent, Stream, now_ms};
 use crate::export::duration_text;
+use crate::lookup;
 use crate::model::{Risk, Runbook, Step};
 use crate::runner::{RunError, RunRequest, Runner};
 use crate::session::Actor;
@@ -283,13 +284,7 @@ fn select<'r>(runbook: &'r Runbook, args: &Args) -> Result<Vec<(&'r Step, Select
             if ids.is_empty() { "(none)".to_owned() } else { ids.join(", ") }
         )));
     }
-    args.steps
-        .iter()
-        .map(|wanted| {
-            let (step, command) = find_step(runbook, wanted)?;
-            Ok((step, command.map_or(Selection::All, Selection::Command)))
-        })
-        .collect()
+    args.steps.iter().map(|wanted| lookup::step_or_command(runbook, wanted).map_err(InputError::from)).collect()
 }
 
 /// The given values that this step declares placeholders for.

@@ -21,6 +21,7 @@ use super::{App, LiveRun};
 use crate::exec::script::{ScriptError, Selection};
 use crate::exec::{self, RunEvent};
 use crate::export;
+use crate::lookup::{self, LookupError};
 use crate::model::{Book, Runbook, Step};
 use crate::runner::{RunError, RunRequest};
 use crate::session::{Actor, Change, EventKind, NoteKind, Status, StoreError};
@@ -59,6 +60,13 @@ impl From<StoreError> for ApiError {
             StoreError::Backend { .. } => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
             StoreError::Busy { .. } => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, err.to_string()),
         }
+    }
+}
+
+/// A name that found nothing.
+impl From<LookupError> for ApiError {
+    fn from(err: LookupError) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, err.to_string())
     }
 }
 
@@ -119,14 +127,14 @@ async fn book_info(State(app): State<Arc<App>>) -> ApiResult<Response> {
     .into_response())
 }
 
-/// One runbook's steps as `opsbook list --json` gives them, for the console's forms.
+/// One runbook's steps as `opsbook list --json` gives them, for the console's forms: by its
+/// page (`db/failover.html`) or by name.
 async fn runbook_listing(State(app): State<Arc<App>>, Path(path): Path<String>) -> ApiResult<Response> {
     let book = app.book();
-    let runbook = book
-        .runbooks
-        .iter()
-        .find(|r| r.path == path || crate::site::html_path(&r.path) == path)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no runbook `{path}` in this book")))?;
+    let runbook = match book.runbooks.iter().find(|r| crate::site::html_path(&r.path) == path) {
+        Some(runbook) => runbook,
+        None => lookup::runbook(&book, &path)?,
+    };
     Ok(axum::Json(crate::listing::runbook(runbook)).into_response())
 }
 
@@ -297,30 +305,11 @@ struct RunBody {
     confirm: bool,
 }
 
+/// The runbook, step and selection a run body names, by the rules of `lookup`.
 fn find<'b>(book: &'b Book, body: &RunBody) -> ApiResult<(&'b Runbook, &'b Step, Selection)> {
-    let wanted = body.runbook.trim_start_matches('/');
-    let with_md = if wanted.ends_with(".md") { wanted.to_owned() } else { format!("{wanted}.md") };
-    let runbook =
-        book.runbooks.iter().find(|r| r.path == wanted || r.path == with_md).ok_or_else(|| {
-            ApiError::new(StatusCode::NOT_FOUND, format!("no runbook `{}` in this book", body.runbook))
-        })?;
-    let step = runbook.steps.iter().find(|s| s.id == body.step).ok_or_else(|| {
-        ApiError::new(StatusCode::NOT_FOUND, format!("no step `{}` in `{}`", body.step, runbook.path))
-    })?;
-    let selection = match body.command {
-        None => Selection::All,
-        Some(index) if index < step.commands.len() => Selection::Command(index),
-        Some(index) => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                format!(
-                    "step `{}` has {} command(s); there is no command {index} (0-based)",
-                    step.id,
-                    step.commands.len()
-                ),
-            ));
-        }
-    };
+    let runbook = lookup::runbook(book, &body.runbook)?;
+    let step = lookup::step(runbook, &body.step)?;
+    let selection = lookup::command(step, body.command)?;
     Ok((runbook, step, selection))
 }
 
