@@ -1,9 +1,11 @@
-//! What a person names, found in the book: a runbook, a step, one of its commands. The command
-//! line (`show`, `run`, `extract`) and the console's API ask here, so a name means the same in both. They differ only in how a command is numbered:
+//! What a person names, found in the book: a runbook, a step, one of its commands, a severity
+//! level. The command line (`show`, `run`, `extract`, `session`) and the console's API ask
+//! here, so a name means the same in both. They differ only in how a command is numbered:
 //! `ID.N` from 1 on the command line, `command` from 0 in the API's JSON; both come to the same
 //! [`Selection`]. Nothing here reads the file system (a runbook given as a file on disk is the
 //! command line's own business) or knows how an error is shown.
 
+use crate::config::Config;
 use crate::exec::script::Selection;
 use crate::model::{Book, Runbook, Step};
 
@@ -19,14 +21,18 @@ pub enum LookupError {
     NoStep { wanted: String, runbook: String, steps: Vec<String> },
     #[error("step `{step}` has {count} command(s); {asked}")]
     NoCommand { step: String, count: usize, asked: CommandNumber },
+    #[error("unknown severity `{given}`")]
+    UnknownSeverity { given: String, levels: Vec<String> },
 }
 
 impl LookupError {
-    /// What the person could have named instead, when the error knows: `its steps are: …`.
+    /// What the person could have named instead, when the error knows: `its steps are: …`,
+    /// `the book's levels are …`.
     pub fn choices(&self) -> Option<String> {
         match self {
             LookupError::NoStep { steps, .. } if steps.is_empty() => Some("its steps are: (none)".to_owned()),
             LookupError::NoStep { steps, .. } => Some(format!("its steps are: {}", steps.join(", "))),
+            LookupError::UnknownSeverity { levels, .. } => Some(format!("the book's levels are {}", levels.join(", "))),
             _ => None,
         }
     }
@@ -102,6 +108,14 @@ pub fn step_or_command<'r>(runbook: &'r Runbook, written: &str) -> Result<(&'r S
     Err(no_step(runbook, written))
 }
 
+/// The book's name for a severity level, whatever its case.
+pub fn severity(config: &Config, given: &str) -> Result<String, LookupError> {
+    config.severity_name(given).map(str::to_owned).ok_or_else(|| LookupError::UnknownSeverity {
+        given: given.to_owned(),
+        levels: config.severity_names().into_iter().map(str::to_owned).collect(),
+    })
+}
+
 fn check(step: &Step, index: usize, asked: impl FnOnce() -> CommandNumber) -> Result<Selection, LookupError> {
     if index < step.commands.len() { Ok(Selection::Command(index)) } else { Err(no_command(step, asked())) }
 }
@@ -136,7 +150,7 @@ mod tests {
         Book {
             root: "book".into(),
             src: "book/src".into(),
-            config: crate::config::Config::default(),
+            config: Config::default(),
             runbooks,
             diagnostics: Vec::new(),
         }
@@ -199,5 +213,14 @@ mod tests {
         let err = step(runbook, "nope").unwrap_err();
         assert_eq!(err.to_string(), "no step `nope` in `db.md`");
         assert_eq!(err.choices().as_deref(), Some("its steps are: check, v1.2"));
+    }
+
+    #[test]
+    fn severity_levels_any_case() {
+        let config = Config::default();
+        assert_eq!(severity(&config, " sev2 "), Ok("SEV2".to_owned()));
+        let err = severity(&config, "SEV9").unwrap_err();
+        assert_eq!(err.to_string(), "unknown severity `SEV9`");
+        assert_eq!(err.choices().as_deref(), Some("the book's levels are SEV1, SEV2, SEV3, SEV4"));
     }
 }

@@ -63,10 +63,18 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// A name that found nothing.
+/// A name that found nothing is a 404; an unknown severity a 400 with the book's levels.
 impl From<LookupError> for ApiError {
     fn from(err: LookupError) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, err.to_string())
+        match err {
+            LookupError::UnknownSeverity { ref levels, .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, err.to_string()).with("severities", json!(levels))
+            }
+            LookupError::NoRunbook { .. }
+            | LookupError::ManyRunbooks { .. }
+            | LookupError::NoStep { .. }
+            | LookupError::NoCommand { .. } => ApiError::new(StatusCode::NOT_FOUND, err.to_string()),
+        }
     }
 }
 
@@ -120,7 +128,7 @@ async fn book_info(State(app): State<Arc<App>>) -> ApiResult<Response> {
         "title": book.config.book.title,
         "severities": severities,
         "statuses": Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        "note_kinds": ["note", "summary", "impact", "root-cause", "resolution", "action", "lesson"],
+        "note_kinds": NoteKind::ALL.map(NoteKind::as_str),
         "user": crate::exec::context::user(),
         "host": crate::exec::context::host(),
     }))
@@ -149,13 +157,6 @@ struct NewSession {
     severity: Option<String>,
 }
 
-fn severity_name(book: &Book, given: &str) -> ApiResult<String> {
-    book.config.severity_name(given).map(str::to_owned).ok_or_else(|| {
-        ApiError::new(StatusCode::BAD_REQUEST, format!("unknown severity `{given}`"))
-            .with("severities", json!(book.config.severity_names()))
-    })
-}
-
 async fn create_session(State(app): State<Arc<App>>, body: Bytes) -> ApiResult<Response> {
     let request: NewSession = parse(&body)?;
     if request.title.trim().is_empty() {
@@ -163,7 +164,7 @@ async fn create_session(State(app): State<Arc<App>>, body: Bytes) -> ApiResult<R
     }
     let book = app.book();
     let severity = match &request.severity {
-        Some(given) => severity_name(&book, given)?,
+        Some(given) => lookup::severity(&book.config, given)?,
         None => book.config.default_severity(),
     };
     let title = request.title.trim().to_owned();
@@ -236,16 +237,9 @@ struct NewNote {
 
 async fn add_note(State(app): State<Arc<App>>, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
     let request: NewNote = parse(&body)?;
-    let kind = match request.kind.as_deref().unwrap_or("note") {
-        "note" => NoteKind::Note,
-        "summary" => NoteKind::Summary,
-        "impact" => NoteKind::Impact,
-        "root-cause" => NoteKind::RootCause,
-        "resolution" => NoteKind::Resolution,
-        "action" => NoteKind::Action,
-        "lesson" => NoteKind::Lesson,
-        other => return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("unknown note kind `{other}`"))),
-    };
+    let given = request.kind.as_deref().unwrap_or("note");
+    let kind = NoteKind::parse(given)
+        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, format!("unknown note kind `{given}`")))?;
     let text = request.text.trim().to_owned();
     if text.is_empty() {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "the note is empty"));
@@ -277,7 +271,7 @@ struct NewSeverity {
 
 async fn set_severity(State(app): State<Arc<App>>, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
     let request: NewSeverity = parse(&body)?;
-    let to = severity_name(&app.book(), &request.severity)?;
+    let to = lookup::severity(&app.book().config, &request.severity)?;
     store_call(&app, move |store| crate::session::set_severity(store, &id, &actor(), exec::now_ms(), &to)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
