@@ -9,8 +9,10 @@
 
 mod api;
 mod auth;
+mod error;
 mod files;
 mod headers;
+mod wire;
 
 pub use headers::{EXPORT_POLICY, PAGE_POLICY};
 mod reload;

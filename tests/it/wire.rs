@@ -87,6 +87,7 @@ impl Wire {
             _ => serde_json::to_string_pretty(&masked(parsed.clone())).unwrap(),
         };
         let sent = body.map(|b| format!(" {b}")).unwrap_or_default();
+        let sent = if sent.len() > 200 { format!(" ({} bytes)", sent.len() - 1) } else { sent };
         let _ = writeln!(self.text, "{method} {path}{sent}\n=> {} {content_type}\n{shown}\n", status.as_u16());
         (status, parsed)
     }
@@ -188,6 +189,16 @@ fn every_endpoint_answers_the_json_the_console_reads_snapshot() {
     wire.send("POST", &format!("{base}/close"), None);
     wire.send("POST", &format!("{base}/close"), None);
     wire.send("POST", &runs, Some(json!({"runbook": "serve.md", "step": "count"})));
+
+    // Failures before a handler runs answer in the same shape: an unknown endpoint, a method an
+    // endpoint does not take, a path or query that does not decode, a body over the limit that
+    // did not say its length.
+    wire.send("GET", "/api/nope", None);
+    wire.send("POST", "/api/book", None);
+    wire.send("GET", "/api/sessions/%FF", None);
+    wire.send("GET", &format!("{base}/export?format=%FF"), None);
+    let huge = "x".repeat(opsbook::server::BODY_LIMIT + 1);
+    wire.send("POST", &format!("{base}/notes"), Some(json!({ "text": huge })));
 
     // A run's duration shows in its timeline entry.
     insta::with_settings!({ filters => vec![(r"exit 0, [0-9.]+ m?s\)", "exit 0, [duration])")] }, {
