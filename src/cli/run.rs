@@ -146,7 +146,12 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
                     }
                 }
                 Err(RunError::Script { source: ScriptError::Missing(missing), .. }) if args.dry_run => {
-                    for command in &step.commands {
+                    // The commands that would run, as written: the step's, or the one asked for.
+                    let commands = match selection {
+                        Selection::All => &step.commands[..],
+                        Selection::Command(index) => step.commands.get(index..=index).unwrap_or_default(),
+                    };
+                    for command in commands {
                         for line in command.text.lines() {
                             writeln!(out.stderr, "  {DIM}${DIM:#} {line}")?;
                         }
