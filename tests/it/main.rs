@@ -14,6 +14,7 @@ mod extract;
 mod injection;
 mod props;
 mod seed;
+mod selection;
 pub mod serve;
 mod sessions;
 mod shared;
