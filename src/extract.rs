@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::exec::script::{self, Selection};
-use crate::model::{Book, Evaluation, PlaceholderKind, Runbook};
+use crate::model::{Book, Evaluation, PlaceholderKind, Runbook, Step};
 
 /// The first comment line of every extracted script: how `--check` tells ours from others.
 pub const MARK: &str = "# Extracted by `opsbook extract`";
@@ -25,13 +25,12 @@ pub fn header_path(book: &Book, runbook: &Runbook) -> String {
     file.strip_prefix(&root).unwrap_or(&file).to_string_lossy().replace('\\', "/")
 }
 
-/// The scripts of a runbook's steps (or of one step).
-pub fn scripts(book: &Book, runbook: &Runbook, only: Option<&str>) -> Result<Vec<Extracted>, String> {
-    let steps: Vec<_> = runbook.steps.iter().filter(|s| only.is_none_or(|id| s.id == id)).collect();
-    if let (Some(id), true) = (only, steps.is_empty()) {
-        let ids: Vec<&str> = runbook.steps.iter().map(|s| s.id.as_str()).collect();
-        return Err(format!("no step `{id}` in `{}`; its steps are: {}", runbook.path, ids.join(", ")));
-    }
+/// The scripts of a runbook's steps (or of one of its steps).
+pub fn scripts(book: &Book, runbook: &Runbook, only: Option<&Step>) -> Result<Vec<Extracted>, String> {
+    let steps: Vec<&Step> = match only {
+        Some(step) => vec![step],
+        None => runbook.steps.iter().collect(),
+    };
     let path = header_path(book, runbook);
     let mut out = Vec::new();
     for step in steps {

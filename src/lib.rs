@@ -14,6 +14,7 @@ pub mod export;
 pub(crate) mod extract;
 pub(crate) mod listing;
 pub mod load;
+pub(crate) mod lookup;
 pub mod model;
 pub mod parse;
 pub(crate) mod private;

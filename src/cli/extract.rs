@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use super::output::Output;
 use super::show::{find_runbook, open_book_for};
 use super::{EXIT_FAILED, InputError};
-use crate::extract;
+use crate::{extract, lookup};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -31,7 +31,8 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
     let book = open_book_for(&args.runbook, args.book.as_deref())?;
     out.diagnostics(&book)?;
     let runbook = find_runbook(&book, &args.runbook)?;
-    let scripts = extract::scripts(&book, runbook, args.step.as_deref()).map_err(InputError)?;
+    let only = args.step.as_deref().map(|id| lookup::step(runbook, id)).transpose().map_err(InputError::from)?;
+    let scripts = extract::scripts(&book, runbook, only).map_err(InputError)?;
     if args.check {
         let path = extract::header_path(&book, runbook);
         let drift = extract::drift(&scripts, &args.out, &path, args.step.is_none());

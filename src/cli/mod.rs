@@ -78,6 +78,16 @@ pub enum Command {
 #[error("{0}")]
 pub(crate) struct InputError(pub String);
 
+/// A name that found nothing, said with what there is to choose from.
+impl From<crate::lookup::LookupError> for InputError {
+    fn from(err: crate::lookup::LookupError) -> InputError {
+        match err.choices() {
+            Some(choices) => InputError(format!("{err}; {choices}")),
+            None => InputError(err.to_string()),
+        }
+    }
+}
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let choice = match cli.color {

@@ -9,12 +9,13 @@ use std::sync::Arc;
 
 use super::output::{BOLD, DIM, Output, risk_style};
 use super::session::{StoreArgs, open_store};
-use super::show::{find_runbook, find_step, open_book_for};
+use super::show::{find_runbook, open_book_for};
 use super::{EXIT_FAILED, InputError};
 use crate::clock::now_ms;
 use crate::exec::ProcessEvent;
 use crate::exec::script::{ScriptError, Selection};
 use crate::export::duration_text;
+use crate::lookup;
 use crate::model::{Risk, Runbook, Step};
 use crate::record::Stream;
 use crate::runner::{RunError, RunRequest, Runner};
@@ -148,7 +149,12 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
                     }
                 }
                 Err(RunError::Script { source: ScriptError::Missing(missing), .. }) if args.dry_run => {
-                    for command in &step.commands {
+                    // The commands that would run, as written: the step's, or the one asked for.
+                    let commands = match selection {
+                        Selection::All => &step.commands[..],
+                        Selection::Command(index) => step.commands.get(index..=index).unwrap_or_default(),
+                    };
+                    for command in commands {
                         for line in command.text.lines() {
                             writeln!(out.stderr, "  {DIM}${DIM:#} {line}")?;
                         }
@@ -286,13 +292,7 @@ fn select<'r>(runbook: &'r Runbook, args: &Args) -> Result<Vec<(&'r Step, Select
             if ids.is_empty() { "(none)".to_owned() } else { ids.join(", ") }
         )));
     }
-    args.steps
-        .iter()
-        .map(|wanted| {
-            let (step, command) = find_step(runbook, wanted)?;
-            Ok((step, command.map_or(Selection::All, Selection::Command)))
-        })
-        .collect()
+    args.steps.iter().map(|wanted| lookup::step_or_command(runbook, wanted).map_err(InputError::from)).collect()
 }
 
 /// The given values that this step declares placeholders for.

@@ -10,9 +10,9 @@ use super::output::{BOLD, DIM, Output};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::export;
-use crate::load;
 use crate::record::RunLogs;
 use crate::session::{self, Actor, EventKind, NoteKind, SessionStore, Status};
+use crate::{load, lookup};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -51,7 +51,7 @@ pub enum SessionCommand {
     Note {
         id: String,
         text: String,
-        #[arg(long, value_enum, default_value_t = NoteKind::Note)]
+        #[arg(long, default_value = "note", value_parser = note_kinds())]
         kind: NoteKind,
     },
     /// Set the status: investigating, identified, monitoring, resolved.
@@ -75,6 +75,13 @@ pub enum SessionCommand {
     },
 }
 
+/// `--kind`: the kinds `NoteKind::parse` takes, listed in the help and the error.
+fn note_kinds() -> impl clap::builder::TypedValueParser<Value = NoteKind> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(NoteKind::ALL.map(NoteKind::as_str))
+        .try_map(|given| NoteKind::parse(&given).ok_or("not a note kind"))
+}
+
 /// `--store`: which session store, for the commands that keep sessions.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct StoreArgs {
@@ -94,13 +101,6 @@ pub(super) fn open_store(root: &Path, config: &Config, args: &StoreArgs) -> anyh
     Ok(store)
 }
 
-/// The book's name for a severity level, whatever its case; an unknown level is an input error.
-pub(super) fn severity_name(config: &Config, given: &str) -> Result<String, InputError> {
-    config.severity_name(given).map(str::to_owned).ok_or_else(|| {
-        InputError(format!("unknown severity `{given}`; the book's levels are {}", config.severity_names().join(", ")))
-    })
-}
-
 pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
     let (root, config) = load::locate(args.book.as_deref())?;
     if let SessionCommand::Migrate { from, to } = &args.command {
@@ -114,7 +114,7 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
                 return Err(InputError("a session needs a title".to_owned()).into());
             }
             let severity = match severity {
-                Some(given) => severity_name(&config, &given)?,
+                Some(given) => lookup::severity(&config, &given).map_err(InputError::from)?,
                 None => config.default_severity(),
             };
             let session = store.create(title.trim(), &severity, &actor, now_ms())?;
@@ -189,7 +189,7 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
             session::set_status(store.as_ref(), &id, &actor, now_ms(), to)?;
         }
         SessionCommand::Severity { id, severity } => {
-            let to = severity_name(&config, &severity)?;
+            let to = lookup::severity(&config, &severity).map_err(InputError::from)?;
             session::set_severity(store.as_ref(), &id, &actor, now_ms(), &to)?;
         }
         SessionCommand::Close { id } => {
@@ -238,4 +238,31 @@ fn migrate(root: &Path, from: Option<&str>, to: &str, out: &mut Output) -> anyho
     }
     writeln!(out.stderr, "{copied} sessions copied, {skipped} already there ({})", target.health().location)?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn kind_of(args: &[&str]) -> Result<NoteKind, clap::Error> {
+        let cli = Cli::try_parse_from(["opsbook", "session", "note", "20261127-abcdef", "text"].iter().chain(args))?;
+        match cli.command {
+            Command::Session(Args { command: SessionCommand::Note { kind, .. }, .. }) => Ok(kind),
+            other => unreachable!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn note_kinds_are_the_ones_note_kind_parses() {
+        assert_eq!(kind_of(&[]).unwrap(), NoteKind::Note);
+        for kind in NoteKind::ALL {
+            assert_eq!(kind_of(&["--kind", kind.as_str()]).unwrap(), kind);
+        }
+        let refused = kind_of(&["--kind", "gossip"]).unwrap_err().to_string();
+        assert!(refused.contains("invalid value 'gossip'"), "{refused}");
+        assert!(refused.contains("root-cause"), "the error lists the kinds: {refused}");
+    }
 }

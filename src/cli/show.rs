@@ -6,8 +6,10 @@ use std::process::ExitCode;
 
 use super::InputError;
 use super::output::{BOLD, DIM, Output, risk_style};
+use crate::exec::script::Selection;
 use crate::load;
-use crate::model::{Book, Runbook, Step};
+use crate::lookup::{self, LookupError};
+use crate::model::{Book, Runbook};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -28,7 +30,7 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
     let book = open_book_for(&args.runbook, args.book.as_deref())?;
     out.diagnostics(&book)?;
     let runbook = find_runbook(&book, &args.runbook)?;
-    let (step, command) = find_step(runbook, &args.step)?;
+    let (step, selection) = lookup::step_or_command(runbook, &args.step).map_err(InputError::from)?;
     if args.json {
         let mut text = serde_json::to_string_pretty(step)?;
         text.push('\n');
@@ -68,7 +70,7 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
     }
     writeln!(w)?;
     for (index, cmd) in step.commands.iter().enumerate() {
-        if command.is_some_and(|c| c != index) {
+        if selection != Selection::All && selection != Selection::Command(index) {
             continue;
         }
         let style = risk_style(cmd.risk);
@@ -102,52 +104,21 @@ pub(super) fn open_book_for(runbook: &str, book: Option<&Path>) -> Result<Book, 
     if book.is_none() && as_file.is_file() { load::open(Some(as_file)) } else { load::open(book) }
 }
 
+/// The runbook a RUNBOOK argument names: the file given, when it is one of the book's runbooks,
+/// else the book's runbook of that name ([`lookup::runbook`]).
 pub(super) fn find_runbook<'b>(book: &'b Book, wanted: &str) -> Result<&'b Runbook, InputError> {
     if book.runbooks.len() == 1 && Path::new(wanted).is_file() {
         return Ok(&book.runbooks[0]);
     }
-    let wanted = wanted.trim_start_matches("./");
-    let with_md = if wanted.ends_with(".md") { wanted.to_owned() } else { format!("{wanted}.md") };
-    let by_path = book.runbooks.iter().find(|r| r.path == with_md || book.src.join(&r.path) == Path::new(wanted));
-    if let Some(runbook) = by_path {
+    // A path from the working directory, as the book's source folder is.
+    let as_file = Path::new(wanted.trim_start_matches("./"));
+    if let Some(runbook) = book.runbooks.iter().find(|r| book.src.join(&r.path) == as_file) {
         return Ok(runbook);
     }
-    let by_name: Vec<&Runbook> =
-        book.runbooks.iter().filter(|r| r.path.rsplit('/').next() == Some(with_md.as_str())).map(|r| &**r).collect();
-    match by_name.as_slice() {
-        [one] => Ok(one),
-        [] => Err(InputError(format!(
-            "no runbook `{wanted}` in the book at `{}`; `opsbook list` shows the runbooks",
-            book.root.display()
-        ))),
-        many => Err(InputError(format!(
-            "`{wanted}` names {} runbooks ({}); give its path",
-            many.len(),
-            many.iter().map(|r| r.path.as_str()).collect::<Vec<_>>().join(", ")
-        ))),
-    }
-}
-
-/// `id` or `id.N` (N from 1).
-pub(super) fn find_step<'r>(runbook: &'r Runbook, wanted: &str) -> Result<(&'r Step, Option<usize>), InputError> {
-    if let Some(step) = runbook.steps.iter().find(|s| s.id == wanted) {
-        return Ok((step, None));
-    }
-    if let Some((id, n)) = wanted.rsplit_once('.') {
-        if let (Some(step), Ok(n)) = (runbook.steps.iter().find(|s| s.id == id), n.parse::<usize>()) {
-            if n >= 1 && n <= step.commands.len() {
-                return Ok((step, Some(n - 1)));
-            }
-            return Err(InputError(format!(
-                "step `{id}` has {} command(s); `{wanted}` asks for number {n}",
-                step.commands.len()
-            )));
+    lookup::runbook(book, wanted).map_err(|err| match err {
+        LookupError::NoRunbook { .. } => {
+            InputError(format!("{err} at `{}`; `opsbook list` shows the runbooks", book.root.display()))
         }
-    }
-    let ids: Vec<&str> = runbook.steps.iter().map(|s| s.id.as_str()).collect();
-    Err(InputError(format!(
-        "no step `{wanted}` in `{}`; its steps are: {}",
-        runbook.path,
-        if ids.is_empty() { "(none)".to_owned() } else { ids.join(", ") }
-    )))
+        other => other.into(),
+    })
 }

@@ -342,16 +342,30 @@ pub fn markdown(session: &Session, events: &[Event], store: &dyn SessionStore) -
 }
 
 /// A run's facts as the JSON export and the console's session view give them.
-pub fn run_summary(run: &ExportedRun<'_>) -> serde_json::Value {
-    json!({
-        "run_id": run.started.run_id,
-        "runbook": run.started.runbook,
-        "step": run.started.step,
-        "command": run.started.command,
-        "command_text": run.started.command_text,
-        "started": utc(run.started_at).rfc3339,
-        "result": run.result(),
-    })
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunSummary<'e> {
+    pub run_id: &'e str,
+    pub runbook: &'e str,
+    pub step: &'e str,
+    /// 0-based index of the one command run, when not the whole step.
+    pub command: Option<usize>,
+    pub command_text: &'e str,
+    /// RFC 3339, UTC.
+    pub started: String,
+    /// As [`ExportedRun::result`] says it.
+    pub result: String,
+}
+
+pub fn run_summary<'e>(run: &ExportedRun<'e>) -> RunSummary<'e> {
+    RunSummary {
+        run_id: &run.started.run_id,
+        runbook: &run.started.runbook,
+        step: &run.started.step,
+        command: run.started.command,
+        command_text: &run.started.command_text,
+        started: utc(run.started_at).rfc3339,
+        result: run.result(),
+    }
 }
 
 /// The session as JSON: `schema`, `session`, `events` (timestamp, actor, source, type,
@@ -383,7 +397,7 @@ pub fn json(session: &Session, events: &[Event], store: &dyn SessionStore) -> se
         .iter()
         .map(|run| {
             let ended = run.ended();
-            let mut summary = run_summary(run);
+            let mut summary = json!(run_summary(run));
             if let Some(fields) = summary.as_object_mut() {
                 fields.insert("exit_code".to_owned(), json!(ended.and_then(|e| e.exit_code)));
                 fields.insert("signal".to_owned(), json!(ended.and_then(|e| e.signal)));

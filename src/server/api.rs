@@ -1,66 +1,35 @@
 //! The JSON API (DESIGN "Interfaces"): sessions, notes, status and severity, plans and runs,
 //! run output over SSE (resumable with `Last-Event-ID`), cancel, exports, and page reloads.
+//! Requests and answers are the typed structs of `wire`; every failure is an `ApiError`.
+//! Names (runbook, step, command, severity, note kind) are checked where the command line
+//! checks them: `lookup` and `NoteKind::parse`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use futures_util::Stream;
-use serde::Deserialize;
-use serde_json::json;
 
+use super::error::ApiError;
+use super::wire::{
+    BookInfo, Cancelling, ChangeData, ExitData, ExportQuery, JsonBody, MissingInput, NewNote, NewSession, NewSeverity,
+    NewStatus, NoteAdded, OutputData, PathParams, PlanView, QueryParams, ReloadData, Reply, RunAccepted, RunBody,
+    RunView, SessionCreated, SessionView, TimelineEntry,
+};
 use super::{App, LiveRun};
 use crate::exec::script::{ScriptError, Selection};
 use crate::exec::{self, ProcessEvent};
-use crate::export;
 use crate::model::{Book, Runbook, Step};
 use crate::runner::{RunError, RunRequest};
 use crate::session::{Actor, Change, EventKind, NoteKind, Status, StoreError};
-
-/// An error as the API answers it: a status and `{"error": message, ...}`.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    message: String,
-    extra: serde_json::Map<String, serde_json::Value>,
-}
-
-impl ApiError {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError { status, message: message.into(), extra: serde_json::Map::new() }
-    }
-
-    fn with(mut self, key: &str, value: serde_json::Value) -> ApiError {
-        self.extra.insert(key.to_owned(), value);
-        self
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut body = self.extra;
-        body.insert("error".to_owned(), json!(self.message));
-        (self.status, axum::Json(serde_json::Value::Object(body))).into_response()
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(err: StoreError) -> ApiError {
-        match err {
-            StoreError::NoSuchSession(_) => ApiError::new(StatusCode::NOT_FOUND, err.to_string()),
-            StoreError::Backend { .. } => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
-            StoreError::Busy { .. } => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, err.to_string()),
-        }
-    }
-}
+use crate::{export, lookup};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -81,19 +50,21 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/runs/{run_id}/cancel", post(cancel_run))
         .route("/api/reload", get(reload_events))
         .route("/api/runbooks/{*path}", get(runbook_listing))
+        .route("/api/{*rest}", any(no_such_endpoint))
+        .method_not_allowed_fallback(method_not_allowed)
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(body: &Bytes) -> ApiResult<T> {
-    serde_json::from_slice(body)
-        .map_err(|err| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {err}")))
+/// Any other path under `/api/`: the same error body as every other failure.
+async fn no_such_endpoint(PathParams(rest): PathParams<String>) -> ApiError {
+    ApiError::not_found(format!("no API endpoint `/api/{rest}`"))
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "this endpoint does not take that method")
 }
 
 fn actor() -> Actor {
     Actor::local("console")
-}
-
-fn blocking_err(err: tokio::task::JoinError) -> ApiError {
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, err.to_string())
 }
 
 /// Runs a store call off the async threads.
@@ -102,69 +73,55 @@ async fn store_call<T: Send + 'static>(
     call: impl FnOnce(&dyn crate::session::SessionStore) -> Result<T, StoreError> + Send + 'static,
 ) -> ApiResult<T> {
     let app = app.clone();
-    Ok(tokio::task::spawn_blocking(move || call(app.runner.store().as_ref())).await.map_err(blocking_err)??)
+    Ok(tokio::task::spawn_blocking(move || call(app.runner.store().as_ref())).await??)
 }
 
-async fn book_info(State(app): State<Arc<App>>) -> ApiResult<Response> {
+async fn book_info(State(app): State<Arc<App>>) -> Reply<BookInfo> {
     let book = app.book();
-    let severities = book.config.severity_names();
-    Ok(axum::Json(json!({
-        "title": book.config.book.title,
-        "severities": severities,
-        "statuses": Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        "note_kinds": ["note", "summary", "impact", "root-cause", "resolution", "action", "lesson"],
-        "user": crate::record::user(),
-        "host": crate::record::host(),
-    }))
-    .into_response())
-}
-
-/// One runbook's steps as `opsbook list --json` gives them, for the console's forms.
-async fn runbook_listing(State(app): State<Arc<App>>, Path(path): Path<String>) -> ApiResult<Response> {
-    let book = app.book();
-    let runbook = book
-        .runbooks
-        .iter()
-        .find(|r| r.path == path || crate::site::html_path(&r.path) == path)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no runbook `{path}` in this book")))?;
-    Ok(axum::Json(crate::listing::runbook(runbook)).into_response())
-}
-
-async fn list_sessions(State(app): State<Arc<App>>) -> ApiResult<Response> {
-    let sessions = store_call(&app, |store| store.sessions()).await?;
-    Ok(axum::Json(sessions).into_response())
-}
-
-#[derive(Deserialize)]
-struct NewSession {
-    title: String,
-    severity: Option<String>,
-}
-
-fn severity_name(book: &Book, given: &str) -> ApiResult<String> {
-    book.config.severity_name(given).map(str::to_owned).ok_or_else(|| {
-        ApiError::new(StatusCode::BAD_REQUEST, format!("unknown severity `{given}`"))
-            .with("severities", json!(book.config.severity_names()))
+    let config = &book.config;
+    Reply::ok(BookInfo {
+        title: config.book.title.clone(),
+        severities: config.severity_names().into_iter().map(str::to_owned).collect(),
+        statuses: Status::ALL.map(Status::as_str).to_vec(),
+        note_kinds: NoteKind::ALL.map(NoteKind::as_str).to_vec(),
+        user: crate::record::user(),
+        host: crate::record::host(),
     })
 }
 
-async fn create_session(State(app): State<Arc<App>>, body: Bytes) -> ApiResult<Response> {
-    let request: NewSession = parse(&body)?;
-    if request.title.trim().is_empty() {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "a session needs a title"));
+/// One runbook's steps as `opsbook list --json` gives them, for the console's forms: by its
+/// page (`db/failover.html`) or by name.
+async fn runbook_listing(State(app): State<Arc<App>>, PathParams(path): PathParams<String>) -> ApiResult<Response> {
+    let book = app.book();
+    let runbook = match book.runbooks.iter().find(|r| crate::site::html_path(&r.path) == path) {
+        Some(runbook) => runbook,
+        None => lookup::runbook(&book, &path)?,
+    };
+    Ok(Reply::ok(crate::listing::runbook(runbook)).into_response())
+}
+
+async fn list_sessions(State(app): State<Arc<App>>) -> ApiResult<Reply<Vec<crate::session::Session>>> {
+    Ok(Reply::ok(store_call(&app, |store| store.sessions()).await?))
+}
+
+async fn create_session(
+    State(app): State<Arc<App>>,
+    JsonBody(request): JsonBody<NewSession>,
+) -> ApiResult<Reply<SessionCreated>> {
+    let title = request.title.trim().to_owned();
+    if title.is_empty() {
+        return Err(ApiError::bad_request("a session needs a title"));
     }
     let book = app.book();
     let severity = match &request.severity {
-        Some(given) => severity_name(&book, given)?,
+        Some(given) => lookup::severity(&book.config, given)?,
         None => book.config.default_severity(),
     };
-    let title = request.title.trim().to_owned();
-    let session =
-        store_call(&app, move |store| store.create(&title, &severity, &actor(), crate::clock::now_ms())).await?;
-    Ok((StatusCode::CREATED, axum::Json(json!({ "id": session.id }))).into_response())
+    let session = store_call(&app, move |store| store.create(&title, &severity, &actor(), crate::clock::now_ms())).await?;
+    Ok(Reply(StatusCode::CREATED, SessionCreated { id: session.id }))
 }
 
-async fn session_state(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn session_state(State(app): State<Arc<App>>, PathParams(id): PathParams<String>) -> ApiResult<Response> {
     let lookup = id.clone();
     let (session, events, vars, present, health) = store_call(&app, move |store| {
         let session = store.session(&lookup)?;
@@ -178,152 +135,95 @@ async fn session_state(State(app): State<Arc<App>>, Path(id): Path<String>) -> A
         .lock()
         .map(|runs| runs.iter().filter(|(_, l)| l.run.outcome().is_none()).map(|(id, _)| id.clone()).collect())
         .unwrap_or_default();
-    let timeline: Vec<serde_json::Value> = events
+    let timeline = events
         .iter()
         .filter(|e| export::on_timeline(e))
         .map(|event| {
             let at = crate::clock::utc(event.at);
-            json!({
-                "seq": event.seq,
-                "timestamp": at.rfc3339,
-                "time": at.time,
-                "actor": event.actor.user,
-                "host": event.actor.host,
-                "source": event.actor.source,
-                "type": event.kind.name(),
-                "description": export::describe(event, &runs),
-            })
-        })
-        .collect();
-    let run_list: Vec<serde_json::Value> = runs
-        .iter()
-        .map(|run| {
-            let mut summary = export::run_summary(run);
-            if let Some(fields) = summary.as_object_mut() {
-                fields.insert("running".to_owned(), json!(run.end.is_none()));
-                fields.insert("here".to_owned(), json!(live.contains(&run.started.run_id)));
+            TimelineEntry {
+                seq: event.seq,
+                timestamp: at.rfc3339,
+                time: at.time,
+                actor: &event.actor.user,
+                host: &event.actor.host,
+                source: &event.actor.source,
+                kind: event.kind.name(),
+                description: export::describe(event, &runs),
             }
-            summary
         })
         .collect();
-    // Inputs the session remembers, for the forms (exported variables and secrets stay out).
-    let inputs: BTreeMap<String, String> = vars.into_iter().filter(|(name, _)| !name.starts_with("env:")).collect();
-    Ok(axum::Json(json!({
-        "session": session,
-        "timeline": timeline,
-        "runs": run_list,
-        "inputs": inputs,
-        "status_update": export::status_update(&session, &events),
-        "responders": present,
-        "store": health,
-    }))
-    .into_response())
-}
-
-#[derive(Deserialize)]
-struct NewNote {
-    text: String,
-    #[serde(default)]
-    kind: Option<String>,
-}
-
-async fn add_note(State(app): State<Arc<App>>, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
-    let request: NewNote = parse(&body)?;
-    let kind = match request.kind.as_deref().unwrap_or("note") {
-        "note" => NoteKind::Note,
-        "summary" => NoteKind::Summary,
-        "impact" => NoteKind::Impact,
-        "root-cause" => NoteKind::RootCause,
-        "resolution" => NoteKind::Resolution,
-        "action" => NoteKind::Action,
-        "lesson" => NoteKind::Lesson,
-        other => return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("unknown note kind `{other}`"))),
+    let run_views = runs
+        .iter()
+        .map(|run| RunView {
+            summary: export::run_summary(run),
+            running: run.end.is_none(),
+            here: live.contains(&run.started.run_id),
+        })
+        .collect();
+    let view = SessionView {
+        status_update: export::status_update(&session, &events),
+        session,
+        timeline,
+        runs: run_views,
+        inputs: vars.into_iter().filter(|(name, _)| !name.starts_with("env:")).collect::<BTreeMap<_, _>>(),
+        responders: present,
+        store: health,
     };
+    Ok(Reply::ok(view).into_response())
+}
+
+async fn add_note(
+    State(app): State<Arc<App>>,
+    PathParams(id): PathParams<String>,
+    JsonBody(request): JsonBody<NewNote>,
+) -> ApiResult<Reply<NoteAdded>> {
+    let given = request.kind.as_deref().unwrap_or("note");
+    let kind = NoteKind::parse(given).ok_or_else(|| ApiError::bad_request(format!("unknown note kind `{given}`")))?;
     let text = request.text.trim().to_owned();
     if text.is_empty() {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "the note is empty"));
+        return Err(ApiError::bad_request("the note is empty"));
     }
     let event = store_call(&app, move |store| {
         store.append(&id, &actor(), crate::clock::now_ms(), EventKind::NoteAdded { note: kind, text })
     })
     .await?;
-    Ok((StatusCode::CREATED, axum::Json(json!({ "seq": event.seq }))).into_response())
+    Ok(Reply(StatusCode::CREATED, NoteAdded { seq: event.seq }))
 }
 
-#[derive(Deserialize)]
-struct NewStatus {
-    status: String,
-}
-
-async fn set_status(State(app): State<Arc<App>>, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
-    let request: NewStatus = parse(&body)?;
+async fn set_status(
+    State(app): State<Arc<App>>,
+    PathParams(id): PathParams<String>,
+    JsonBody(request): JsonBody<NewStatus>,
+) -> ApiResult<StatusCode> {
     let to = Status::parse(&request.status)
-        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, format!("unknown status `{}`", request.status)))?;
+        .ok_or_else(|| ApiError::bad_request(format!("unknown status `{}`", request.status)))?;
     store_call(&app, move |store| crate::session::set_status(store, &id, &actor(), crate::clock::now_ms(), to)).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-struct NewSeverity {
-    severity: String,
+async fn set_severity(
+    State(app): State<Arc<App>>,
+    PathParams(id): PathParams<String>,
+    JsonBody(request): JsonBody<NewSeverity>,
+) -> ApiResult<StatusCode> {
+    let to = lookup::severity(&app.book().config, &request.severity)?;
+    store_call(&app, move |store| crate::session::set_severity(store, &id, &actor(), crate::clock::now_ms(), &to)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
-async fn set_severity(State(app): State<Arc<App>>, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
-    let request: NewSeverity = parse(&body)?;
-    let to = severity_name(&app.book(), &request.severity)?;
-    store_call(&app, move |store| crate::session::set_severity(store, &id, &actor(), crate::clock::now_ms(), &to))
-        .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-async fn close_session(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult<Response> {
-    let closed =
-        store_call(&app, move |store| crate::session::close(store, &id, &actor(), crate::clock::now_ms())).await?;
+async fn close_session(State(app): State<Arc<App>>, PathParams(id): PathParams<String>) -> ApiResult<StatusCode> {
+    let closed = store_call(&app, move |store| crate::session::close(store, &id, &actor(), crate::clock::now_ms())).await?;
     if !closed {
-        return Err(ApiError::new(StatusCode::CONFLICT, "the session is already closed"));
+        return Err(ApiError::conflict("the session is already closed"));
     }
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(StatusCode::NO_CONTENT)
 }
 
-/// What the browser sends to run something: names and values, never shell text.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RunBody {
-    runbook: String,
-    step: String,
-    /// 0-based index into the step's commands.
-    #[serde(default)]
-    command: Option<usize>,
-    #[serde(default)]
-    inputs: HashMap<String, String>,
-    #[serde(default)]
-    confirm: bool,
-}
-
+/// The runbook, step and selection a run body names, by the rules of `lookup`.
 fn find<'b>(book: &'b Book, body: &RunBody) -> ApiResult<(&'b Runbook, &'b Step, Selection)> {
-    let wanted = body.runbook.trim_start_matches('/');
-    let with_md = if wanted.ends_with(".md") { wanted.to_owned() } else { format!("{wanted}.md") };
-    let runbook =
-        book.runbooks.iter().find(|r| r.path == wanted || r.path == with_md).ok_or_else(|| {
-            ApiError::new(StatusCode::NOT_FOUND, format!("no runbook `{}` in this book", body.runbook))
-        })?;
-    let step = runbook.steps.iter().find(|s| s.id == body.step).ok_or_else(|| {
-        ApiError::new(StatusCode::NOT_FOUND, format!("no step `{}` in `{}`", body.step, runbook.path))
-    })?;
-    let selection = match body.command {
-        None => Selection::All,
-        Some(index) if index < step.commands.len() => Selection::Command(index),
-        Some(index) => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                format!(
-                    "step `{}` has {} command(s); there is no command {index} (0-based)",
-                    step.id,
-                    step.commands.len()
-                ),
-            ));
-        }
-    };
+    let runbook = lookup::runbook(book, &body.runbook)?;
+    let step = lookup::step(runbook, &body.step)?;
+    let selection = lookup::command(step, body.command)?;
     Ok((runbook, step, selection))
 }
 
@@ -334,7 +234,7 @@ fn run_request<'b>(
     runbook: &'b Runbook,
     step: &'b Step,
     selection: Selection,
-    body: &RunBody,
+    body: RunBody,
 ) -> RunRequest<'b> {
     RunRequest {
         session_id,
@@ -342,7 +242,7 @@ fn run_request<'b>(
         step,
         selection,
         config: &book.config.opsbook,
-        inputs: body.inputs.clone(),
+        inputs: body.inputs,
         confirmed: body.confirm,
         cwd: app.cwd.clone(),
         actor: actor(),
@@ -350,97 +250,63 @@ fn run_request<'b>(
     }
 }
 
-fn missing_json(missing: &[crate::exec::script::MissingInput]) -> serde_json::Value {
-    json!(missing.iter().map(|m| json!({"name": m.name, "set_by": m.set_by})).collect::<Vec<_>>())
-}
-
-fn run_error(err: RunError) -> ApiError {
-    match err {
-        RunError::Script { source: ScriptError::Missing(missing), step } => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("step `{step}`: {}", ScriptError::Missing(missing.clone())),
-        )
-        .with(
-            "missing",
-            json!(missing.iter().map(|m| json!({"name": m.name, "set_by": m.set_by})).collect::<Vec<_>>()),
-        ),
-        RunError::Script { .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, err.to_string()),
-        RunError::NeedsConfirmation { risk, ref commands, .. } => {
-            // The exact commands it would run, for the confirmation dialog.
-            let commands = commands.clone();
-            ApiError::new(StatusCode::PRECONDITION_REQUIRED, err.to_string())
-                .with("commands", json!(commands))
-                .with("risk", json!(risk.as_str()))
-        }
-        RunError::SessionClosed(_) => ApiError::new(StatusCode::CONFLICT, err.to_string()),
-        RunError::Store(store) => store.into(),
-        RunError::Start(_) | RunError::Folder { .. } => {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, err.to_string())
-        }
-    }
-}
-
-async fn session_of(app: &Arc<App>, id: &str) -> ApiResult<crate::session::Session> {
-    let id = id.to_owned();
-    store_call(app, move |store| store.session(&id)).await
-}
-
 /// What a run would do: the commands with the values in place, risk, and what is missing.
-async fn plan_run(State(app): State<Arc<App>>, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
-    let body: RunBody = parse(&body)?;
+async fn plan_run(
+    State(app): State<Arc<App>>,
+    PathParams(id): PathParams<String>,
+    JsonBody(body): JsonBody<RunBody>,
+) -> ApiResult<Reply<PlanView>> {
     let book = app.book();
     let (runbook, step, selection) = find(&book, &body)?;
-    let session = session_of(&app, &id).await?;
-    let request = run_request(&app, &book, &session.id, runbook, step, selection, &body);
+    let session = store_call(&app, move |store| store.session(&id)).await?;
+    let request = run_request(&app, &book, &session.id, runbook, step, selection, body);
     match app.runner.plan(&request).await {
-        Ok(plan) => Ok(axum::Json(json!({
-            "commands": plan.shown,
-            "risk": plan.risk.as_str(),
-            "reason": plan.reason,
-            "needs_confirmation": plan.needs_confirmation,
-            "warnings": plan.script.handed_over.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "missing": [],
-        }))
-        .into_response()),
-        Err(RunError::Script { source: ScriptError::Missing(missing), .. }) => Ok(axum::Json(json!({
-            "commands": null,
-            "risk": step.risk.as_str(),
-            "needs_confirmation": step.risk.needs_confirmation() || step.settings.confirm,
-            "missing": missing_json(&missing),
-        }))
-        .into_response()),
-        Err(err) => Err(run_error(err)),
+        Ok(plan) => Ok(Reply::ok(PlanView {
+            commands: Some(plan.shown),
+            risk: plan.risk.as_str(),
+            reason: Some(plan.reason),
+            needs_confirmation: plan.needs_confirmation,
+            warnings: Some(plan.script.handed_over.iter().map(ToString::to_string).collect()),
+            missing: Vec::new(),
+        })),
+        // A plan with inputs missing is an answer, not a failure: the console asks for them.
+        Err(RunError::Script { source: ScriptError::Missing(missing), .. }) => Ok(Reply::ok(PlanView {
+            commands: None,
+            risk: step.risk.as_str(),
+            reason: None,
+            needs_confirmation: step.risk.needs_confirmation() || step.settings.confirm,
+            warnings: None,
+            missing: missing.iter().map(MissingInput::from).collect(),
+        })),
+        Err(err) => Err(err.into()),
     }
 }
 
-async fn start_run(State(app): State<Arc<App>>, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
-    let body: RunBody = parse(&body)?;
+async fn start_run(
+    State(app): State<Arc<App>>,
+    PathParams(id): PathParams<String>,
+    JsonBody(body): JsonBody<RunBody>,
+) -> ApiResult<Reply<RunAccepted>> {
     let book = app.book();
     let (runbook, step, selection) = find(&book, &body)?;
     // The runner refuses an unknown or closed session and an unconfirmed risky step.
-    let request = run_request(&app, &book, &id, runbook, step, selection, &body);
-    let started = app.runner.start(request).await.map_err(run_error)?;
+    let request = run_request(&app, &book, &id, runbook, step, selection, body);
+    let started = app.runner.start(request).await?;
     let run_id = started.run_id.clone();
     if let Ok(mut runs) = app.runs.lock() {
         runs.insert(run_id.clone(), LiveRun { run: started.run, recorded: Some(started.recorded) });
     }
-    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "run_id": run_id }))).into_response())
-}
-
-#[derive(Deserialize)]
-struct ExportQuery {
-    #[serde(default)]
-    format: Option<String>,
+    Ok(Reply(StatusCode::ACCEPTED, RunAccepted { run_id }))
 }
 
 async fn export_session(
     State(app): State<Arc<App>>,
-    Path(id): Path<String>,
-    Query(query): Query<ExportQuery>,
+    PathParams(id): PathParams<String>,
+    QueryParams(query): QueryParams<ExportQuery>,
 ) -> ApiResult<Response> {
     let format = query.format.unwrap_or_else(|| "md".to_owned());
     if !matches!(format.as_str(), "md" | "json" | "html") {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("unknown format `{format}`; use md, json or html")));
+        return Err(ApiError::bad_request(format!("unknown format `{format}`; use md, json or html")));
     }
     let (body, content_type) = store_call(&app, move |store| {
         let session = store.session(&id)?;
@@ -461,39 +327,40 @@ async fn export_session(
         .into_response())
 }
 
-async fn cancel_run(State(app): State<Arc<App>>, Path(run_id): Path<String>) -> ApiResult<Response> {
+async fn cancel_run(
+    State(app): State<Arc<App>>,
+    PathParams(run_id): PathParams<String>,
+) -> ApiResult<Reply<Cancelling>> {
     let run = app.runs.lock().ok().and_then(|runs| runs.get(&run_id).map(|live| live.run.clone()));
     match run {
         Some(run) if run.outcome().is_none() => {
             run.cancel();
-            Ok((StatusCode::ACCEPTED, axum::Json(json!({ "cancelling": run_id }))).into_response())
+            Ok(Reply(StatusCode::ACCEPTED, Cancelling { cancelling: run_id }))
         }
-        Some(_) => Err(ApiError::new(StatusCode::CONFLICT, "the run has already ended")),
+        Some(_) => Err(ApiError::conflict("the run has already ended")),
         None => {
             let lookup = run_id.clone();
             let known = store_call(&app, move |store| store.run_events(&lookup)).await?;
             if known.is_empty() {
-                Err(ApiError::new(StatusCode::NOT_FOUND, format!("no run `{run_id}`")))
+                Err(ApiError::not_found(format!("no run `{run_id}`")))
             } else {
-                Err(ApiError::new(StatusCode::CONFLICT, "this run is not running in this server"))
+                Err(ApiError::conflict("this run is not running in this server"))
             }
         }
     }
 }
 
 fn output_event(chunk: &crate::record::Chunk) -> SseEvent {
-    SseEvent::default()
-        .event("output")
-        .id(chunk.seq.to_string())
-        .json_data(json!({ "stream": chunk.stream, "text": chunk.text }))
-        .unwrap_or_default()
+    let data = OutputData { stream: chunk.stream, text: &chunk.text };
+    SseEvent::default().event("output").id(chunk.seq.to_string()).json_data(data).unwrap_or_default()
 }
 
-fn exit_event(end: &str, code: Option<i32>, signal: Option<i32>, duration_ms: Option<u64>) -> SseEvent {
-    SseEvent::default()
-        .event("exit")
-        .json_data(json!({ "end": end, "code": code, "signal": signal, "duration_ms": duration_ms }))
-        .unwrap_or_default()
+fn exit_event(end: &'static str, code: Option<i32>, signal: Option<i32>, duration_ms: Option<u64>) -> SseEvent {
+    SseEvent::default().event("exit").json_data(ExitData { end, code, signal, duration_ms }).unwrap_or_default()
+}
+
+fn change_event(health: &crate::session::Health) -> SseEvent {
+    SseEvent::default().event("change").json_data(ChangeData { store: health }).unwrap_or_default()
 }
 
 /// Where a stream of a run's events stands.
@@ -532,7 +399,7 @@ fn recorded_exit(events: &[crate::session::Event]) -> Option<SseEvent> {
 
 async fn run_events(
     State(app): State<Arc<App>>,
-    Path(run_id): Path<String>,
+    PathParams(run_id): PathParams<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let after: u64 =
@@ -546,7 +413,7 @@ async fn run_events(
             let lookup = run_id.clone();
             let events = store_call(&app, move |store| store.run_events(&lookup)).await?;
             if !events.iter().any(|e| matches!(e.kind, EventKind::RunStarted(_))) {
-                return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no run `{run_id}`")));
+                return Err(ApiError::not_found(format!("no run `{run_id}`")));
             }
             Source::Recorded { next_seq: after + 1, backlog: Default::default(), changes }
         }
@@ -638,7 +505,7 @@ const SESSION_POLL: Duration = Duration::from_secs(2);
 /// `GET /api/sessions/{id}/live`: a `change` event whenever the session changes (anyone's
 /// event, someone arriving) or the store goes offline or comes back, with the store's health.
 /// While it is open, this console's responder counts as present in the session.
-async fn session_live(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn session_live(State(app): State<Arc<App>>, PathParams(id): PathParams<String>) -> ApiResult<Response> {
     let changes = app.runner.store().changes();
     let lookup = id.clone();
     let actor = Actor::local("console");
@@ -669,7 +536,7 @@ async fn session_live(State(app): State<Arc<App>>, Path(id): Path<String>) -> Ap
     };
     let stream = futures_util::stream::unfold(live, |mut live| async move {
         if let Some(health) = live.first.take() {
-            let event = SseEvent::default().event("change").json_data(json!({ "store": health })).unwrap_or_default();
+            let event = change_event(&health);
             return Some((Ok::<_, Infallible>(event), live));
         }
         loop {
@@ -713,7 +580,7 @@ async fn session_live(State(app): State<Arc<App>>, Path(id): Path<String>) -> Ap
             .await
             .unwrap_or((live.last_seq, live.app.runner.store().health()));
             live.last_seq = last;
-            let event = SseEvent::default().event("change").json_data(json!({ "store": health })).unwrap_or_default();
+            let event = change_event(&health);
             return Some((Ok::<_, Infallible>(event), live));
         }
     });
@@ -738,7 +605,7 @@ async fn reload_events(State(app): State<Arc<App>>) -> Response {
             Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => "*".to_owned(),
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
         };
-        let event = SseEvent::default().event("reload").json_data(json!({ "path": path })).unwrap_or_default();
+        let event = SseEvent::default().event("reload").json_data(ReloadData { path: &path }).unwrap_or_default();
         Some((Ok::<_, Infallible>(event), (receiver, shutdown)))
     });
     sse(stream)

@@ -10,7 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::App;
-use super::api::ApiError;
+use super::error::ApiError;
 
 /// The cookie that carries the token after the first visit. Cookies are shared by every port of
 /// a host, so the name carries the port: two consoles on one machine never shadow each other's.

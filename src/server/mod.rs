@@ -9,9 +9,11 @@
 
 mod api;
 mod auth;
+mod error;
 mod files;
 mod headers;
 mod log;
+mod wire;
 
 pub use headers::{EXPORT_POLICY, PAGE_POLICY};
 mod reload;

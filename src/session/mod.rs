@@ -65,6 +65,23 @@ pub enum NoteKind {
 }
 
 impl NoteKind {
+    /// Every kind, in the order the console offers them.
+    pub const ALL: [NoteKind; 7] = [
+        NoteKind::Note,
+        NoteKind::Summary,
+        NoteKind::Impact,
+        NoteKind::RootCause,
+        NoteKind::Resolution,
+        NoteKind::Action,
+        NoteKind::Lesson,
+    ];
+
+    /// Parses a kind as [`NoteKind::as_str`] writes it (`root-cause`): the one check of the
+    /// command line's `--kind` and the API's `kind`.
+    pub fn parse(text: &str) -> Option<NoteKind> {
+        NoteKind::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             NoteKind::Note => "note",

@@ -101,6 +101,18 @@ fn show_unknown_step_or_runbook_is_exit_2() {
     assert!(stderr.contains("no runbook `missing-runbook`"), "{stderr}");
 }
 
+/// `run --dry-run STEP.N` with an input missing showed every command of the step.
+#[test]
+fn a_dry_run_of_one_command_with_an_input_missing_shows_that_command_only() {
+    let dir =
+        fixture_book("pods.md", "# Pods\n\n```bash {name=pods}\nkubectl get pods\nkubectl describe pod <pod>\n```\n");
+    let (code, _, stderr) = run(&["run", "--dry-run", "pods", "pods.2"], dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let shown: Vec<&str> = stderr.lines().filter(|l| l.starts_with("  $ ")).collect();
+    assert_eq!(shown, ["  $ kubectl describe pod <pod>"], "{stderr}");
+    assert!(stderr.contains("dry run: not run; needs `pod`"), "{stderr}");
+}
+
 #[test]
 fn json_list_of_the_repo_book() {
     let (code, stdout, _) = run(&["list", "--json"], &repo());
