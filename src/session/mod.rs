@@ -52,7 +52,7 @@ impl fmt::Display for Status {
 }
 
 /// What a note is about; all but `Note` fill a section of the postmortem.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum NoteKind {
     Note,
