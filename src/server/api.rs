@@ -117,7 +117,8 @@ async fn create_session(
         Some(given) => lookup::severity(&book.config, given)?,
         None => book.config.default_severity(),
     };
-    let session = store_call(&app, move |store| store.create(&title, &severity, &actor(), crate::clock::now_ms())).await?;
+    let session =
+        store_call(&app, move |store| store.create(&title, &severity, &actor(), crate::clock::now_ms())).await?;
     Ok(Reply(StatusCode::CREATED, SessionCreated { id: session.id }))
 }
 
@@ -207,12 +208,14 @@ async fn set_severity(
     JsonBody(request): JsonBody<NewSeverity>,
 ) -> ApiResult<StatusCode> {
     let to = lookup::severity(&app.book().config, &request.severity)?;
-    store_call(&app, move |store| crate::session::set_severity(store, &id, &actor(), crate::clock::now_ms(), &to)).await?;
+    store_call(&app, move |store| crate::session::set_severity(store, &id, &actor(), crate::clock::now_ms(), &to))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn close_session(State(app): State<Arc<App>>, PathParams(id): PathParams<String>) -> ApiResult<StatusCode> {
-    let closed = store_call(&app, move |store| crate::session::close(store, &id, &actor(), crate::clock::now_ms())).await?;
+    let closed =
+        store_call(&app, move |store| crate::session::close(store, &id, &actor(), crate::clock::now_ms())).await?;
     if !closed {
         return Err(ApiError::conflict("the session is already closed"));
     }
