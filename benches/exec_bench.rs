@@ -26,6 +26,7 @@ fn spec(dir: &Path, script: &str, log_limit: u64) -> ProcessSpec {
         redactor: Redactor::with_process_env([]),
         capture_env: true,
         terminal: false,
+        gated: false,
     }
 }
 

@@ -24,6 +24,7 @@ fn spec(dir: &Path, script: &str) -> ProcessSpec {
         redactor: Redactor::with_process_env([]),
         capture_env: false,
         terminal: false,
+        gated: false,
     }
 }
 

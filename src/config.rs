@@ -468,10 +468,28 @@ impl Environment {
     }
 
     /// The session store's URL: `flag` (`--store`), else `OPSBOOK_STORE`, else book.toml's
-    /// `store`; `None`: the book's own SQLite file.
-    pub fn store_url(&self, flag: Option<&str>, config: &OpsbookConfig) -> Option<String> {
-        flag.map(str::to_owned).or_else(|| self.store.clone()).or_else(|| config.store.clone())
+    /// `store`; `None`: the book's own SQLite file. A relative `sqlite:` path from book.toml is
+    /// the book's (`root`), wherever opsbook runs; one given on the command line or in the
+    /// environment is the working folder's, as any path there.
+    pub fn store_url(&self, flag: Option<&str>, config: &OpsbookConfig, root: &Path) -> Option<String> {
+        let from_book = || {
+            let url = config.store.clone()?;
+            Some(match sqlite_path(&url) {
+                Some(path) if !path.is_empty() && Path::new(path).is_relative() => {
+                    format!("sqlite:{}", root.join(path).display())
+                }
+                _ => url,
+            })
+        };
+        flag.map(str::to_owned).or_else(|| self.store.clone()).or_else(from_book)
     }
+}
+
+/// The path of a `sqlite:` store URL: `sqlite:PATH`, `sqlite://PATH` (one `//` is the URL's),
+/// `sqlite:///abs/path`. `None` for another scheme; an empty path is `Some("")`.
+pub fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url.trim().strip_prefix("sqlite:")?;
+    Some(rest.strip_prefix("//").unwrap_or(rest))
 }
 
 fn invalid(text: &str, path: &Path, err: &toml::de::Error) -> ConfigError {
@@ -666,11 +684,23 @@ reason = "promotes a release"
         assert_eq!(Environment::from_vars(vars(&[])), Environment::default());
 
         // --store, then OPSBOOK_STORE, then book.toml.
-        let book = parse("[opsbook]\nstore = \"sqlite:book.db\"\n").unwrap().opsbook;
-        assert_eq!(env.store_url(Some("sqlite:flag.db"), &book).as_deref(), Some("sqlite:flag.db"));
-        assert_eq!(env.store_url(None, &book).as_deref(), Some("sqlite:/srv/ops.db"));
-        assert_eq!(Environment::default().store_url(None, &book).as_deref(), Some("sqlite:book.db"));
-        assert_eq!(Environment::default().store_url(None, &OpsbookConfig::default()), None);
+        let book = parse("[opsbook]\nstore = \"sqlite:data/book.db\"\n").unwrap().opsbook;
+        let root = Path::new("/srv/book");
+        assert_eq!(env.store_url(Some("sqlite:flag.db"), &book, root).as_deref(), Some("sqlite:flag.db"));
+        assert_eq!(env.store_url(None, &book, root).as_deref(), Some("sqlite:/srv/ops.db"));
+        // book.toml's relative path is the book's, wherever opsbook runs.
+        let none = Environment::default();
+        assert_eq!(none.store_url(None, &book, root).as_deref(), Some("sqlite:/srv/book/data/book.db"));
+        let absolute = parse("[opsbook]\nstore = \"sqlite:///var/ops.db\"\n").unwrap().opsbook;
+        assert_eq!(none.store_url(None, &absolute, root).as_deref(), Some("sqlite:///var/ops.db"));
+        assert_eq!(none.store_url(None, &OpsbookConfig::default(), root), None);
+
+        assert_eq!(sqlite_path("sqlite:ops.db"), Some("ops.db"));
+        assert_eq!(sqlite_path("sqlite://ops.db"), Some("ops.db"));
+        assert_eq!(sqlite_path("sqlite:///tmp/x.db"), Some("/tmp/x.db"));
+        assert_eq!(sqlite_path("sqlite:////tmp/x.db"), Some("//tmp/x.db"));
+        assert_eq!(sqlite_path("sqlite:"), Some(""));
+        assert_eq!(sqlite_path("postgres://db/x"), None);
     }
 
     #[test]

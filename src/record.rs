@@ -135,22 +135,35 @@ impl RunLogs {
         RunLogs { root: root.into() }
     }
 
-    /// A new run's log: the path recorded with the run (relative) and the file's path.
-    pub fn for_run(&self, session_id: &str, run_id: &str) -> (String, PathBuf) {
+    /// A new run's log: the path recorded with the run (relative) and the file's path. `None`
+    /// when an id is not a plain name (`[A-Za-z0-9_-]`): an id read from a store must not
+    /// choose where a file is written.
+    pub fn for_run(&self, session_id: &str, run_id: &str) -> Option<(String, PathBuf)> {
+        let plain =
+            |id: &str| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !plain(session_id) || !plain(run_id) {
+            return None;
+        }
         let relative = format!("runs/{session_id}/{run_id}.log");
         let path = self.root.join(&relative);
-        (relative, path)
+        Some((relative, path))
     }
 
-    /// The file of a recorded log path; `None` for a path that would leave the folder
-    /// (absolute, `..`): a record is data, not a place to read from.
+    /// The file of a recorded log path, if it is inside the folder: a relative path of plain
+    /// names, and where it really leads (links resolved) still inside. A record is data, not a
+    /// place to read from.
     pub fn resolve(&self, relative: &str) -> Option<PathBuf> {
         let path = Path::new(relative);
-        let plain = path.components().all(|c| matches!(c, Component::Normal(_)));
-        (plain && !relative.is_empty()).then(|| self.root.join(path))
+        let plain = !relative.is_empty() && path.components().all(|c| matches!(c, Component::Normal(_)));
+        if !plain {
+            return None;
+        }
+        let root = std::fs::canonicalize(&self.root).ok()?;
+        let real = std::fs::canonicalize(self.root.join(path)).ok()?;
+        real.starts_with(&root).then_some(real)
     }
 
-    /// The chunks of a recorded log from `from_seq` on (none when it is missing or unsafe).
+    /// The chunks of a recorded log from `from_seq` on (none when it is missing or not inside).
     pub fn read(&self, relative: &str, from_seq: u64) -> Vec<Chunk> {
         self.resolve(relative).map(|path| read_log(&path, from_seq)).unwrap_or_default()
     }
@@ -233,13 +246,28 @@ mod tests {
 
     #[test]
     fn a_recorded_log_path_stays_in_its_folder() {
-        let logs = RunLogs::new("/book/.opsbook");
-        let (relative, path) = logs.for_run("20260101-abcdef", "0123456789ab");
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let logs = RunLogs::new(dir.path());
+        let (relative, path) = logs.for_run("20260101-abcdef", "0123456789ab").unwrap();
         assert_eq!(relative, "runs/20260101-abcdef/0123456789ab.log");
-        assert_eq!(path, Path::new("/book/.opsbook/runs/20260101-abcdef/0123456789ab.log"));
-        assert_eq!(logs.resolve(&relative), Some(path));
-        for unsafe_path in ["../../etc/passwd", "/etc/passwd", "runs/../../x.log", "./x.log", ""] {
+        assert_eq!(path, dir.path().join("runs/20260101-abcdef/0123456789ab.log"));
+        for (session, run) in [("../../x", "r"), ("s", "../r"), ("a/b", "r"), ("", "r"), ("s", ""), ("s\0", "r")] {
+            assert_eq!(logs.for_run(session, run), None, "{session} {run}");
+        }
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "").unwrap();
+        assert_eq!(logs.resolve(&relative), Some(std::fs::canonicalize(&path).unwrap()));
+        for unsafe_path in ["../../etc/passwd", "/etc/passwd", "runs/../../x.log", "./x.log", "", "runs/none.log"] {
             assert_eq!(logs.resolve(unsafe_path), None, "{unsafe_path}");
         }
+        // A link that leads out of the folder, as a file or as a folder on the way.
+        let secret = outside.path().join("secret.log");
+        std::fs::write(&secret, "{\"seq\":1,\"at\":0,\"stream\":\"stdout\",\"text\":\"secret\"}\n").unwrap();
+        std::os::unix::fs::symlink(&secret, dir.path().join("runs/link.log")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("runs/out")).unwrap();
+        assert_eq!(logs.resolve("runs/link.log"), None);
+        assert_eq!(logs.resolve("runs/out/secret.log"), None);
+        assert!(logs.read("runs/link.log", 0).is_empty());
     }
 }

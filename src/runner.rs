@@ -97,6 +97,9 @@ pub enum RunError {
     Start(#[from] StartError),
     #[error("cannot create {}: {source}", path.display())]
     Folder { path: PathBuf, source: std::io::Error },
+    /// An id from the store that would lead the run's log out of its folder.
+    #[error("session `{0}` has an id that is not a plain name (letters, digits, `-`, `_`): its runs cannot be logged")]
+    UnsafeSessionId(String),
 }
 
 /// What a run will do, before it does it: for confirmation prompts and `--dry-run`.
@@ -233,7 +236,9 @@ impl Runner {
         };
         let context = exec::context::collect(&cwd, &request.config.context, git).await;
         let run_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-        let (log_rel, log_path) = self.store.logs().for_run(&session.id, &run_id);
+        let Some((log_rel, log_path)) = self.store.logs().for_run(&session.id, &run_id) else {
+            return Err(RunError::UnsafeSessionId(session.id.clone()));
+        };
         if let Some(folder) = log_path.parent() {
             crate::private::create_dir_all(folder)
                 .map_err(|source| RunError::Folder { path: folder.to_path_buf(), source })?;
@@ -252,6 +257,9 @@ impl Runner {
             redactor: plan.redactor.clone(),
             capture_env: true,
             terminal: request.terminal,
+            // Held until `run-started` is committed: nothing runs unrecorded. (A step on the
+            // terminal cannot be held; its start is recorded right after it spawns.)
+            gated: !request.terminal,
         };
         let mut started = RunStarted {
             run_id: run_id.clone(),
@@ -289,11 +297,12 @@ impl Runner {
         };
         started.pid = run.pid();
         if let Err(err) = append(EventKind::RunStarted(Box::new(started))).await {
-            // Nothing runs that is not recorded.
-            tracing::warn!("run {run_id} stopped: its start could not be recorded: {err}");
+            // Nothing runs that is not recorded: the held shell goes without running any of it.
+            tracing::warn!("run {run_id} did not start: its start could not be recorded: {err}");
             run.cancel();
             return Err(err.into());
         }
+        run.release().await;
         tracing::info!(
             "run {run_id} started: step `{}` of {} in session {} by {}@{}",
             request.step.id,

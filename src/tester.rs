@@ -209,6 +209,7 @@ pub async fn run(case: &Case<'_>, shell: &str, timeout: Duration) -> Verdict {
         redactor: Redactor::default(),
         capture_env: false,
         terminal: false,
+        gated: false,
     };
     let run = match exec::start(spec) {
         Ok(run) => run,

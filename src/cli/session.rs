@@ -95,7 +95,7 @@ pub struct StoreArgs {
 /// The session store chosen by `--store`, `OPSBOOK_STORE` or book.toml, with runs left in
 /// flight by a dead process marked interrupted.
 pub(super) fn open_store(root: &Path, config: &Config, args: &StoreArgs) -> anyhow::Result<Arc<dyn SessionStore>> {
-    let url = crate::config::Environment::read().store_url(args.store.as_deref(), &config.opsbook);
+    let url = crate::config::Environment::read().store_url(args.store.as_deref(), &config.opsbook, root);
     let store = session::open(url.as_deref(), root)?;
     session::mark_interrupted(store.as_ref())?;
     Ok(store)

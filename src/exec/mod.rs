@@ -41,6 +41,10 @@ const READ_SIZE: usize = 64 * 1024;
 /// Chunks a slow subscriber may fall behind before it re-reads the log.
 const BROADCAST_CAPACITY: usize = 256;
 
+/// Written on the first line of a gated script: wait for the word to go, or exit without
+/// running anything.
+const GATE: &str = "IFS= read -r __opsbook_go || exit 125; exec </dev/null; ";
+
 /// Written on the script's first line: at exit, the environment goes to a private file.
 const ENV_TRAP: &str =
     "trap '__opsbook_status=$?; env -0 >\"$OPSBOOK_ENV_FILE\" 2>/dev/null; exit $__opsbook_status' EXIT; ";
@@ -66,6 +70,11 @@ pub struct ProcessSpec {
     /// terminal): stdin, stdout and stderr inherited, in the foreground so that ctrl-c reaches
     /// it. Its output goes to the terminal only; the log says so.
     pub terminal: bool,
+    /// Start the shell held at a gate: it runs nothing of the script until
+    /// [`Process::release`] (a line on its stdin, which is then `/dev/null`), and exits at once
+    /// if the gate closes first (opsbook died or cancelled it). The runner records the run with
+    /// its process id between the two, so nothing runs unrecorded. Not with `terminal`.
+    pub gated: bool,
 }
 
 /// A run in progress (or finished): subscribe to its output, cancel it, wait for it.
@@ -81,6 +90,8 @@ struct Inner {
     sender: Mutex<Option<broadcast::Sender<Chunk>>>,
     cancel: Notify,
     done: watch::Receiver<Option<Outcome>>,
+    /// The held shell's stdin (see [`ProcessSpec::gated`]).
+    gate: Mutex<Option<tokio::process::ChildStdin>>,
 }
 
 /// Why a run could not start.
@@ -105,6 +116,10 @@ pub fn start(spec: ProcessSpec) -> Result<Process, StartError> {
         // On the script's first line, so that the shell's line numbers match the script's.
         script.push_str(ENV_TRAP);
     }
+    let gated = spec.gated && !spec.terminal;
+    if gated {
+        script.push_str(GATE);
+    }
     script.push_str(&spec.script);
 
     let mut command = tokio::process::Command::new(&spec.shell);
@@ -113,7 +128,8 @@ pub fn start(spec: ProcessSpec) -> Result<Process, StartError> {
         command.stdin(std::process::Stdio::inherit()).stdout(std::process::Stdio::inherit());
         command.stderr(std::process::Stdio::inherit());
     } else {
-        command.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped());
+        let stdin = if gated { std::process::Stdio::piped() } else { std::process::Stdio::null() };
+        command.stdin(stdin).stdout(std::process::Stdio::piped());
         command.stderr(std::process::Stdio::piped()).process_group(0);
     }
     if let Some(env_file) = &env_file {
@@ -130,6 +146,7 @@ pub fn start(spec: ProcessSpec) -> Result<Process, StartError> {
         sender: Mutex::new(Some(sender.clone())),
         cancel: Notify::new(),
         done: done_rx,
+        gate: Mutex::new(child.stdin.take()),
     });
 
     let (chunks_tx, chunks_rx) = mpsc::channel::<(Stream, String)>(64);
@@ -212,6 +229,15 @@ impl Process {
         self.inner.pid
     }
 
+    /// Lets a gated process run its script (see [`ProcessSpec::gated`]); nothing for others.
+    pub async fn release(&self) {
+        use tokio::io::AsyncWriteExt;
+        let gate = self.inner.gate.lock().ok().and_then(|mut gate| gate.take());
+        if let Some(mut gate) = gate {
+            let _ = gate.write_all(b"go\n").await;
+        }
+    }
+
     /// Asks the run to stop: SIGTERM to its process group, SIGKILL after the grace period.
     pub fn cancel(&self) {
         self.inner.cancel.notify_one();
@@ -239,7 +265,7 @@ impl Process {
             log_path: self.inner.log_path.clone(),
             live,
             backlog: std::collections::VecDeque::new(),
-            next_seq: after + 1,
+            next_seq: after.saturating_add(1),
             done: self.inner.done.clone(),
             finished: false,
         };

@@ -290,15 +290,21 @@ async fn start_run(
     PathParams(id): PathParams<String>,
     JsonBody(body): JsonBody<RunBody>,
 ) -> ApiResult<Reply<RunAccepted>> {
-    let book = app.book();
-    let (runbook, step, selection) = find(&book, &body)?;
-    // The runner refuses an unknown or closed session and an unconfirmed risky step.
-    let request = run_request(&app, &book, &id, runbook, step, selection, body);
-    let started = app.runner.start(request).await?;
-    let run_id = started.run_id.clone();
-    if let Ok(mut runs) = app.runs.lock() {
-        runs.insert(run_id.clone(), LiveRun { run: started.run, recorded: Some(started.recorded) });
-    }
+    // Started to the end in a task of its own: a client that goes away mid-start (a tab
+    // closed, a timeout) cannot leave a process held at its gate, or running unrecorded.
+    let starting = tokio::spawn(async move {
+        let book = app.book();
+        let (runbook, step, selection) = find(&book, &body)?;
+        // The runner refuses an unknown or closed session and an unconfirmed risky step.
+        let request = run_request(&app, &book, &id, runbook, step, selection, body);
+        let started = app.runner.start(request).await?;
+        let run_id = started.run_id.clone();
+        if let Ok(mut runs) = app.runs.lock() {
+            runs.insert(run_id.clone(), LiveRun { run: started.run, recorded: Some(started.recorded) });
+        }
+        Ok::<_, ApiError>(run_id)
+    });
+    let run_id = starting.await??;
     Ok(Reply(StatusCode::ACCEPTED, RunAccepted { run_id }))
 }
 
@@ -405,8 +411,12 @@ async fn run_events(
     PathParams(run_id): PathParams<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let after: u64 =
-        headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+    // Chunk numbers are stored as SQL integers: a larger id than any can be is past the end.
+    let after: u64 = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(0, |after| after.min(i64::MAX as u64));
     let live = app.runs.lock().ok().and_then(|runs| runs.get(&run_id).map(|live| live.run.clone()));
     let source = match live {
         Some(run) => Source::Live(run.subscribe(after)),
@@ -418,7 +428,7 @@ async fn run_events(
             if !events.iter().any(|e| matches!(e.kind, EventKind::RunStarted(_))) {
                 return Err(ApiError::not_found(format!("no run `{run_id}`")));
             }
-            Source::Recorded { next_seq: after + 1, backlog: Default::default(), changes }
+            Source::Recorded { next_seq: after.saturating_add(1), backlog: Default::default(), changes }
         }
     };
     let shutdown = app.shutdown.clone();

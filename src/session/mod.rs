@@ -447,9 +447,17 @@ pub fn open(url: Option<&str>, book_root: &std::path::Path) -> Result<std::sync:
             let logs = RunLogs::new(&opsbook_dir);
             Ok(std::sync::Arc::new(PgStore::open(url, Some(&opsbook_dir.join("outbox.db")), logs)?))
         }
-        Some(url) if url.starts_with("sqlite:") => {
-            let path = std::path::Path::new(url.trim_start_matches("sqlite:").trim_start_matches("//"));
-            Ok(std::sync::Arc::new(SqliteStore::open(&crate::load::absolute(path))?))
+        Some(url) if let Some(path) = crate::config::sqlite_path(url) => {
+            if path.trim().is_empty() {
+                return Err(StoreError::Backend {
+                    location: url.to_owned(),
+                    message:
+                        "a sqlite: store needs a path: sqlite:PATH (relative to book.toml, or to the working folder \
+                              when given with --store or OPSBOOK_STORE)"
+                            .to_owned(),
+                });
+            }
+            Ok(std::sync::Arc::new(SqliteStore::open(&crate::load::absolute(std::path::Path::new(path)))?))
         }
         Some(url) => Err(StoreError::Backend {
             location: postgres::mask_url(url),

@@ -322,7 +322,7 @@ impl SessionStore for SqliteStore {
             EventKind::RunStarted(started) => Some(started),
             _ => None,
         });
-        Ok(started.map(|started| self.logs.read(&started.log, after + 1)).unwrap_or_default())
+        Ok(started.map(|started| self.logs.read(&started.log, after.saturating_add(1))).unwrap_or_default())
     }
 
     fn logs(&self) -> &RunLogs {

@@ -420,3 +420,39 @@ fn recorded(server: &Server, session: &str, run_id: &str) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn a_last_event_id_past_any_chunk_number_ends_the_stream_cleanly() {
+    let dir = crate::serve::book();
+    let server = Server::start(dir.path());
+    let (_, created) = server.post("/api/sessions", json!({"title": "Ids"}));
+    let id = created["id"].as_str().unwrap().to_owned();
+    // A live run: the stream waits for the end and sends no output.
+    let (_, slow) = server.post(&format!("/api/sessions/{id}/runs"), json!({"runbook": "serve.md", "step": "slow"}));
+    let slow_id = slow["run_id"].as_str().unwrap().to_owned();
+    server.events(&slow_id, None, Some(1));
+    let cancel = {
+        let (base, token, slow_id) = (server.base.clone(), server.token.clone(), slow_id.clone());
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            ureq::post(&format!("{base}/api/runs/{slow_id}/cancel"))
+                .header("Authorization", &format!("Bearer {token}"))
+                .send_empty()
+                .unwrap();
+        })
+    };
+    for last in [u64::MAX, i64::MAX as u64 + 1] {
+        let events = server.events(&slow_id, Some(last), None);
+        assert_eq!(outputs(&events), "", "{events:?}");
+        assert_eq!(events.last().unwrap().1, "exit");
+    }
+    cancel.join().unwrap();
+    // A finished run, read from the store.
+    let (_, count) = server.post(&format!("/api/sessions/{id}/runs"), json!({"runbook": "serve.md", "step": "count"}));
+    let count_id = count["run_id"].as_str().unwrap().to_owned();
+    server.events(&count_id, None, None);
+    let restarted = Server::start(dir.path());
+    drop(server);
+    let events = restarted.events(&count_id, Some(u64::MAX), None);
+    assert_eq!((outputs(&events).as_str(), events.last().unwrap().1.as_str()), ("", "exit"));
+}

@@ -23,6 +23,7 @@ fn spec(dir: &Path, script: &str) -> ProcessSpec {
         redactor: Redactor::default(),
         capture_env: true,
         terminal: false,
+        gated: false,
     }
 }
 

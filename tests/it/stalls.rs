@@ -21,6 +21,12 @@ echo done
 ```bash {name=greet}
 echo hello
 ```
+
+## Mark
+
+```bash {name=mark}
+echo ran >> marked
+```
 "#;
 
 /// Holds the store's write lock from another connection until dropped.
@@ -102,4 +108,60 @@ fn a_locked_store_slows_no_page_loses_no_end_and_says_busy() {
     let export = server.get_text(&format!("/api/sessions/{session}/export?format=md"));
     assert!(!export.contains("(running)"), "{export}");
     assert!(export.contains("exit 0"), "{export}");
+}
+
+/// A POST of `body` to `path` whose caller hangs up after `wait`, without reading the answer.
+fn post_and_leave(server: &Server, path: &str, body: &serde_json::Value, wait: Duration) {
+    use std::io::Write;
+    let body = body.to_string();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        server.port(),
+        server.token,
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    std::thread::sleep(wait);
+}
+
+#[test]
+fn nothing_runs_unrecorded_and_a_caller_that_leaves_loses_no_run() {
+    let dir = crate::common::fixture_book("stall.md", BOOK);
+    let server = Server::start(dir.path());
+    let session = server.post("/api/sessions", json!({"title": "stall"})).1["id"].as_str().unwrap().to_owned();
+    let runs = format!("/api/sessions/{session}/runs");
+    let db = dir.path().join(".opsbook/opsbook.db");
+    // No inputs: nothing is remembered first, so the start is the run's first write.
+    let mark = json!({"runbook": "stall.md", "step": "mark", "confirm": true});
+
+    // The store cannot take the run's start within its deadline: the step never ran.
+    let lock = Lock::take(&db);
+    let (status, refused) = server.post(&runs, mark.clone());
+    assert_eq!(status, 503, "{refused}");
+    drop(lock);
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(!dir.path().join("marked").exists(), "a step ran that no session records");
+
+    // The caller hangs up while the store is locked: once the lock goes, the run is recorded
+    // and runs, once.
+    let lock = Lock::take(&db);
+    post_and_leave(&server, &runs, &mark, Duration::from_millis(500));
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(!dir.path().join("marked").exists(), "it ran before its start was recorded");
+    drop(lock);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let shown = loop {
+        let shown = server.get_json(&format!("/api/sessions/{session}"));
+        let ended = shown["runs"].as_array().unwrap().iter().any(|r| r["step"] == "mark" && r["result"] == "exit 0");
+        if ended || Instant::now() > deadline {
+            break shown;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let marks: Vec<_> = shown["runs"].as_array().unwrap().iter().filter(|r| r["step"] == "mark").collect();
+    assert_eq!(marks.len(), 1, "{shown}");
+    assert_eq!(marks[0]["result"], "exit 0", "{shown}");
+    assert_eq!(std::fs::read_to_string(dir.path().join("marked")).unwrap(), "ran\n");
 }
