@@ -159,7 +159,7 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(axum::middleware::from_fn_with_state(app.clone(), auth::guard))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(headers::harden))
-        .layer(axum::middleware::from_fn(log::requests))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), log::requests))
         .with_state(app)
 }
 
