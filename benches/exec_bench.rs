@@ -98,6 +98,7 @@ fn main() {
                 config: &config,
                 inputs: Default::default(),
                 confirmed: false,
+                confirmed_plan: None,
                 cwd: dir.path().to_path_buf(),
                 actor: actor.clone(),
                 terminal: false,

@@ -59,6 +59,10 @@ pub struct RunRequest<'a> {
     pub inputs: HashMap<String, String>,
     /// The person confirmed a mutating or destructive step.
     pub confirmed: bool,
+    /// The [`Plan::digest`] of what the person confirmed, when the front end showed a plan:
+    /// a run whose plan has changed since (the runbook edited, an input or remembered value
+    /// changed) is refused rather than run under a confirmation of something else.
+    pub confirmed_plan: Option<String>,
     /// Where the step runs (its `cwd=` attribute is taken relative to this).
     pub cwd: PathBuf,
     pub actor: Actor,
@@ -91,6 +95,10 @@ pub enum RunError {
     Script { step: String, source: ScriptError },
     #[error("session `{0}` is closed; start a new one with `opsbook session new`")]
     SessionClosed(String),
+    #[error(
+        "step `{step}` is not what was confirmed: it changed since (the runbook or a value); review it and confirm again"
+    )]
+    PlanChanged { step: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -116,6 +124,18 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// What the person confirms, as a short hex SHA-256: the commands as shown (values in
+    /// place, secrets masked), the risk and the reasons to confirm.
+    pub fn digest(&self) -> String {
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        for part in [self.shown.as_str(), self.risk.as_str(), &self.confirmation_reason()] {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part.as_bytes());
+        }
+        hasher.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// Why the run needs confirmation: its risk, the step's `confirm`, values handed to a
     /// second interpreter.
     pub fn confirmation_reason(&self) -> String {
@@ -218,6 +238,9 @@ impl Runner {
                 reason: plan.confirmation_reason(),
                 commands: plan.shown,
             });
+        }
+        if request.confirmed_plan.as_ref().is_some_and(|confirmed| *confirmed != plan.digest()) {
+            return Err(RunError::PlanChanged { step: request.step.id.clone() });
         }
         let cwd = match &request.step.settings.cwd {
             Some(dir) => request.cwd.join(dir),

@@ -330,6 +330,8 @@
     if (plan.data.needs_confirmation) {
       if (!(await confirmRun(step, plan.data))) return;
       body.confirm = true;
+      // What was confirmed: the server refuses the run if the step changed since.
+      body.plan = plan.data.digest;
     }
     const started = await api(`/api/sessions/${state.session}/runs`, "POST", body);
     if (started.status !== 202) { alertText(started.data.error); return; }

@@ -121,6 +121,7 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
             config: &book.config.opsbook,
             inputs: inputs_of(step, &given),
             confirmed: args.yes,
+            confirmed_plan: None,
             cwd: cwd.clone(),
             actor: Actor::local("cli"),
             terminal: false,

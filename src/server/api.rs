@@ -247,6 +247,7 @@ fn run_request<'b>(
         config: &book.config.opsbook,
         inputs: body.inputs,
         confirmed: body.confirm,
+        confirmed_plan: body.plan,
         cwd: app.cwd.clone(),
         actor: actor(),
         terminal: false,
@@ -265,6 +266,7 @@ async fn plan_run(
     let request = run_request(&app, &book, &session.id, runbook, step, selection, body);
     match app.runner.plan(&request).await {
         Ok(plan) => Ok(Reply::ok(PlanView {
+            digest: Some(plan.digest()),
             commands: Some(plan.shown),
             risk: plan.risk.as_str(),
             reason: Some(plan.reason),
@@ -278,6 +280,7 @@ async fn plan_run(
             risk: step.risk.as_str(),
             reason: None,
             needs_confirmation: step.risk.needs_confirmation() || step.settings.confirm,
+            digest: None,
             warnings: None,
             missing: missing.iter().map(MissingInput::from).collect(),
         })),

@@ -145,6 +145,9 @@ pub struct RunBody {
     pub inputs: HashMap<String, String>,
     #[serde(default)]
     pub confirm: bool,
+    /// The plan's `digest` the person confirmed: the run is refused (409) if it changed since.
+    #[serde(default)]
+    pub plan: Option<String>,
 }
 
 /// `GET /api/sessions/{id}/export?format=`.
@@ -247,6 +250,10 @@ pub struct PlanView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub needs_confirmation: bool,
+    /// What the person confirms, to send back as the run's `plan` (absent while inputs are
+    /// missing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
     /// Values handed to a second interpreter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warnings: Option<Vec<String>>,

@@ -456,3 +456,42 @@ fn a_last_event_id_past_any_chunk_number_ends_the_stream_cleanly() {
     let events = restarted.events(&count_id, Some(u64::MAX), None);
     assert_eq!((outputs(&events).as_str(), events.last().unwrap().1.as_str()), ("", "exit"));
 }
+
+#[test]
+fn a_confirmation_holds_only_for_the_commands_it_was_shown() {
+    const BOOK: &str = "# Danger\n\n## Danger\n\n```bash {name=danger confirm}\necho harmless >> danger.txt\n```\n";
+    let dir = crate::common::fixture_book("danger.md", BOOK);
+    let server = Server::start(dir.path());
+    let (_, created) = server.post("/api/sessions", json!({"title": "Confirm"}));
+    let id = created["id"].as_str().unwrap().to_owned();
+    let step = json!({"runbook": "danger.md", "step": "danger"});
+    let (status, plan) = server.post(&format!("/api/sessions/{id}/plan"), step.clone());
+    assert_eq!(status, 200, "{plan}");
+    assert_eq!(plan["commands"], "echo harmless >> danger.txt\n");
+    let digest = plan["digest"].as_str().unwrap().to_owned();
+    assert_eq!(digest.len(), 32);
+
+    // The runbook changes between the dialog and the click.
+    let reloads = ureq::get(&format!("{}/api/reload", server.base))
+        .header("Authorization", &format!("Bearer {}", server.token))
+        .call()
+        .unwrap();
+    std::fs::write(dir.path().join("runbooks/danger.md"), BOOK.replace("echo harmless", "echo CHANGED")).unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(reloads.into_body().into_reader()));
+    assert!(lines.any(|line| line.is_ok_and(|l| l.starts_with("data: "))));
+    let confirmed = json!({"runbook": "danger.md", "step": "danger", "confirm": true, "plan": digest});
+    let (status, refused) = server.post(&format!("/api/sessions/{id}/runs"), confirmed.clone());
+    assert_eq!(status, 409, "{refused}");
+    assert!(refused["error"].as_str().unwrap().contains("not what was confirmed"), "{refused}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!dir.path().join("danger.txt").exists(), "a changed step ran under an old confirmation");
+
+    // Confirmed again as it is now, it runs.
+    let (_, plan) = server.post(&format!("/api/sessions/{id}/plan"), step);
+    assert_ne!(plan["digest"], confirmed["plan"]);
+    let again = json!({"runbook": "danger.md", "step": "danger", "confirm": true, "plan": plan["digest"]});
+    let (status, started) = server.post(&format!("/api/sessions/{id}/runs"), again);
+    assert_eq!(status, 202, "{started}");
+    server.events(started["run_id"].as_str().unwrap(), None, None);
+    assert_eq!(std::fs::read_to_string(dir.path().join("danger.txt")).unwrap(), "CHANGED\n");
+}
