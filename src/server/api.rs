@@ -50,13 +50,15 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/runs/{run_id}/cancel", post(cancel_run))
         .route("/api/reload", get(reload_events))
         .route("/api/runbooks/{*path}", get(runbook_listing))
+        .route("/api", any(no_such_endpoint))
+        .route("/api/", any(no_such_endpoint))
         .route("/api/{*rest}", any(no_such_endpoint))
         .method_not_allowed_fallback(method_not_allowed)
 }
 
 /// Any other path under `/api/`: the same error body as every other failure.
-async fn no_such_endpoint(PathParams(rest): PathParams<String>) -> ApiError {
-    ApiError::not_found(format!("no API endpoint `/api/{rest}`"))
+async fn no_such_endpoint(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("no API endpoint `{}`", uri.path()))
 }
 
 async fn method_not_allowed() -> ApiError {

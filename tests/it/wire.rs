@@ -194,6 +194,8 @@ fn every_endpoint_answers_the_json_the_console_reads_snapshot() {
     // endpoint does not take, a path or query that does not decode, a body over the limit that
     // did not say its length.
     wire.send("GET", "/api/nope", None);
+    wire.send("GET", "/api", None);
+    wire.send("GET", "/api/", None);
     wire.send("POST", "/api/book", None);
     wire.send("GET", "/api/sessions/%FF", None);
     wire.send("GET", &format!("{base}/export?format=%FF"), None);
