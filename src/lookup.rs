@@ -50,6 +50,9 @@ pub enum CommandNumber {
 impl std::fmt::Display for CommandNumber {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            CommandNumber::Numbered { written, number: usize::MAX } => {
+                write!(f, "`{written}` asks for more than any step has")
+            }
             CommandNumber::Numbered { written, number } => write!(f, "`{written}` asks for number {number}"),
             CommandNumber::Index(index) => write!(f, "there is no command {index} (0-based)"),
         }
@@ -95,9 +98,13 @@ pub fn step_or_command<'r>(runbook: &'r Runbook, written: &str) -> Result<(&'r S
     if let Ok(step) = step(runbook, written) {
         return Ok((step, Selection::All));
     }
-    if let Some((id, number)) = written.rsplit_once('.')
-        && let (Ok(step), Ok(number)) = (step(runbook, id), number.parse::<usize>())
+    // Digits only (`+1` is not a number here); more than any step has is simply too many.
+    if let Some((id, digits)) = written.rsplit_once('.')
+        && !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(step) = step(runbook, id)
     {
+        let number = digits.parse::<usize>().unwrap_or(usize::MAX);
         let asked = || CommandNumber::Numbered { written: written.to_owned(), number };
         let selection = match number.checked_sub(1) {
             Some(index) => check(step, index, asked)?,
@@ -195,6 +202,12 @@ mod tests {
             ("check.3", "step `check` has 2 command(s); `check.3` asks for number 3"),
             ("check.0", "step `check` has 2 command(s); `check.0` asks for number 0"),
             ("check.x", "no step `check.x` in `db.md`"),
+            ("check.+1", "no step `check.+1` in `db.md`"),
+            ("check.", "no step `check.` in `db.md`"),
+            (
+                "check.99999999999999999999",
+                "step `check` has 2 command(s); `check.99999999999999999999` asks for more than any step has",
+            ),
             ("nope.1", "no step `nope.1` in `db.md`"),
         ] {
             assert_eq!(cli(written).unwrap_err().to_string(), message, "{written}");
