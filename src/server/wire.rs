@@ -54,13 +54,21 @@ pub(super) fn json_response(status: StatusCode, body: &impl Serialize) -> Respon
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
+/// How long a request body may take to arrive (it is at most 64 KiB).
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
+        // A body that trickles in (or never comes) holds a connection; it has this long.
+        let read = tokio::time::timeout(BODY_TIMEOUT, Bytes::from_request(request, state)).await.map_err(|_| {
+            ApiError::new(
+                axum::http::StatusCode::REQUEST_TIMEOUT,
+                format!("the request body did not arrive within {} s", BODY_TIMEOUT.as_secs()),
+            )
+        })?;
+        let bytes = read.map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
         serde_json::from_slice(&bytes)
             .map(JsonBody)
             .map_err(|err| ApiError::bad_request(format!("invalid JSON body: {err}")))

@@ -368,7 +368,21 @@ fn a_huge_declared_body_is_refused_at_once_and_slow_headers_are_cut_off() {
         .collect();
     let page = server.get_raw("/index.html");
     assert_eq!(page.0, 200);
+    // A body that never comes, with the token: answered 408 once the body's time is up.
+    let mut stalled = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+    let headers = format!(
+        "POST /api/sessions HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{}}",
+        server.port(),
+        server.token
+    );
+    stalled.write_all(headers.as_bytes()).unwrap();
     std::thread::sleep(Duration::from_secs(12));
+    stalled.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut answer = [0u8; 512];
+    let read = stalled.read(&mut answer).unwrap_or(0);
+    let answer = String::from_utf8_lossy(&answer[..read]).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("did not arrive within 10 s"), "{answer}");
     for mut stream in slow {
         stream.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         let mut buf = [0u8; 256];
