@@ -362,8 +362,18 @@ impl Config {
         if self.opsbook.shell.trim().is_empty() {
             return fail("opsbook.shell", "`opsbook.shell` is empty; name a shell such as \"bash\"".to_owned());
         }
-        if self.opsbook.timeout.is_zero() {
-            return fail("opsbook.timeout", "`opsbook.timeout` must be more than 0s".to_owned());
+        // Steps run as `SHELL -c SCRIPT`: the shell is one program, not a command line.
+        if self.opsbook.shell.trim().contains(char::is_whitespace) {
+            return fail(
+                "opsbook.shell",
+                format!(
+                    "`opsbook.shell` is one program (steps run as `SHELL -c SCRIPT`), not `{}`; name it alone, such as \"bash\" or \"/bin/zsh\"",
+                    self.opsbook.shell.trim()
+                ),
+            );
+        }
+        if self.opsbook.timeout < Duration::from_secs(1) {
+            return fail("opsbook.timeout", "`opsbook.timeout` must be at least 1s".to_owned());
         }
         if self.opsbook.severity.is_empty() {
             return fail(
@@ -751,5 +761,18 @@ reason = "promotes a release"
     fn duplicate_severity_is_an_error() {
         let err = parse("[[opsbook.severity]]\nname = \"SEV1\"\n[[opsbook.severity]]\nname = \"sev1\"\n").unwrap_err();
         assert!(err.to_string().contains("severity `sev1` is listed twice"), "{err}");
+    }
+
+    #[test]
+    fn a_shell_is_one_program_and_a_timeout_at_least_a_second() {
+        let err = parse("[opsbook]\nshell = \"bash -c\"\n").unwrap_err().to_string();
+        assert!(err.starts_with("book.toml:2:1: `opsbook.shell` is one program"), "{err}");
+        assert!(err.contains("not `bash -c`"), "{err}");
+        assert_eq!(parse("[opsbook]\nshell = \"/bin/zsh\"\n").unwrap().opsbook.shell, "/bin/zsh");
+        for short in ["0s", "1ns", "999ms"] {
+            let err = parse(&format!("[opsbook]\ntimeout = \"{short}\"\n")).unwrap_err().to_string();
+            assert!(err.contains("`opsbook.timeout` must be at least 1s"), "{short}: {err}");
+        }
+        assert_eq!(parse("[opsbook]\ntimeout = \"1s\"\n").unwrap().opsbook.timeout, Duration::from_secs(1));
     }
 }
