@@ -180,13 +180,17 @@ fn commands_on_one_line(text: &str) -> String {
 }
 
 /// `line` (one line, see [`crate::line::one_line`]) such that it cannot open a Markdown block
-/// where it starts a line: a leading ASCII punctuation mark (`#`, `-`, `>`, `|`, `` ` ``, `=`, `<`,
-/// `[`…) is escaped, as is the `.` or `)` of a leading number (`1.`), so that it reads as text.
+/// where it starts a line: a leading mark that can (a heading's `#`, a list's `-` `+` `*`, a
+/// quote's `>`, a fence, a rule, a table row, raw HTML's `<`, a definition's `[x]:`) is escaped,
+/// as is the `.` or `)` of a leading number (`1.`), so that it reads as text. Inline marks (a
+/// link's `[`) stay: inline content opens no block, and [`inert`] disarms it in HTML.
 fn inert_start(line: &str) -> String {
+    const BLOCK_MARKS: &[u8] = b"#-+*=><|_~`:";
     let digits = line.bytes().take_while(u8::is_ascii_digit).count();
+    let definition = line.starts_with('[') && line.split_once(']').is_some_and(|(_, rest)| rest.starts_with(':'));
     match line.as_bytes().get(digits) {
         Some(b'.' | b')') if digits > 0 => format!("{}\\{}", &line[..digits], &line[digits..]),
-        Some(c) if digits == 0 && c.is_ascii_punctuation() => format!("\\{line}"),
+        Some(c) if digits == 0 && (BLOCK_MARKS.contains(c) || definition) => format!("\\{line}"),
         _ => line.to_owned(),
     }
 }
@@ -585,6 +589,9 @@ mod tests {
             ("---", "\\---"),
             ("> quote", "\\> quote"),
             ("<div>", "\\<div>"),
+            ("[x]: javascript:alert(1)", "\\[x]: javascript:alert(1)"),
+            (":--- | ---", "\\:--- | ---"),
+            ("[a link](https://example.com)", "[a link](https://example.com)"),
             ("plain text", "plain text"),
             ("2026 was fine", "2026 was fine"),
         ] {
