@@ -448,7 +448,9 @@ impl Config {
 pub struct Environment {
     /// `OPSBOOK_STORE`: the session store, before `store` in book.toml (after `--store`).
     pub store: Option<String>,
-    /// `OPSBOOK_RESPONDER`: who is responding from this machine.
+    /// `OPSBOOK_RESPONDER`: who is responding from this machine. A value with a control
+    /// character (a line break, an escape) is refused, with a warning: it would write lines of
+    /// its own into every export and timeline that names the responder.
     pub responder: Option<String>,
     /// `PGPASSWORD`: the PostgreSQL password, for a store URL that has none.
     pub pg_password: Option<String>,
@@ -471,7 +473,13 @@ impl Environment {
             set("XDG_CONFIG_HOME").map(PathBuf::from).or_else(|| Some(PathBuf::from(set("HOME")?).join(".config")));
         Environment {
             store: text("OPSBOOK_STORE"),
-            responder: text("OPSBOOK_RESPONDER").map(|v| v.trim().to_owned()),
+            responder: text("OPSBOOK_RESPONDER").map(|v| v.trim().to_owned()).filter(|v| {
+                let refused = crate::line::has_control(v);
+                if refused {
+                    tracing::warn!("OPSBOOK_RESPONDER holds a control character (a line break?); ignoring it");
+                }
+                !refused
+            }),
             pg_password: set("PGPASSWORD").and_then(|v| v.into_string().ok()),
             user_config: config_home.map(|home| home.join("opsbook").join("config.toml")),
         }
@@ -692,6 +700,10 @@ reason = "promotes a release"
         assert_eq!(xdg.user_config, Some(PathBuf::from("/cfg/opsbook/config.toml")));
         assert_eq!(xdg.store, None, "blank is unset");
         assert_eq!(Environment::from_vars(vars(&[])), Environment::default());
+        for forged in ["mallory@evil)\n- 02:00 - Status: Resolved (alice", "ana\rbob", "a\x1b[2Jb", "a\tb"] {
+            let refused = Environment::from_vars(|name| (name == "OPSBOOK_RESPONDER").then(|| forged.into()));
+            assert_eq!(refused.responder, None, "{forged:?}");
+        }
 
         // --store, then OPSBOOK_STORE, then book.toml.
         let book = parse("[opsbook]\nstore = \"sqlite:data/book.db\"\n").unwrap().opsbook;

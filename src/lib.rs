@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod exec;
 pub mod export;
 pub(crate) mod extract;
+pub mod line;
 pub(crate) mod listing;
 pub mod load;
 pub(crate) mod lookup;

@@ -160,9 +160,15 @@ pub fn load_file(file: &Path) -> Result<Book, LoadError> {
         }
         None => (parent.to_owned(), Config::default(), parent.to_owned()),
     };
-    let rel = relative_to(file, &src).unwrap_or_else(|| {
-        file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned())
-    });
+    // A file outside the book's source folder (beside book.toml, or in no book) is its own
+    // source: its path is its name in its folder, so that `src` joined to it is the file.
+    let (src, rel) = match relative_to(file, &src) {
+        Some(rel) => (src, rel),
+        None => (
+            parent.to_owned(),
+            file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned()),
+        ),
+    };
     let mut diagnostics = Vec::new();
     let boundary = Boundary::of_book(&root, &config);
     let runbooks = read_and_parse(file, &rel, &boundary, &options(&config), &mut diagnostics)

@@ -10,6 +10,7 @@ use super::output::{BOLD, DIM, Output};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::export;
+use crate::line::one_line;
 use crate::record::RunLogs;
 use crate::session::{self, Actor, EventKind, NoteKind, SessionStore, Status};
 use crate::{load, lookup};
@@ -136,7 +137,12 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
                     writeln!(
                         out.stdout,
                         "{BOLD}{}{BOLD:#}  {} {} UTC  {:<5} {:<13} {}",
-                        session.id, start.date, start.time, session.severity, state, session.title
+                        session.id,
+                        start.date,
+                        start.time,
+                        one_line(&session.severity),
+                        state,
+                        one_line(&session.title)
                     )?;
                 }
             }
@@ -151,8 +157,8 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             let start = crate::clock::utc(session.started_at);
-            writeln!(out.stdout, "{BOLD}{}{BOLD:#}  {}", session.id, session.title)?;
-            writeln!(out.stdout, "  {DIM}severity{DIM:#}  {}", session.severity)?;
+            writeln!(out.stdout, "{BOLD}{}{BOLD:#}  {}", session.id, one_line(&session.title))?;
+            writeln!(out.stdout, "  {DIM}severity{DIM:#}  {}", one_line(&session.severity))?;
             writeln!(out.stdout, "  {DIM}status{DIM:#}    {}", session.status)?;
             writeln!(out.stdout, "  {DIM}started{DIM:#}   {} {} UTC", start.date, start.time)?;
             if let Some(ended) = session.ended_at {
@@ -163,14 +169,21 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
             let runs = export::runs(&events);
             for event in events.iter().filter(|e| export::on_timeline(e)) {
                 let when = crate::clock::utc(event.at);
+                // A note's further lines go under its text, indented past the date, so none of
+                // them reads as an event of its own.
+                let description = export::describe(event, &runs);
+                let mut lines = description.lines();
                 writeln!(
                     out.stdout,
                     "{DIM}{} {}{DIM:#}  {}  {DIM}({}){DIM:#}",
                     when.date,
                     when.time,
-                    export::describe(event, &runs),
-                    format_args!("{}@{}", event.actor.user, event.actor.host)
+                    lines.next().unwrap_or_default(),
+                    format_args!("{}@{}", one_line(&event.actor.user), one_line(&event.actor.host))
                 )?;
+                for line in lines {
+                    writeln!(out.stdout, "{:18}{line}", "")?;
+                }
             }
         }
         SessionCommand::Note { id, text, kind } => {
@@ -230,7 +243,7 @@ fn migrate(root: &Path, from: Option<&str>, to: &str, out: &mut Output) -> anyho
             .collect();
         if target.import(&found, &events, &vars, outputs)? {
             copied += 1;
-            writeln!(out.stderr, "copied {} ({} events): {}", found.id, events.len(), found.title)?;
+            writeln!(out.stderr, "copied {} ({} events): {}", found.id, events.len(), one_line(&found.title))?;
         } else {
             skipped += 1;
             writeln!(out.stderr, "already there: {}", found.id)?;

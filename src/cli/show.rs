@@ -39,7 +39,9 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
     }
     let w = &mut out.stdout;
     writeln!(w, "{BOLD}{}{BOLD:#}  {}", step.id, step.title)?;
-    writeln!(w, "  {DIM}at{DIM:#}       {}:{}:{}", book.src.join(&runbook.path).display(), step.line, step.col)?;
+    let file = book.src.join(&runbook.path);
+    let file = file.strip_prefix(".").unwrap_or(&file);
+    writeln!(w, "  {DIM}at{DIM:#}       {}:{}:{}", file.display(), step.line, step.col)?;
     if !step.section.is_empty() {
         writeln!(w, "  {DIM}section{DIM:#}  {}", step.section.join(" › "))?;
     }
@@ -104,16 +106,23 @@ pub(super) fn open_book_for(runbook: &str, book: Option<&Path>) -> Result<Book, 
     if book.is_none() && as_file.is_file() { load::open(Some(as_file)) } else { load::open(book) }
 }
 
-/// The runbook a RUNBOOK argument names: the file given, when it is one of the book's runbooks,
-/// else the book's runbook of that name ([`lookup::runbook`]).
+/// The runbook a RUNBOOK argument names: a file on disk is the book's runbook at that same file
+/// (compared canonically) or an error, never another runbook; a name that is not a file is the
+/// book's runbook of that name ([`lookup::runbook`]).
 pub(super) fn find_runbook<'b>(book: &'b Book, wanted: &str) -> Result<&'b Runbook, InputError> {
-    if book.runbooks.len() == 1 && Path::new(wanted).is_file() {
-        return Ok(&book.runbooks[0]);
-    }
-    // A path from the working directory, as the book's source folder is.
-    let as_file = Path::new(wanted.trim_start_matches("./"));
-    if let Some(runbook) = book.runbooks.iter().find(|r| book.src.join(&r.path) == as_file) {
-        return Ok(runbook);
+    let as_file = Path::new(wanted);
+    if as_file.is_file() {
+        let file = std::fs::canonicalize(as_file).ok();
+        let same = |runbook: &&std::sync::Arc<Runbook>| {
+            file.is_some() && std::fs::canonicalize(book.src.join(&runbook.path)).ok() == file
+        };
+        return match book.runbooks.iter().find(same) {
+            Some(runbook) => Ok(runbook),
+            None => Err(InputError(format!(
+                "`{wanted}` is not a runbook of the book at `{}`; `opsbook list` shows its runbooks",
+                book.root.display()
+            ))),
+        };
     }
     lookup::runbook(book, wanted).map_err(|err| match err {
         LookupError::NoRunbook { .. } => {

@@ -1,6 +1,12 @@
 //! A session as a postmortem: Markdown in the seed's template (Summary, Impact, Timeline, Root
 //! Cause, Resolution, Action Items, Lessons Learned, then an appendix of full outputs), JSON with
 //! a versioned schema, and printable HTML. Also the seed's status-update text.
+//!
+//! Everything in a session came from people and commands, so the Markdown is written to keep
+//! its shape whatever they typed: a field written as part of a line is one line
+//! ([`crate::line::one_line`]), and the lines of a multi-line note are indented under their item
+//! with any leading block marker escaped ([`inert_start`]), so that no note, title or name can
+//! start a timeline entry, a list item or a section of its own.
 
 use std::fmt::Write as _;
 use std::sync::LazyLock;
@@ -9,6 +15,7 @@ use regex::Regex;
 use serde_json::json;
 
 use crate::clock::utc;
+use crate::line::{lines, one_line};
 use crate::record::Chunk;
 use crate::session::{Event, EventKind, NoteKind, RunEnded, RunStarted, Session, SessionStore};
 
@@ -111,14 +118,17 @@ pub fn run_output(store: &dyn SessionStore, started: &RunStarted) -> String {
     }
 }
 
-/// One line describing an event, for the timeline and the JSON `description`.
+/// What an event says, for the timeline and the JSON `description`: one line, but for a note,
+/// whose lines are kept (each one line, blank ones dropped, see [`crate::line::lines`]); the
+/// writer decides how a note's second line is set apart.
 pub fn describe(event: &Event, runs: &[ExportedRun<'_>]) -> String {
     match &event.kind {
-        EventKind::Created { title, severity } => format!("Incident opened: {title} ({severity})"),
+        EventKind::Created { title, severity } => {
+            format!("Incident opened: {} ({})", one_line(title), one_line(severity))
+        }
         EventKind::StatusChanged { from, to } => format!("Status: {from} -> {to}"),
-        EventKind::SeverityChanged { from, to } => format!("Severity: {from} -> {to}"),
-        EventKind::NoteAdded { note: NoteKind::Note, text } => format!("Note: {text}"),
-        EventKind::NoteAdded { note, text } => format!("{}: {text}", note_heading(*note)),
+        EventKind::SeverityChanged { from, to } => format!("Severity: {} -> {}", one_line(from), one_line(to)),
+        EventKind::NoteAdded { note, text } => format!("{}: {}", note_heading(*note), lines(text).join("\n")),
         EventKind::RunStarted(started) => {
             let run = runs.iter().find(|r| r.started.run_id == started.run_id);
             let result = match run.and_then(ExportedRun::ended) {
@@ -131,20 +141,23 @@ pub fn describe(event: &Event, runs: &[ExportedRun<'_>]) -> String {
                 }
                 None => run.map(ExportedRun::result).unwrap_or_default(),
             };
+            let step = one_line(&started.step);
             let what = match started.command {
-                Some(index) => format!("command {} of step `{}`", index + 1, started.step),
-                None => format!("step `{}`", started.step),
+                Some(index) => format!("command {} of step `{step}`", index + 1),
+                None => format!("step `{step}`"),
             };
             format!(
                 "Ran {what} ({}) of {}: `{}` ({result})",
-                started.step_title,
-                started.runbook,
-                one_line(&started.command_text)
+                one_line(&started.step_title),
+                one_line(&started.runbook),
+                commands_on_one_line(&started.command_text)
             )
         }
-        EventKind::RunFinished(ended) => format!("Run {} ended: {}", ended.run_id, exit_text(ended)),
-        EventKind::RunCancelled(ended) => format!("Run {} cancelled", ended.run_id),
-        EventKind::RunInterrupted { run_id, reason } => format!("Run {run_id} interrupted: {reason}"),
+        EventKind::RunFinished(ended) => format!("Run {} ended: {}", one_line(&ended.run_id), exit_text(ended)),
+        EventKind::RunCancelled(ended) => format!("Run {} cancelled", one_line(&ended.run_id)),
+        EventKind::RunInterrupted { run_id, reason } => {
+            format!("Run {} interrupted: {}", one_line(run_id), one_line(reason))
+        }
         EventKind::Closed => "Incident closed".to_owned(),
     }
 }
@@ -161,11 +174,50 @@ fn note_heading(kind: NoteKind) -> &'static str {
     }
 }
 
-/// Multi-line commands on one line: `a; b`.
-fn one_line(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    let joined = lines.join(" ; ");
-    joined.replace('`', "'")
+/// Multi-line commands on one line: `a ; b`.
+fn commands_on_one_line(text: &str) -> String {
+    lines(text).join(" ; ").replace('`', "'")
+}
+
+/// `line` (one line, see [`crate::line::one_line`]) such that it cannot open a Markdown block
+/// where it starts a line: a leading mark that can (a heading's `#`, a list's `-` `+` `*`, a
+/// quote's `>`, a fence, a rule, a table row, raw HTML's `<`, a definition's `[x]:`) is escaped,
+/// as is the `.` or `)` of a leading number (`1.`), so that it reads as text. Inline marks (a
+/// link's `[`) stay: inline content opens no block, and [`inert`] disarms it in HTML.
+fn inert_start(line: &str) -> String {
+    const BLOCK_MARKS: &[u8] = b"#-+*=><|_~`:";
+    let digits = line.bytes().take_while(u8::is_ascii_digit).count();
+    let definition = line.starts_with('[') && line.split_once(']').is_some_and(|(_, rest)| rest.starts_with(':'));
+    match line.as_bytes().get(digits) {
+        Some(b'.' | b')') if digits > 0 => format!("{}\\{}", &line[..digits], &line[digits..]),
+        Some(c) if digits == 0 && (BLOCK_MARKS.contains(c) || definition) => format!("\\{line}"),
+        _ => line.to_owned(),
+    }
+}
+
+/// Writes `text` as one Markdown block: its first line after `lead` (a list marker, or empty for
+/// a paragraph), each further line indented by `indent` spaces, every line made inert
+/// ([`inert_start`]) and ended with a hard break, so a note keeps its lines and opens nothing.
+fn write_block(out: &mut String, lead: &str, indent: usize, text: &str) {
+    let lines = lines(text);
+    let last = lines.len().saturating_sub(1);
+    for (index, line) in lines.iter().enumerate() {
+        let break_ = if index < last { "  " } else { "" };
+        if index == 0 {
+            let _ = writeln!(out, "{lead}{}{break_}", inert_start(line));
+        } else {
+            let _ = writeln!(out, "{:indent$}{}{break_}", "", inert_start(line));
+        }
+    }
+    if lines.is_empty() {
+        let _ = writeln!(out, "{}", lead.trim_end());
+    }
+}
+
+/// Output for a fenced block: every line ending (a lone `\r` too, which CommonMark counts and a
+/// progress bar writes) as `\n`.
+fn fenced_text(output: &str) -> String {
+    output.replace("\r\n", "\n").replace('\r', "\n")
 }
 
 /// Events that appear as their own timeline lines: run ends are folded into their start.
@@ -189,6 +241,7 @@ fn end_of(session: &Session, events: &[Event]) -> i64 {
 }
 
 fn excerpt(output: &str) -> Option<String> {
+    let output = fenced_text(output);
     let lines: Vec<&str> = output.lines().collect();
     if lines.iter().all(|l| l.trim().is_empty()) {
         return None;
@@ -218,7 +271,8 @@ fn section(out: &mut String, heading: &str, texts: &[&str], prompt: &str) {
         let _ = writeln!(out, "{prompt}");
     } else {
         for text in texts {
-            let _ = writeln!(out, "{text}\n");
+            write_block(out, "", 0, text);
+            out.push('\n');
         }
     }
     out.truncate(out.trim_end().len());
@@ -231,9 +285,9 @@ pub fn markdown(session: &Session, events: &[Event], store: &dyn SessionStore) -
     let mut out = String::new();
     let start = utc(session.started_at);
     let end_at = end_of(session, events);
-    let _ = writeln!(out, "# Postmortem: {}\n", session.title);
-    let _ = writeln!(out, "- Session: `{}`", session.id);
-    let _ = writeln!(out, "- Severity: {}", session.severity);
+    let _ = writeln!(out, "# Postmortem: {}\n", one_line(&session.title));
+    let _ = writeln!(out, "- Session: `{}`", one_line(&session.id));
+    let _ = writeln!(out, "- Severity: {}", one_line(&session.severity));
     let _ = writeln!(out, "- Status: {}", session.status);
     let _ = writeln!(out, "- Started: {} {} UTC", start.date, start.time);
     match session.ended_at {
@@ -259,7 +313,7 @@ pub fn markdown(session: &Session, events: &[Event], store: &dyn SessionStore) -
         let _ = writeln!(out, "- Users affected: X\n- Revenue impact: $X");
     } else {
         for text in impact {
-            let _ = writeln!(out, "- {text}");
+            write_block(&mut out, "- ", 2, text);
         }
     }
     out.push('\n');
@@ -273,8 +327,8 @@ pub fn markdown(session: &Session, events: &[Event], store: &dyn SessionStore) -
             let _ = writeln!(out, "\n{} (UTC)\n", when.date);
             day = when.date.clone();
         }
-        let _ =
-            writeln!(out, "- {} - {} ({}@{})", when.time, describe(event, &runs), event.actor.user, event.actor.host);
+        let actor = format!("{}@{}", one_line(&event.actor.user), one_line(&event.actor.host));
+        write_block(&mut out, &format!("- {} - ", when.time), 2, &format!("{} ({actor})", describe(event, &runs)));
         if let EventKind::RunStarted(started) = &event.kind
             && let Some(text) = excerpt(&run_output(store, started))
         {
@@ -291,11 +345,15 @@ pub fn markdown(session: &Session, events: &[Event], store: &dyn SessionStore) -
 
     section(&mut out, "Root Cause", &notes(events, NoteKind::RootCause), "Why did this happen?");
     section(&mut out, "Resolution", &notes(events, NoteKind::Resolution), "What fixed it?");
-    let actions: Vec<String> = notes(events, NoteKind::Action).iter().map(|a| format!("- [ ] {a}")).collect();
+    let actions = notes(events, NoteKind::Action);
     if actions.is_empty() {
         section(&mut out, "Action Items", &[], "- [ ] Item 1 (Owner, Due date)\n- [ ] Item 2 (Owner, Due date)");
     } else {
-        let _ = writeln!(out, "## Action Items\n{}\n", actions.join("\n"));
+        let _ = writeln!(out, "## Action Items");
+        for action in actions {
+            write_block(&mut out, "- [ ] ", 2, action);
+        }
+        out.push('\n');
     }
     section(&mut out, "Lessons Learned", &notes(events, NoteKind::Lesson), "What can we do better?");
 
@@ -306,28 +364,33 @@ pub fn markdown(session: &Session, events: &[Event], store: &dyn SessionStore) -
             let _ = writeln!(
                 out,
                 "### {} {} UTC - `{}` in {} (run {})\n",
-                when.date, when.time, run.started.step, run.started.runbook, run.started.run_id
+                when.date,
+                when.time,
+                one_line(&run.started.step),
+                one_line(&run.started.runbook),
+                one_line(&run.started.run_id)
             );
-            let command_fence = fence_for(&run.started.command_text);
-            let _ = writeln!(out, "{command_fence}bash\n{}\n{command_fence}\n", run.started.command_text.trim_end());
+            let command = fenced_text(&run.started.command_text);
+            let command_fence = fence_for(&command);
+            let _ = writeln!(out, "{command_fence}bash\n{}\n{command_fence}\n", command.trim_end());
             let context = &run.started.context;
             let mut facts = vec![
-                format!("{}", run.result()),
-                format!("by {}@{}", context.user, context.host),
-                format!("in `{}`", context.cwd),
+                run.result(),
+                format!("by {}@{}", one_line(&context.user), one_line(&context.host)),
+                format!("in `{}`", one_line(&context.cwd)),
             ];
             if let Some(ended) = run.ended() {
                 facts.insert(1, duration_text(ended.duration_ms));
             }
             if let Some(commit) = &context.git_commit {
-                let short = commit.get(..12).unwrap_or(commit);
+                let short = one_line(commit.get(..12).unwrap_or(commit));
                 facts.push(format!("book at {short}{}", if context.git_dirty { " (uncommitted changes)" } else { "" }));
             }
             for (name, value) in &context.probes {
-                facts.push(format!("{name}: {value}"));
+                facts.push(format!("{}: {}", one_line(name), one_line(value)));
             }
             let _ = writeln!(out, "{}\n", facts.join(" · "));
-            let output = run_output(store, run.started);
+            let output = fenced_text(&run_output(store, run.started));
             if output.is_empty() {
                 let _ = writeln!(out, "(no output)\n");
             } else {
@@ -432,7 +495,7 @@ pub fn html(session: &Session, events: &[Event], store: &dyn SessionStore) -> St
     let options = pulldown_cmark::Options::ENABLE_TABLES | pulldown_cmark::Options::ENABLE_TASKLISTS;
     let parser = pulldown_cmark::Parser::new_ext(&markdown, options).map(inert);
     pulldown_cmark::html::push_html(&mut body, parser);
-    let title = html_escape(&format!("Postmortem: {}", session.title));
+    let title = html_escape(&format!("Postmortem: {}", one_line(&session.title)));
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title}</title>\n<style>\n{PRINT_CSS}</style>\n</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n"
     )
@@ -481,13 +544,17 @@ fn html_escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
-/// The seed's "Internal Communication" update, filled from the session.
+/// The seed's "Internal Communication" update, filled from the session: one line a field.
 pub fn status_update(session: &Session, events: &[Event]) -> String {
     let impact = notes(events, NoteKind::Impact);
     let impact = impact.last().copied().unwrap_or("[Who/what is affected]");
     format!(
         "Incident: {}\nSeverity: {}\nStatus: {}\nImpact: {}\nETA: [If known]\nUpdates: opsbook session {}\n",
-        session.title, session.severity, session.status, impact, session.id
+        one_line(&session.title),
+        one_line(&session.severity),
+        session.status,
+        one_line(impact),
+        one_line(&session.id)
     )
 }
 
@@ -510,6 +577,32 @@ mod tests {
     #[test]
     fn colour_codes_leave_the_export() {
         assert_eq!(ANSI.replace_all("\x1b[31mred\x1b[0m \x1b]0;title\x07ok", ""), "red ok");
+    }
+
+    #[test]
+    fn a_line_cannot_open_a_markdown_block() {
+        for (line, inert) in [
+            ("- 02:00 - Status: Resolved", "\\- 02:00 - Status: Resolved"),
+            ("## Root Cause", "\\## Root Cause"),
+            ("1. first", "1\\. first"),
+            ("12) first", "12\\) first"),
+            ("---", "\\---"),
+            ("> quote", "\\> quote"),
+            ("<div>", "\\<div>"),
+            ("[x]: javascript:alert(1)", "\\[x]: javascript:alert(1)"),
+            (":--- | ---", "\\:--- | ---"),
+            ("[a link](https://example.com)", "[a link](https://example.com)"),
+            ("plain text", "plain text"),
+            ("2026 was fine", "2026 was fine"),
+        ] {
+            assert_eq!(inert_start(line), inert, "{line}");
+        }
+        let mut out = String::new();
+        write_block(&mut out, "- ", 2, "first\n- [ ] forged\r## Lessons\n\n  tail");
+        assert_eq!(out, "- first  \n  \\- [ ] forged  \n  \\## Lessons  \n  tail\n");
+        let mut out = String::new();
+        write_block(&mut out, "- 18:43 - ", 2, "Note: a\n# b (ana@laptop)");
+        assert_eq!(out, "- 18:43 - Note: a  \n  \\# b (ana@laptop)\n");
     }
 
     #[test]

@@ -109,11 +109,13 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session opened now: a new id, investigating.
+    /// A session opened now: a new id, investigating. The title is one line (line breaks, tabs
+    /// and other control characters become spaces, see [`crate::line::one_line`]): every store,
+    /// and so the CLI and the console, create sessions through here.
     pub fn open(title: &str, severity: &str, at: i64) -> Session {
         Session {
             id: new_session_id(at),
-            title: title.to_owned(),
+            title: crate::line::one_line(title),
             severity: severity.to_owned(),
             status: Status::Investigating,
             started_at: at,
@@ -168,7 +170,8 @@ pub fn responder() -> String {
         .unwrap_or_else(crate::record::user)
 }
 
-/// `[opsbook] responder` of a user config file; a file that cannot be read or parsed is
+/// `[opsbook] responder` of a user config file; a file that cannot be read or parsed, or a
+/// responder with a control character (a line break would forge lines in every timeline), is
 /// logged as a warning and ignored (the OS user is used).
 fn user_config_responder(path: &std::path::Path) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
@@ -178,7 +181,17 @@ fn user_config_responder(path: &std::path::Path) -> Option<String> {
             .and_then(|t| t.get("responder"))
             .and_then(|v| v.as_str())
             .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty()),
+            .filter(|v| !v.is_empty())
+            .filter(|v| {
+                let refused = crate::line::has_control(v);
+                if refused {
+                    tracing::warn!(
+                        "{}: `responder` holds a control character (a line break?); using the OS user",
+                        path.display()
+                    );
+                }
+                !refused
+            }),
         Err(err) => {
             tracing::warn!("{}: {err}; using the OS user as responder", path.display());
             None
@@ -619,6 +632,23 @@ mod tests {
             Session { status: Status::Identified, severity: "SEV1".to_owned(), ended_at: Some(7), ..session.clone() };
         assert_eq!(session, expected);
         assert_eq!((session.title.as_str(), session.started_at), ("db down", 1));
+    }
+
+    #[test]
+    fn a_session_title_is_one_line() {
+        let session = Session::open("db down\n- Status: Resolved\n\n## Root Cause\tintern did it\r", "SEV3", 1);
+        assert_eq!(session.title, "db down - Status: Resolved ## Root Cause intern did it");
+    }
+
+    #[test]
+    fn a_responder_with_a_line_break_in_the_user_config_is_ignored() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "[opsbook]\nresponder = \"mallory)\\n- 02:00 - Status: Resolved (alice\"\n")
+            .expect("writable");
+        assert_eq!(user_config_responder(&path), None);
+        std::fs::write(&path, "[opsbook]\nresponder = \" ana \"\n").expect("writable");
+        assert_eq!(user_config_responder(&path).as_deref(), Some("ana"));
     }
 
     #[test]

@@ -148,3 +148,43 @@ fn no_colour_without_a_terminal() {
     let forced = opsbook(&["--color", "always", "list"], &repo());
     assert!(forced.stdout.contains(&0x1b), "--color always forces them");
 }
+
+/// `run/show --book B FILE` ran B's only runbook whatever FILE was, and a runbook beside
+/// book.toml (outside `src`) was shown at a path below `src`.
+#[test]
+fn a_file_outside_the_book_is_not_its_only_runbook() {
+    let step = |says: &str| format!("# Only\n\n## Hello\n\n```sh\necho {says}\n```\n");
+    let dir = book(&[
+        ("one/book.toml", b"[book]\ntitle = \"One\"\nsrc = \"runbooks\"\n"),
+        ("one/runbooks/only.md", step("from-only").as_bytes()),
+        ("one/draft.md", step("from-draft").as_bytes()),
+        ("other/else.md", step("from-else").as_bytes()),
+        ("notes.txt", b"not a runbook\n"),
+    ]);
+    let root = dir.path();
+    for file in ["other/else.md", "notes.txt", "one/draft.md"] {
+        let (code, stdout, stderr) = run(&["run", "--book", "one", file, "hello", "--yes"], root);
+        assert_eq!(code, 2, "{file}: {stdout}{stderr}");
+        assert!(!stdout.contains("from-only") && !stderr.contains("from-only"), "{file}: {stdout}{stderr}");
+        assert!(stderr.contains(&format!("`{file}` is not a runbook of the book at `one`")), "{stderr}");
+        let (code, _, stderr) = run(&["show", "--book", "one", file, "hello"], root);
+        assert_eq!(code, 2, "{file}: {stderr}");
+    }
+    // The book's own runbook, by its file or by its name.
+    for wanted in ["one/runbooks/only.md", "./one/runbooks/only.md", "only"] {
+        let (code, stdout, stderr) = run(&["show", "--book", "one", wanted, "hello"], root);
+        assert_eq!(code, 0, "{wanted}: {stderr}");
+        assert!(stdout.contains("echo from-only"), "{wanted}: {stdout}");
+    }
+    // A file on its own is its own runbook, shown where it is.
+    let (code, stdout, stderr) = run(&["show", "draft.md", "hello"], &root.join("one"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("echo from-draft"), "{stdout}");
+    assert!(stdout.contains("at       draft.md:5:1"), "{stdout}");
+    let (code, stdout, stderr) = run(&["show", "other/else.md", "hello"], root);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("at       other/else.md:5:1"), "{stdout}");
+    let (code, stdout, _) = run(&["show", "one/runbooks/only.md", "hello"], root);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("at       one/runbooks/only.md:5:1"), "{stdout}");
+}

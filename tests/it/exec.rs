@@ -311,3 +311,33 @@ fn a_line_over_64_kib_keeps_a_secret_across_the_cut() {
         assert!(!log.contains(piece), "{piece:?} reached the log");
     }
 }
+
+#[test]
+fn context_probes_are_bounded_and_leave_no_process_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = |name: &str| dir.path().join(name);
+    let probes: BTreeMap<String, String> = [
+        ("flood", "head -c 100000000 /dev/zero | tr '\\0' x".to_owned()),
+        ("hang", format!("(sleep 3 && touch {}) & sleep 301", marker("hang").display())),
+        ("bg", format!("(sleep 3 && touch {}) & echo answered", marker("bg").display())),
+        ("first", "echo kube-prod; echo second line".to_owned()),
+        ("fails", "exit 3".to_owned()),
+    ]
+    .into_iter()
+    .map(|(name, command)| (name.to_owned(), command))
+    .collect();
+    let started = Instant::now();
+    let context = runtime().block_on(exec::context::collect(dir.path(), &probes, (None, false)));
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    let flood = &context.probes["flood"];
+    assert!(flood.starts_with("xxxx") && flood.ends_with('…'), "{}", &flood[..flood.len().min(300)]);
+    assert!(flood.chars().count() <= 201, "cut to 200 characters and a mark: {}", flood.len());
+    assert_eq!(context.probes["hang"], "(no answer within 2s)");
+    assert_eq!(context.probes["bg"], "answered");
+    assert_eq!(context.probes["first"], "kube-prod");
+    assert_eq!(context.probes["fails"], "(exit 3)");
+    // A background process of a probe would write its marker 3 s after it started.
+    std::thread::sleep(Duration::from_millis(3500).saturating_sub(started.elapsed()) + Duration::from_millis(500));
+    assert!(!marker("hang").exists(), "the timed-out probe's group is killed");
+    assert!(!marker("bg").exists(), "an answered probe's group is killed");
+}

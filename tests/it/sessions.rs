@@ -529,3 +529,101 @@ fn a_store_kept_elsewhere_keeps_its_runs_output_for_exports_and_replays() {
     let replayed = crate::serve::outputs(&server.events(&run_id, None, None));
     assert!(replayed.contains("pods: 3 running\n") && replayed.contains("warning: queue deep\n"), "{replayed}");
 }
+
+/// `opsbook` with the environment `vars` added.
+fn opsbook_with(args: &[&str], cwd: &Path, vars: &[(&str, &str)]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_opsbook"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .envs(vars.iter().copied())
+        .output()
+        .unwrap()
+}
+
+/// The lines of `markdown` between `## {heading}` and the next `## `.
+fn section_lines<'m>(markdown: &'m str, heading: &str) -> Vec<&'m str> {
+    let start = format!("## {heading}");
+    markdown.lines().skip_while(|l| *l != start).skip(1).take_while(|l| !l.starts_with("## ")).collect()
+}
+
+#[test]
+fn line_breaks_in_a_responder_title_or_note_forge_no_line_in_exports_or_session_show() {
+    let dir = book();
+    let root = dir.path();
+    let forged_status = "- 02:00 - Status: Investigating -> Resolved (alice@vm)";
+    let title = "db down\n- Status: Resolved\n\n## Root Cause\nintern did it";
+    let new = opsbook(&["session", "new", title], root);
+    assert!(new.status.success(), "{}", text(&new.stderr));
+    let id = text(&new.stdout).trim().to_owned();
+    let responder = "mallory@evil)\n- 02:00 - Status: Investigating -> Resolved (alice";
+    let noted = opsbook_with(&["session", "note", &id, "hi"], root, &[("OPSBOOK_RESPONDER", responder)]);
+    assert!(noted.status.success(), "{}", text(&noted.stderr));
+    let notes: [(&str, String); 5] = [
+        ("note", format!("first line\n{forged_status}\n## Root Cause\n\n1. forged\n---\n> quote")),
+        ("root-cause", "real cause\n\n## Action Items\n- [ ] forged action".to_owned()),
+        ("impact", "EU down\n- Users affected: none\n# Forged".to_owned()),
+        ("action", "add an alert\n- [ ] forged item\n   ## Lessons Learned".to_owned()),
+        ("summary", "short\r## Resolution\rforged".to_owned()),
+    ];
+    for (kind, note) in &notes {
+        let out = opsbook(&["session", "note", &id, note, "--kind", kind], root);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    assert!(opsbook(&["session", "status", &id, "identified"], root).status.success());
+    // created, the responder's note, five notes, the status change.
+    let real_events = 8;
+
+    let markdown = text(&opsbook(&["export", &id, "--format", "md"], root).stdout);
+    let headings: Vec<&str> = markdown.lines().filter(|l| l.trim_start().starts_with('#')).collect();
+    assert_eq!(
+        headings,
+        [
+            "# Postmortem: db down - Status: Resolved ## Root Cause intern did it",
+            "## Summary",
+            "## Impact",
+            "## Timeline",
+            "## Root Cause",
+            "## Resolution",
+            "## Action Items",
+            "## Lessons Learned"
+        ],
+        "{markdown}"
+    );
+    let header: Vec<&str> = markdown.lines().take_while(|l| !l.starts_with("## ")).collect();
+    assert_eq!(header.iter().filter(|l| l.starts_with("- Status:")).count(), 1, "{markdown}");
+    let timeline = section_lines(&markdown, "Timeline");
+    let items: Vec<&&str> = timeline.iter().filter(|l| l.trim_start().starts_with(['-', '*', '+'])).collect();
+    assert_eq!(items.len(), real_events, "{markdown}");
+    assert!(items.iter().all(|l| l.starts_with("- ")), "{items:#?}");
+    assert!(!markdown.contains("mallory"), "the responder with a line break is refused: {markdown}");
+    assert_eq!(section_lines(&markdown, "Impact").iter().filter(|l| l.starts_with("- ")).count(), 2, "{markdown}");
+    let actions = section_lines(&markdown, "Action Items");
+    assert_eq!(actions.iter().filter(|l| l.trim_start().starts_with('-')).count(), 1, "{markdown}");
+    assert!(markdown.contains("first line"), "{markdown}");
+    assert!(markdown.contains("forged action"), "the note is kept, as text: {markdown}");
+
+    // The HTML page: one h1, the template's h2s, one list of real events in the timeline.
+    let html = text(&opsbook(&["export", &id, "--format", "html"], root).stdout);
+    assert_eq!(html.matches("<h1>").count(), 1, "{html}");
+    assert_eq!(html.matches("<h2>").count(), 7, "{html}");
+    assert_eq!(html.matches("<h3>").count() + html.matches("<h4>").count() + html.matches("<hr").count(), 0, "{html}");
+    assert_eq!(html.matches("<ol").count() + html.matches("<blockquote>").count(), 0, "{html}");
+    let timeline = html.split("<h2>Timeline</h2>").nth(1).unwrap().split("<h2>").next().unwrap();
+    assert_eq!(timeline.matches("<ul>").count(), 1, "{timeline}");
+    assert_eq!(timeline.matches("<li>").count(), real_events, "{timeline}");
+
+    // `session show`: the title on its line, one line a real event starts.
+    let show = text(&opsbook(&["session", "show", &id], root).stdout);
+    let lines: Vec<&str> = show.lines().collect();
+    assert!(lines[0].ends_with("db down - Status: Resolved ## Root Cause intern did it"), "{show}");
+    assert_eq!(lines.iter().filter(|l| l.trim_start().starts_with("status")).count(), 1, "{show}");
+    let dated = lines[1..].iter().filter(|l| l.starts_with("20")).count();
+    assert_eq!(dated, real_events, "{show}");
+    assert!(lines.iter().all(|l| !l.starts_with(['-', '#'])), "a note's lines are indented: {show}");
+    assert!(!show.contains("mallory") && !show.contains('\r'), "{show}");
+
+    let update = text(&opsbook(&["session", "status-update", &id], root).stdout);
+    assert_eq!(update.lines().count(), 6, "{update}");
+    assert!(update.starts_with("Incident: db down - Status: Resolved ## Root Cause intern did it\n"), "{update}");
+}
