@@ -961,7 +961,7 @@ fn change_of(payload: &str) -> Option<Change> {
 impl SessionStore for PgStore {
     fn create(&self, title: &str, severity: &str, actor: &Actor, at: i64) -> Result<Session, StoreError> {
         let session = Session::open(title, severity, at);
-        let kind = EventKind::Created { title: title.to_owned(), severity: severity.to_owned() };
+        let kind = EventKind::Created { title: session.title.clone(), severity: severity.to_owned() };
         let event = Event::unnumbered(&session.id, actor, at, kind);
         self.write(Write::Create { session: session.clone(), event })?;
         Ok(session)

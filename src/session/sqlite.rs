@@ -215,7 +215,7 @@ impl SessionStore for SqliteStore {
                 &format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, NULL)"),
                 params![session.id, session.title, session.severity, session.status.as_str(), at],
             )?;
-            let kind = EventKind::Created { title: title.to_owned(), severity: severity.to_owned() };
+            let kind = EventKind::Created { title: session.title.clone(), severity: severity.to_owned() };
             insert_event(&tx, Event::unnumbered(&session.id, actor, at, kind))?;
             tx.commit()
         })?;
