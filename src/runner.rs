@@ -158,6 +158,9 @@ pub struct Started {
     pub run: exec::Process,
     /// Resolves once the end event is committed.
     pub recorded: tokio::task::JoinHandle<Result<Outcome, StoreError>>,
+    /// Turns true once the end is committed (or given up on): for those that show the end
+    /// and should show it only when the record has it.
+    pub ended: tokio::sync::watch::Receiver<bool>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -380,7 +383,7 @@ impl Runner {
                 }
             })
         });
-        let recorded = tokio::spawn(async move {
+        let record_end = async move {
             let outcome = waiting.wait().await;
             if let Some(uploaded) = uploaded {
                 let _ = uploaded.await;
@@ -426,8 +429,15 @@ impl Runner {
                     }
                 }
             }
+        };
+        let (ended_tx, ended) = tokio::sync::watch::channel(false);
+        let recorded = tokio::spawn(async move {
+            let result = record_end.await;
+            // Recorded, or given up on: whoever waits for the record waits no more.
+            let _ = ended_tx.send(true);
+            result
         });
-        Ok(Started { run_id, run, recorded })
+        Ok(Started { run_id, run, recorded, ended })
     }
 }
 

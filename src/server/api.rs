@@ -305,7 +305,8 @@ async fn start_run(
         let started = app.runner.start(request).await?;
         let run_id = started.run_id.clone();
         if let Ok(mut runs) = app.runs.lock() {
-            runs.insert(run_id.clone(), LiveRun { run: started.run, recorded: Some(started.recorded) });
+            let live = LiveRun { run: started.run, recorded: Some(started.recorded), ended: started.ended };
+            runs.insert(run_id.clone(), live);
         }
         Ok::<_, ApiError>(run_id)
     });
@@ -379,7 +380,8 @@ fn change_event(health: &crate::session::Health) -> SseEvent {
 
 /// Where a stream of a run's events stands.
 enum Source {
-    Live(exec::Subscription),
+    /// A run of this server, and whether its end is recorded yet.
+    Live(exec::Subscription, tokio::sync::watch::Receiver<bool>),
     /// A run this server did not start (another process, another machine, or an earlier
     /// server): its output is read from the store until the store records its end.
     Recorded {
@@ -393,6 +395,9 @@ enum Source {
 /// How often a stream of a run this server did not start reads the store when it hears
 /// nothing (a store that does not tell of other processes' writes).
 const RECORDED_POLL: Duration = Duration::from_millis(250);
+
+/// How long a live run's `exit` event waits for its end to be recorded.
+const END_RECORD_WAIT: Duration = Duration::from_secs(2);
 
 /// The end a run's events record, for its `exit` event.
 fn recorded_exit(events: &[crate::session::Event]) -> Option<SseEvent> {
@@ -422,9 +427,10 @@ async fn run_events(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map_or(0, |after| after.min(i64::MAX as u64));
-    let live = app.runs.lock().ok().and_then(|runs| runs.get(&run_id).map(|live| live.run.clone()));
+    let live =
+        app.runs.lock().ok().and_then(|runs| runs.get(&run_id).map(|live| (live.run.clone(), live.ended.clone())));
     let source = match live {
-        Some(run) => Source::Live(run.subscribe(after)),
+        Some((run, ended)) => Source::Live(run.subscribe(after), ended),
         None => {
             // Listen before looking, so that nothing written in between is missed.
             let changes = app.runner.store().changes();
@@ -445,14 +451,18 @@ async fn run_events(
             }
             let (event, source) = match source {
                 Source::Done => return None,
-                Source::Live(mut subscription) => {
+                Source::Live(mut subscription, mut ended) => {
                     let next = tokio::select! {
                         next = subscription.next() => next,
                         _ = shutdown.changed() => None,
                     };
                     match next {
-                        Some(ProcessEvent::Output(chunk)) => (output_event(&chunk), Source::Live(subscription)),
+                        Some(ProcessEvent::Output(chunk)) => (output_event(&chunk), Source::Live(subscription, ended)),
                         Some(ProcessEvent::Exit(outcome)) => {
+                            // The end is said once the record has it, so that what the console
+                            // does next (an export, the timeline) shows it; a store that cannot
+                            // take it now does not keep the end from the person watching.
+                            let _ = tokio::time::timeout(END_RECORD_WAIT, ended.wait_for(|ended| *ended)).await;
                             let event = exit_event(
                                 outcome.end.as_str(),
                                 outcome.exit_code,

@@ -56,6 +56,8 @@ pub struct App {
 struct LiveRun {
     run: exec::Process,
     recorded: Option<tokio::task::JoinHandle<Result<Outcome, StoreError>>>,
+    /// True once the run's end is in the store (or the runner gave up on it).
+    ended: tokio::sync::watch::Receiver<bool>,
 }
 
 /// How to build an [`App`].
