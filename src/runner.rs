@@ -7,13 +7,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::config::OpsbookConfig;
+use crate::config::{Config, OpsbookConfig};
 use crate::exec::redact::{Redactor, is_secret_name};
 use crate::exec::script::{self, Script, ScriptError, Selection};
 use crate::exec::{self, ProcessSpec, StartError};
 use crate::model::{Risk, Runbook, Step};
 use crate::record::Outcome;
-use crate::session::{Actor, EventKind, RunEnded, RunStarted, SessionStore, StoreError};
+use crate::session::{Actor, EventKind, NoteKind, RunEnded, RunStarted, Session, SessionStore, StoreError};
 
 /// Starts runs and records them in a session store.
 pub struct Runner {
@@ -225,6 +225,39 @@ impl Runner {
         plan_with(BTreeMap::new(), request)
     }
 
+    /// Starts a run in a session opened for it (the console's first Run, `opsbook run` without
+    /// `--session`), titled and graded by [`opening`]. The run is checked first (inputs,
+    /// confirmation, the confirmed plan), so a refused run leaves no session behind; the
+    /// timeline then says which run opened the session.
+    pub async fn start_opening(
+        &self,
+        request: RunRequest<'_>,
+        (title, severity): (String, String),
+    ) -> Result<(Session, Started), RunError> {
+        admit(&self.plan_fresh(&request)?, &request)?;
+        let (actor, at) = (request.actor.clone(), (self.clock)());
+        let opened_by = format!(
+            "Opened by running step `{}` ({}) of {}",
+            request.step.id,
+            crate::line::one_line(&request.step.title),
+            request.runbook.path
+        );
+        let session = self
+            .blocking(move |store| {
+                let session = store.create(&title, &severity, &actor, at)?;
+                store.append(
+                    &session.id,
+                    &actor,
+                    at,
+                    EventKind::NoteAdded { note: NoteKind::Note, text: opened_by },
+                )?;
+                Ok(session)
+            })
+            .await?;
+        let started = self.start(request.with_session(&session.id)).await?;
+        Ok((session, started))
+    }
+
     /// Starts a run: checks it, records `run-started`, starts the process, and records the end
     /// when it comes.
     pub async fn start(&self, request: RunRequest<'_>) -> Result<Started, RunError> {
@@ -234,17 +267,7 @@ impl Runner {
             return Err(RunError::SessionClosed(session.id));
         }
         let plan = self.plan(&request).await?;
-        if plan.needs_confirmation && !request.confirmed {
-            return Err(RunError::NeedsConfirmation {
-                step: request.step.id.clone(),
-                risk: plan.risk,
-                reason: plan.confirmation_reason(),
-                commands: plan.shown,
-            });
-        }
-        if request.confirmed_plan.as_ref().is_some_and(|confirmed| *confirmed != plan.digest()) {
-            return Err(RunError::PlanChanged { step: request.step.id.clone() });
-        }
+        admit(&plan, &request)?;
         let cwd = match &request.step.settings.cwd {
             Some(dir) => request.cwd.join(dir),
             None => request.cwd.clone(),
@@ -439,6 +462,35 @@ impl Runner {
         });
         Ok(Started { run_id, run, recorded, ended })
     }
+}
+
+/// Whether a planned run may go as asked: confirmed when it must be, and (when the front end
+/// showed a plan) still the plan that was confirmed.
+fn admit(plan: &Plan, request: &RunRequest<'_>) -> Result<(), RunError> {
+    if plan.needs_confirmation && !request.confirmed {
+        return Err(RunError::NeedsConfirmation {
+            step: request.step.id.clone(),
+            risk: plan.risk,
+            reason: plan.confirmation_reason(),
+            commands: plan.shown.clone(),
+        });
+    }
+    if request.confirmed_plan.as_ref().is_some_and(|confirmed| *confirmed != plan.digest()) {
+        return Err(RunError::PlanChanged { step: request.step.id.clone() });
+    }
+    Ok(())
+}
+
+/// The session a run opens when none is open: the runbook's title, at the severity its front
+/// matter gives when the book has that level, else the book's least severe.
+pub fn opening(config: &Config, runbook: &Runbook) -> (String, String) {
+    let severity = runbook
+        .front_matter
+        .severity
+        .as_deref()
+        .and_then(|given| crate::lookup::severity(config, given).ok())
+        .unwrap_or_else(|| config.default_severity());
+    (runbook.title.clone(), severity)
 }
 
 /// A run's end that the store did not take is written again after this pause, doubling up to

@@ -284,13 +284,6 @@
     return values;
   }
 
-  async function ensureSession() {
-    if (state.session) return true;
-    showNewSession();
-    alertText("Start an incident session first (the bar at the bottom): every run is recorded in one.");
-    return false;
-  }
-
   function confirmRun(step, plan) {
     return new Promise((resolve) => {
       const dialog = el("dialog", { class: "opsbook-dialog confirm-dialog" },
@@ -308,11 +301,13 @@
     });
   }
 
+  // With no session open, the first Run opens one (titled by the runbook, at its severity;
+  // both can be changed in the bar) and runs in it: one click to the first output.
   async function runStep(section, step, command) {
-    if (!(await ensureSession())) return;
     const body = { runbook: state.runbook.path, step: step.id, inputs: inputsOf(section) };
     if (command != null) body.command = command;
-    const plan = await api(`/api/sessions/${state.session}/plan`, "POST", body);
+    const base = state.session ? `/api/sessions/${encodeURIComponent(state.session)}` : "/api";
+    const plan = await api(`${base}/plan`, "POST", body);
     if (!plan.ok) { alertText(plan.data.error); return; }
     for (const input of section.querySelectorAll(".run-inputs input")) input.classList.remove("missing");
     if (plan.data.missing.length) {
@@ -333,10 +328,11 @@
       // What was confirmed: the server refuses the run if the step changed since.
       body.plan = plan.data.digest;
     }
-    const started = await api(`/api/sessions/${state.session}/runs`, "POST", body);
+    const started = await api(`${base}/runs`, "POST", body);
     if (started.status !== 202) { alertText(started.data.error); return; }
     attach(step.id, started.data.run_id, true);
-    renderBar();
+    if (started.data.session_id) setSession(started.data.session_id);
+    else renderBar();
   }
 
   function attach(stepId, runId, running) {

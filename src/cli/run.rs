@@ -11,7 +11,6 @@ use super::output::{BOLD, DIM, Output, risk_style};
 use super::session::{StoreArgs, open_store};
 use super::show::{find_runbook, open_book_for};
 use super::{EXIT_FAILED, InputError};
-use crate::clock::now_ms;
 use crate::exec::ProcessEvent;
 use crate::exec::script::{ScriptError, Selection};
 use crate::export::duration_text;
@@ -200,18 +199,22 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
             Choice::Quit => break,
             Choice::Run => {}
         }
-        if session_id.is_empty() {
-            let title = format!("opsbook run {}", runbook.path);
-            let session = store.create(&title, &book.config.default_severity(), &Actor::local("cli"), now_ms())?;
-            writeln!(out.stderr, "{DIM}recording in new session {}{DIM:#}", session.id)?;
-            session_id = session.id;
-        }
         request.confirmed = true;
         request.terminal = on_terminal && step.interactive.is_some();
-        let started = runner.start(request.with_session(&session_id)).await.map_err(|err| match err {
+        let refused = |err: RunError| match err {
             RunError::Start(_) | RunError::Store(_) | RunError::Folder { .. } => anyhow::Error::from(err),
             other => InputError(other.to_string()).into(),
-        })?;
+        };
+        // The first step that starts opens the session, as the console's first Run does.
+        let started = if session_id.is_empty() {
+            let opening = crate::runner::opening(&book.config, runbook);
+            let (session, started) = runner.start_opening(request.clone(), opening).await.map_err(refused)?;
+            writeln!(out.stderr, "{DIM}recording in new session {}{DIM:#}", session.id)?;
+            session_id = session.id;
+            started
+        } else {
+            runner.start(request.with_session(&session_id)).await.map_err(refused)?
+        };
         let mut subscription = started.run.subscribe(0);
         let mut cancelled = false;
         loop {

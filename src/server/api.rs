@@ -42,6 +42,8 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/sessions/{id}/status", post(set_status))
         .route("/api/sessions/{id}/severity", post(set_severity))
         .route("/api/sessions/{id}/close", post(close_session))
+        .route("/api/plan", post(plan_opening))
+        .route("/api/runs", post(start_opening_run))
         .route("/api/sessions/{id}/plan", post(plan_run))
         .route("/api/sessions/{id}/runs", post(start_run))
         .route("/api/sessions/{id}/export", get(export_session))
@@ -266,7 +268,19 @@ async fn plan_run(
     let (runbook, step, selection) = find(&book, &body)?;
     let session = store_call(&app, move |store| store.session(&id)).await?;
     let request = run_request(&app, &book, &session.id, runbook, step, selection, body);
-    match app.runner.plan(&request).await {
+    plan_view(step, app.runner.plan(&request).await)
+}
+
+/// `POST /api/plan`: what a run would do in the session it would open (nothing remembered).
+async fn plan_opening(State(app): State<Arc<App>>, JsonBody(body): JsonBody<RunBody>) -> ApiResult<Reply<PlanView>> {
+    let book = app.book();
+    let (runbook, step, selection) = find(&book, &body)?;
+    let request = run_request(&app, &book, "", runbook, step, selection, body);
+    plan_view(step, app.runner.plan_fresh(&request))
+}
+
+fn plan_view(step: &Step, planned: Result<crate::runner::Plan, RunError>) -> ApiResult<Reply<PlanView>> {
+    match planned {
         Ok(plan) => Ok(Reply::ok(PlanView {
             digest: Some(plan.digest()),
             commands: Some(plan.shown),
@@ -295,23 +309,47 @@ async fn start_run(
     PathParams(id): PathParams<String>,
     JsonBody(body): JsonBody<RunBody>,
 ) -> ApiResult<Reply<RunAccepted>> {
+    launch(app, body, Some(id)).await
+}
+
+/// `POST /api/runs`: the first Run with no session open starts the run in a session opened
+/// for it (`runner::opening`); the answer names the session.
+async fn start_opening_run(
+    State(app): State<Arc<App>>,
+    JsonBody(body): JsonBody<RunBody>,
+) -> ApiResult<Reply<RunAccepted>> {
+    launch(app, body, None).await
+}
+
+/// Starts a run in `session`, or in a new one.
+async fn launch(app: Arc<App>, body: RunBody, session: Option<String>) -> ApiResult<Reply<RunAccepted>> {
     // Started to the end in a task of its own: a client that goes away mid-start (a tab
     // closed, a timeout) cannot leave a process held at its gate, or running unrecorded.
     let starting = tokio::spawn(async move {
         let book = app.book();
         let (runbook, step, selection) = find(&book, &body)?;
         // The runner refuses an unknown or closed session and an unconfirmed risky step.
-        let request = run_request(&app, &book, &id, runbook, step, selection, body);
-        let started = app.runner.start(request).await?;
+        let (started, opened) = match session {
+            Some(id) => {
+                let request = run_request(&app, &book, &id, runbook, step, selection, body);
+                (app.runner.start(request).await?, None)
+            }
+            None => {
+                let request = run_request(&app, &book, "", runbook, step, selection, body);
+                let opening = crate::runner::opening(&book.config, runbook);
+                let (session, started) = app.runner.start_opening(request, opening).await?;
+                (started, Some(session.id))
+            }
+        };
         let run_id = started.run_id.clone();
         if let Ok(mut runs) = app.runs.lock() {
             let live = LiveRun { run: started.run, recorded: Some(started.recorded), ended: started.ended };
             runs.insert(run_id.clone(), live);
         }
-        Ok::<_, ApiError>(run_id)
+        Ok::<_, ApiError>((run_id, opened))
     });
-    let run_id = starting.await??;
-    Ok(Reply(StatusCode::ACCEPTED, RunAccepted { run_id }))
+    let (run_id, session_id) = starting.await??;
+    Ok(Reply(StatusCode::ACCEPTED, RunAccepted { run_id, session_id }))
 }
 
 async fn export_session(

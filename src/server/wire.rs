@@ -197,6 +197,9 @@ pub struct NoteAdded {
 #[derive(Debug, Serialize)]
 pub struct RunAccepted {
     pub run_id: String,
+    /// The session the run opened (`POST /api/runs`, no session open).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
 }
 
 /// `202` to `POST /api/runs/{run_id}/cancel`: the run being cancelled.

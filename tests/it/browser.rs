@@ -430,3 +430,38 @@ fn the_incident_console_in_a_real_browser() {
     std::fs::write(&file, edited).unwrap();
     browser.wait_for("return !window.__beforeEdit && document.body.innerText.includes('Edited while serving.');", 20);
 }
+
+#[test]
+fn one_click_from_an_alerts_deep_link_to_the_first_output() {
+    let Some((driver_bin, chromium)) = browser_binaries() else { return };
+    let book = tempfile::tempdir().unwrap();
+    std::fs::copy(repo().join("book.toml"), book.path().join("book.toml")).unwrap();
+    std::fs::create_dir(book.path().join("runbooks")).unwrap();
+    for name in ["SUMMARY.md", "local-demo.md"] {
+        std::fs::copy(repo().join("runbooks").join(name), book.path().join("runbooks").join(name)).unwrap();
+    }
+    let server = crate::serve::Server::start(book.path());
+    let profile = tempfile::tempdir().unwrap();
+    let browser = Driver::start(&driver_bin, &chromium, profile.path());
+    // The printed URL hands the browser its cookie; then the link an alert carries.
+    browser.goto(&server.url);
+    browser.goto(&format!("{}/local-demo.html?var.responder=Dana#step-greet", server.base));
+    browser.wait_for("return document.querySelector(\"section[data-step='greet'] button[data-run='step']\");", 10);
+    // No session is open, and one click is all it takes.
+    assert_eq!(server.get_json("/api/sessions"), json!([]));
+    browser.click("section[data-step='greet'] button[data-run='step']");
+    let output = browser.wait_for(
+        "const t = document.querySelector(\"section[data-step='greet'] .run-output\")?.textContent || ''; \
+         return t.includes('Dana') ? t : null;",
+        20,
+    );
+    assert_eq!(output, json!("Hello, Dana. The incident console is yours.\n"));
+    // The run opened the session; the bar shows it and the page's URL names it.
+    let session = browser.wait_for("const s = document.getElementById('opsbook-session'); return s && s.value;", 10);
+    let sessions = server.get_json("/api/sessions");
+    assert_eq!(sessions.as_array().unwrap().len(), 1, "{sessions}");
+    assert_eq!(sessions[0]["id"], session);
+    assert_eq!(sessions[0]["title"], "Local demo");
+    assert!(browser.script("return location.search;").as_str().unwrap().contains(session.as_str().unwrap()));
+    assert_eq!(browser.script("return document.querySelectorAll('dialog[open]').length;"), json!(0));
+}

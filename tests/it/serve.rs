@@ -590,3 +590,44 @@ fn the_server_logs_requests_without_the_token_and_runs_from_start_to_end() {
     line(&format!("run {run_id} started: step `count` of serve.md in session {id}"));
     line(&format!("run {run_id} ended: exit 0"));
 }
+
+#[test]
+fn the_first_run_with_no_session_opens_one_named_for_its_runbook() {
+    const DB: &str = "---\nseverity: sev2\n---\n\n# Database down\n\n## Check\n\n```bash {name=check}\necho \"checking <pod>\"\n```\n\n## Restart\n\n```bash {name=restart}\nkubectl rollout restart deployment/db\n```\n";
+    let dir = crate::common::fixture_book("db.md", DB);
+    let server = Server::start(dir.path());
+    let sessions = || server.get_json("/api/sessions").as_array().unwrap().len();
+
+    // Refused runs open nothing: an input missing, a step that needs confirmation.
+    let (status, plan) = server.post("/api/plan", json!({"runbook": "db.md", "step": "check"}));
+    assert_eq!((status, plan["missing"][0]["name"].as_str()), (200, Some("pod")), "{plan}");
+    let (status, refused) = server.post("/api/runs", json!({"runbook": "db.md", "step": "check"}));
+    assert_eq!(status, 422, "{refused}");
+    let (status, refused) = server.post("/api/runs", json!({"runbook": "db.md", "step": "restart"}));
+    assert_eq!(status, 428, "{refused}");
+    assert_eq!(sessions(), 0);
+
+    // One request: the session opens and the run starts in it.
+    let body = json!({"runbook": "db.md", "step": "check", "inputs": {"pod": "api-7f9"}});
+    let (status, plan) = server.post("/api/plan", body.clone());
+    assert_eq!((status, plan["commands"].as_str()), (200, Some("echo \"checking api-7f9\"\n")), "{plan}");
+    let (status, started) = server.post("/api/runs", body);
+    assert_eq!(status, 202, "{started}");
+    let session = started["session_id"].as_str().unwrap().to_owned();
+    let events = server.events(started["run_id"].as_str().unwrap(), None, None);
+    assert_eq!(outputs(&events), "checking api-7f9\n");
+    let shown = server.get_json(&format!("/api/sessions/{session}"));
+    assert_eq!(shown["session"]["title"], "Database down", "{shown}");
+    assert_eq!(shown["session"]["severity"], "SEV2", "the front matter's level, as the book spells it");
+    let timeline: Vec<&str> =
+        shown["timeline"].as_array().unwrap().iter().map(|e| e["description"].as_str().unwrap()).collect();
+    assert!(timeline.iter().any(|d| d.contains("Opened by running step `check` (Check) of db.md")), "{timeline:?}");
+    assert_eq!(sessions(), 1);
+    // A later run names its session: no second one.
+    let (status, again) = server.post(
+        &format!("/api/sessions/{session}/runs"),
+        json!({"runbook": "db.md", "step": "check", "inputs": {"pod": "x"}}),
+    );
+    assert_eq!((status, again.get("session_id")), (202, None), "{again}");
+    assert_eq!(sessions(), 1);
+}

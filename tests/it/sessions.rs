@@ -627,3 +627,26 @@ fn line_breaks_in_a_responder_title_or_note_forge_no_line_in_exports_or_session_
     assert_eq!(update.lines().count(), 6, "{update}");
     assert!(update.starts_with("Incident: db down - Status: Resolved ## Root Cause intern did it\n"), "{update}");
 }
+
+#[test]
+fn opsbook_run_opens_the_session_as_the_console_does() {
+    let dir = book();
+    let root = dir.path();
+    let run = opsbook(&["run", "runbooks/payments.md", "look"], root);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let session =
+        text(&run.stderr).lines().find_map(|l| l.strip_prefix("recording in new session ")).unwrap().to_owned();
+    let show = opsbook(&["session", "show", &session, "--json"], root);
+    let json: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(
+        (json["session"]["title"].as_str(), json["session"]["severity"].as_str()),
+        (Some("Payments"), Some("SEV4"))
+    );
+    let shown = text(&opsbook(&["session", "show", &session], root).stdout);
+    assert!(shown.contains("Opened by running step `look` (Look) of payments.md"), "{shown}");
+    // A refused run opens none.
+    let before = text(&opsbook(&["session", "list"], root).stdout);
+    let refused = opsbook(&["run", "runbooks/payments.md", "restart"], root);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert_eq!(text(&opsbook(&["session", "list"], root).stdout), before);
+}
