@@ -19,6 +19,7 @@ pub(crate) mod lookup;
 pub mod model;
 pub mod parse;
 pub(crate) mod private;
+pub mod progress;
 pub mod record;
 pub mod runner;
 pub mod server;

@@ -382,10 +382,77 @@
   }
 
   // After a reload (or on opening a page), show the latest run of each step of this page.
+  // ---- Where am I: each step's state in the session, on its card and in "On this page".
+  const STATE_TEXT = { "not-run": "not run", running: "running…", ok: "ok", failed: "failed" };
+
+  function showProgress(progress) {
+    state.progress = new Map((progress || []).map((p) => [p.step, p]));
+    const byHeading = new Map();
+    let heading = null;
+    for (const node of document.querySelectorAll("main h1[id], main h2[id], main h3[id], main h4[id], section.step[data-step]")) {
+      if (node.matches("section.step")) {
+        const step = state.progress.get(node.dataset.step) || { state: "not-run" };
+        const header = node.querySelector(".step-header");
+        let badge = header && header.querySelector(".step-state");
+        if (header && !badge) {
+          badge = el("span", { class: "step-state" });
+          header.append(badge);
+        }
+        if (badge) {
+          badge.className = `step-state state-${step.state}`;
+          const detail = step.state === "ok" ? ` ${step.at} · ${step.by}`
+            : step.state === "failed" ? ` (${step.result}, ${step.at} · ${step.by})` : "";
+          badge.textContent = STATE_TEXT[step.state] + detail;
+        }
+        node.dataset.state = step.state;
+        if (heading) (byHeading.get(heading) || byHeading.set(heading, []).get(heading)).push(step.state);
+      } else {
+        heading = node.id;
+      }
+    }
+    for (const link of document.querySelectorAll("aside.toc a[href^='#']")) {
+      const states = byHeading.get(decodeURIComponent(link.getAttribute("href").slice(1)));
+      link.classList.remove("toc-ok", "toc-failed", "toc-running");
+      if (!states) continue;
+      if (states.includes("failed")) link.classList.add("toc-failed");
+      else if (states.includes("running")) link.classList.add("toc-running");
+      else if (states.every((s) => s === "ok")) link.classList.add("toc-ok");
+    }
+  }
+
+  // Keys: n the next step not done yet, r run the focused step, ? this list.
+  const KEYS = "n   go to the next step not done yet\nr   run the focused step\n/   search\n?   these keys";
+
+  function onKey(event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const target = event.target;
+    if (target && (/^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName) || target.isContentEditable)) return;
+    if (document.querySelector("dialog[open]")) return;
+    const steps = [...document.querySelectorAll("section.step[data-step]")];
+    const focused = document.activeElement && document.activeElement.closest("section.step[data-step]");
+    if (event.key === "n" && steps.length) {
+      const from = focused ? steps.indexOf(focused) + 1 : 0;
+      const order = steps.slice(from).concat(steps.slice(0, from));
+      const next = order.find((s) => s.dataset.state !== "ok") || null;
+      if (!next) return;
+      event.preventDefault();
+      next.tabIndex = -1;
+      next.focus();
+      next.scrollIntoView({ block: "start" });
+    } else if (event.key === "r" && focused) {
+      const run = focused.querySelector("button[data-run='step']");
+      if (run) { event.preventDefault(); run.click(); }
+    } else if (event.key === "?") {
+      event.preventDefault();
+      showText("Keys", KEYS);
+    }
+  }
+
   async function attachRecent() {
     if (!state.session || !state.runbook) return;
     const view = await api(`/api/sessions/${encodeURIComponent(state.session)}`);
     if (!view.ok) return;
+    showProgress((view.data.progress || {})[state.runbook.path]);
     const latest = new Map();
     for (const run of view.data.runs) {
       if (run.runbook === state.runbook.path) latest.set(run.step, run);
@@ -421,6 +488,7 @@
       }
     }
     connectReload();
+    document.addEventListener("keydown", onKey);
     if (wanted === "new") {
       state.session = null;
       await renderBar();

@@ -165,8 +165,28 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
                 let end = crate::clock::utc(ended);
                 writeln!(out.stdout, "  {DIM}closed{DIM:#}    {} {} UTC", end.date, end.time)?;
             }
-            writeln!(out.stdout)?;
             let runs = export::runs(&events);
+            // Where the incident stands in each runbook it has touched (runbooks of this book).
+            if let Ok(book) = load::load_book(&root) {
+                for runbook in book.runbooks.iter().filter(|r| runs.iter().any(|run| run.started.runbook == r.path)) {
+                    let progress = crate::progress::of_runbook(runbook, &runs);
+                    writeln!(
+                        out.stdout,
+                        "  {DIM}progress{DIM:#}  {}  {} of {} steps done",
+                        runbook.path,
+                        crate::progress::done(&progress),
+                        progress.len()
+                    )?;
+                    for step in &progress {
+                        let detail = match (&step.result, &step.at, &step.by) {
+                            (Some(result), Some(at), Some(by)) => format!("  {DIM}({result}, {at} UTC, {by}){DIM:#}"),
+                            _ => String::new(),
+                        };
+                        writeln!(out.stdout, "{:12}{} {}{detail}", "", step.state.mark(), step.step)?;
+                    }
+                }
+            }
+            writeln!(out.stdout)?;
             for event in events.iter().filter(|e| export::on_timeline(e)) {
                 let when = crate::clock::utc(event.at);
                 // A note's further lines go under its text, indented past the date, so none of

@@ -165,7 +165,16 @@ async fn session_state(State(app): State<Arc<App>>, PathParams(id): PathParams<S
             here: live.contains(&run.started.run_id),
         })
         .collect();
+    // Where the incident stands in each runbook it has touched.
+    let book = app.book();
+    let progress = book
+        .runbooks
+        .iter()
+        .filter(|runbook| runs.iter().any(|run| run.started.runbook == runbook.path))
+        .map(|runbook| (runbook.path.clone(), crate::progress::of_runbook(runbook, &runs)))
+        .collect();
     let view = SessionView {
+        progress,
         status_update: export::status_update(&session, &events),
         session,
         timeline,

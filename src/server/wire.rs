@@ -214,6 +214,8 @@ pub struct SessionView<'a> {
     pub session: Session,
     pub timeline: Vec<TimelineEntry<'a>>,
     pub runs: Vec<RunView<'a>>,
+    /// Each runbook the session has runs of: its steps in order, with their state.
+    pub progress: BTreeMap<String, Vec<crate::progress::StepProgress<'a>>>,
     /// Inputs the session remembers, for the forms (exported variables and secrets stay out).
     pub inputs: BTreeMap<String, String>,
     pub status_update: String,

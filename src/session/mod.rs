@@ -313,7 +313,7 @@ impl EventKind {
 }
 
 /// A run began. Commands and inputs are stored redacted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunStarted {
     pub run_id: String,
     /// The runbook's path in the book.
@@ -331,7 +331,7 @@ pub struct RunStarted {
     pub inputs: BTreeMap<String, String>,
     pub risk: String,
     pub context: Context,
-    /// The log of the run's output, relative to the book's `.opsbook/` folder.
+    /// The log of the run's output, relative to its store's `RunLogs` folder.
     pub log: String,
     /// The process that records the run (opsbook itself) and the shell's process id.
     pub recorder_pid: u32,

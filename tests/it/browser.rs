@@ -464,4 +464,32 @@ fn one_click_from_an_alerts_deep_link_to_the_first_output() {
     assert_eq!(sessions[0]["title"], "Local demo");
     assert!(browser.script("return location.search;").as_str().unwrap().contains(session.as_str().unwrap()));
     assert_eq!(browser.script("return document.querySelectorAll('dialog[open]').length;"), json!(0));
+
+    // Where am I: each card says its state in the session, "On this page" marks the same.
+    let badge = |step: &str| {
+        format!("return document.querySelector(\"section[data-step='{step}'] .step-state\")?.textContent || null;")
+    };
+    let badge_ok = |step: &str| {
+        format!(
+            "const t = document.querySelector(\"section[data-step='{step}'] .step-state\")?.textContent || ''; \
+             return t.startsWith('ok') ? t : null;"
+        )
+    };
+    let greet = browser.wait_for(&badge_ok("greet"), 10);
+    assert!(greet.as_str().unwrap().contains('@'), "ok, when and by whom: {greet}");
+    assert_eq!(browser.script(&badge("prepare")), json!("not run"));
+    // `n` goes to the first step not done yet, `r` runs it.
+    browser.script("document.dispatchEvent(new KeyboardEvent('keydown', { key: 'n', bubbles: true }));");
+    assert_eq!(browser.script("return document.activeElement.dataset.step || null;"), json!("prepare"));
+    browser.script("document.dispatchEvent(new KeyboardEvent('keydown', { key: 'r', bubbles: true }));");
+    browser.wait_for(&badge_ok("prepare"), 20);
+    let marked = browser.wait_for("return document.querySelector('aside.toc a.toc-ok')?.textContent || null;", 10);
+    assert!(!marked.as_str().unwrap().is_empty());
+    // `n` now skips what is done; `?` lists the keys.
+    browser.script("document.activeElement.blur(); document.dispatchEvent(new KeyboardEvent('keydown', { key: 'n', bubbles: true }));");
+    let next = browser.script("return document.activeElement.dataset.step || null;");
+    assert!(next != json!("prepare") && next != json!("greet"), "{next}");
+    browser.script("document.activeElement.blur(); document.dispatchEvent(new KeyboardEvent('keydown', { key: '?', bubbles: true }));");
+    let keys = browser.wait_for("return document.querySelector('dialog[open] pre')?.textContent || null;", 5);
+    assert!(keys.as_str().unwrap().contains("n   go to the next step not done yet"), "{keys}");
 }

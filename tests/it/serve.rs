@@ -623,6 +623,12 @@ fn the_first_run_with_no_session_opens_one_named_for_its_runbook() {
         shown["timeline"].as_array().unwrap().iter().map(|e| e["description"].as_str().unwrap()).collect();
     assert!(timeline.iter().any(|d| d.contains("Opened by running step `check` (Check) of db.md")), "{timeline:?}");
     assert_eq!(sessions(), 1);
+    // Where the incident stands in the runbook, step by step.
+    let progress = &shown["progress"]["db.md"];
+    assert_eq!((progress[0]["step"].as_str(), progress[0]["state"].as_str()), (Some("check"), Some("ok")), "{shown}");
+    assert_eq!(progress[0]["result"], "exit 0");
+    assert!(progress[0]["by"].as_str().unwrap().contains('@'));
+    assert_eq!((progress[1]["step"].as_str(), progress[1]["state"].as_str()), (Some("restart"), Some("not-run")));
     // A later run names its session: no second one.
     let (status, again) = server.post(
         &format!("/api/sessions/{session}/runs"),

@@ -644,6 +644,9 @@ fn opsbook_run_opens_the_session_as_the_console_does() {
     );
     let shown = text(&opsbook(&["session", "show", &session], root).stdout);
     assert!(shown.contains("Opened by running step `look` (Look) of payments.md"), "{shown}");
+    assert!(shown.contains("progress  payments.md  1 of 10 steps done"), "{shown}");
+    assert!(shown.contains("✓ look  (exit 0, "), "{shown}");
+    assert!(shown.contains("· set-region\n"), "{shown}");
     // A refused run opens none.
     let before = text(&opsbook(&["session", "list"], root).stdout);
     let refused = opsbook(&["run", "runbooks/payments.md", "restart"], root);
