@@ -29,6 +29,8 @@ const VOLATILE: &[&str] = &[
     "user",
     "host",
     "location",
+    "at",
+    "by",
 ];
 
 fn masked(value: Value) -> Value {
