@@ -6,7 +6,8 @@ use serde::Serialize;
 use crate::clock::utc;
 use crate::export::ExportedRun;
 use crate::line::one_line;
-use crate::model::Runbook;
+use crate::model::{Book, Runbook};
+use crate::session::{Event, EventKind};
 
 /// A step's state in a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -19,17 +20,25 @@ pub enum StepState {
     /// Its latest run ended any other way (an exit code, a signal, timed out, cancelled,
     /// interrupted).
     Failed,
+    /// Skipped after (or instead of) any run, with a reason.
+    Skipped,
 }
 
 impl StepState {
-    /// A mark for a terminal: `·` not run, `…` running, `✓` ok, `✗` failed.
+    /// A mark for a terminal: `·` not run, `…` running, `✓` ok, `✗` failed, `↷` skipped.
     pub fn mark(self) -> &'static str {
         match self {
             StepState::NotRun => "·",
             StepState::Running => "…",
             StepState::Ok => "✓",
             StepState::Failed => "✗",
+            StepState::Skipped => "↷",
         }
+    }
+
+    /// Done for the purpose of going on: it succeeded, or it was skipped.
+    pub fn settled(self) -> bool {
+        matches!(self, StepState::Ok | StepState::Skipped)
     }
 }
 
@@ -39,10 +48,12 @@ pub struct StepProgress<'a> {
     pub step: &'a str,
     pub title: &'a str,
     pub state: StepState,
-    /// How the latest run ended (`exit 0`, `exit 3`, `cancelled`, …) or `running`.
+    /// How the latest run ended (`exit 0`, `exit 3`, `cancelled`, …) or `running`; for a skipped
+    /// step, the reason.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<String>,
-    /// When the latest run ended (or started, while running): `HH:MM` UTC.
+    /// When the latest run ended (or started, while running), or the step was skipped: `HH:MM`
+    /// UTC.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<String>,
     /// Who ran it: `user@host`.
@@ -50,42 +61,87 @@ pub struct StepProgress<'a> {
     pub by: Option<String>,
 }
 
-/// Every step of `runbook` in the order of the runbook, with the state its latest run in
-/// `runs` (a session's, in the order they started) gives it.
-pub fn of_runbook<'a>(runbook: &'a Runbook, runs: &[ExportedRun<'_>]) -> Vec<StepProgress<'a>> {
+/// Every step of `runbook` in the order of the runbook, with the state that the latest of its
+/// runs and skips in a session's `events` gives it (`runs` are [`crate::export::runs`] of them).
+pub fn of_runbook<'a>(runbook: &'a Runbook, events: &[Event], runs: &[ExportedRun<'_>]) -> Vec<StepProgress<'a>> {
     runbook
         .steps
         .iter()
         .map(|step| {
-            let latest =
-                runs.iter().rev().find(|run| run.started.runbook == runbook.path && run.started.step == step.id);
-            let Some(run) = latest else {
-                return StepProgress {
-                    step: &step.id,
-                    title: &step.title,
-                    state: StepState::NotRun,
-                    result: None,
-                    at: None,
-                    by: None,
-                };
+            let latest = events.iter().rev().find(|event| match &event.kind {
+                EventKind::RunStarted(started) => started.runbook == runbook.path && started.step == step.id,
+                EventKind::StepSkipped(skipped) => skipped.runbook == runbook.path && skipped.step == step.id,
+                _ => false,
+            });
+            let mut progress = StepProgress {
+                step: &step.id,
+                title: &step.title,
+                state: StepState::NotRun,
+                result: None,
+                at: None,
+                by: None,
             };
+            let Some(event) = latest else { return progress };
+            progress.by = Some(format!("{}@{}", one_line(&event.actor.user), one_line(&event.actor.host)));
+            let run = match &event.kind {
+                EventKind::RunStarted(started) => runs.iter().find(|run| run.started.run_id == started.run_id),
+                EventKind::StepSkipped(skipped) => {
+                    progress.state = StepState::Skipped;
+                    progress.result = Some(one_line(&skipped.reason));
+                    progress.at = Some(utc(event.at).time);
+                    return progress;
+                }
+                _ => None,
+            };
+            let Some(run) = run else { return progress };
             let result = run.result();
-            let state = match (run.end, result.as_str()) {
+            progress.state = match (run.end, result.as_str()) {
                 (None, _) => StepState::Running,
                 (Some(_), "exit 0") => StepState::Ok,
                 (Some(_), _) => StepState::Failed,
             };
-            let at = run.end.map_or(run.started_at, |(_, event)| event.at);
-            StepProgress {
-                step: &step.id,
-                title: &step.title,
-                state,
-                result: Some(result),
-                at: Some(utc(at).time),
-                by: Some(format!("{}@{}", one_line(&run.actor.user), one_line(&run.actor.host))),
-            }
+            progress.at = Some(utc(run.end.map_or(run.started_at, |(_, end)| end.at)).time);
+            progress.result = Some(result);
+            progress
         })
         .collect()
+}
+
+/// Where `opsbook run --resume` and the console's "Continue from here" go on: from the step
+/// at index `from`, else after the last one that succeeded; leaving out those that succeeded or
+/// were skipped.
+pub fn to_resume<'p, 'a>(progress: &'p [StepProgress<'a>], from: Option<usize>) -> Vec<&'p StepProgress<'a>> {
+    let start =
+        from.unwrap_or_else(|| progress.iter().rposition(|p| p.state == StepState::Ok).map_or(0, |last| last + 1));
+    progress.get(start..).unwrap_or_default().iter().filter(|p| !p.state.settled()).collect()
+}
+
+/// The progress of each runbook of `book` that the session touched (ran or skipped a step of),
+/// in the book's order.
+pub fn of_book<'a>(
+    book: &'a Book,
+    events: &[Event],
+    runs: &[ExportedRun<'_>],
+) -> Vec<(&'a Runbook, Vec<StepProgress<'a>>)> {
+    let touched = |runbook: &Runbook| {
+        events.iter().any(|event| match &event.kind {
+            EventKind::RunStarted(started) => started.runbook == runbook.path,
+            EventKind::StepSkipped(skipped) => skipped.runbook == runbook.path,
+            _ => false,
+        })
+    };
+    book.runbooks
+        .iter()
+        .filter(|runbook| touched(runbook))
+        .map(|runbook| (runbook.as_ref(), of_runbook(runbook, events, runs)))
+        .collect()
+}
+
+/// How many steps are done and skipped: `3 of 10 steps done, 1 skipped`.
+pub fn summary(progress: &[StepProgress<'_>]) -> String {
+    let skipped = progress.iter().filter(|p| p.state == StepState::Skipped).count();
+    let skipped = if skipped > 0 { format!(", {skipped} skipped") } else { String::new() };
+    format!("{} of {} steps done{skipped}", done(progress), progress.len())
 }
 
 /// How many of the steps are done (their latest run exited 0).
@@ -96,7 +152,7 @@ pub fn done(progress: &[StepProgress<'_>]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::{Actor, Event, EventKind, RunEnded, RunStarted};
+    use crate::session::{Actor, RunEnded, RunStarted, StepSkipped};
 
     fn started(step: &str, run_id: &str) -> EventKind {
         EventKind::RunStarted(Box::new(RunStarted {
@@ -105,6 +161,15 @@ mod tests {
             step: step.to_owned(),
             ..RunStarted::default()
         }))
+    }
+
+    fn skipped(step: &str, reason: &str) -> EventKind {
+        EventKind::StepSkipped(StepSkipped {
+            runbook: "db.md".to_owned(),
+            step: step.to_owned(),
+            reason: reason.to_owned(),
+            ..StepSkipped::default()
+        })
     }
 
     fn ended(run_id: &str, code: i32) -> EventKind {
@@ -134,13 +199,14 @@ mod tests {
             (180_000, started("fix", "r3")),
             (181_000, ended("r3", 1)),
             (240_000, started("verify", "r4")),
+            (300_000, skipped("later", "done by hand")),
         ]
         .into_iter()
         .enumerate()
         .map(|(n, (at, kind))| Event { seq: n as u64 + 1, ..Event::unnumbered("s", &ana, at, kind) })
         .collect();
         let runs = crate::export::runs(&events);
-        let progress = of_runbook(&runbook, &runs);
+        let progress = of_runbook(&runbook, &events, &runs);
         let states: Vec<(&str, StepState, Option<&str>, Option<&str>)> =
             progress.iter().map(|p| (p.step, p.state, p.result.as_deref(), p.at.as_deref())).collect();
         assert_eq!(
@@ -149,10 +215,42 @@ mod tests {
                 ("check", StepState::Ok, Some("exit 0"), Some("00:02")),
                 ("fix", StepState::Failed, Some("exit 1"), Some("00:03")),
                 ("verify", StepState::Running, Some("running"), Some("00:04")),
-                ("later", StepState::NotRun, None, None),
+                ("later", StepState::Skipped, Some("done by hand"), Some("00:05")),
             ]
         );
         assert_eq!(progress[0].by.as_deref(), Some("ana@laptop"));
-        assert_eq!(done(&progress), 1);
+        assert_eq!(summary(&progress), "1 of 4 steps done, 1 skipped");
+        // Resume goes on after `check`, the last step that succeeded, and leaves `later` alone.
+        let resume: Vec<&str> = to_resume(&progress, None).iter().map(|p| p.step).collect();
+        assert_eq!(resume, ["fix", "verify"]);
+    }
+
+    #[test]
+    fn a_run_after_a_skip_decides_and_resume_starts_after_the_last_success() {
+        let text =
+            "# DB\n\n```bash {name=a}\ntrue\n```\n\n```bash {name=b}\ntrue\n```\n\n```bash {name=c}\ntrue\n```\n";
+        let runbook =
+            crate::parse::parse_runbook(std::path::Path::new("db.md"), "db.md", text, &Default::default()).runbook;
+        let ana = Actor { user: "ana".to_owned(), host: "laptop".to_owned(), source: "cli".to_owned() };
+        let events: Vec<Event> = [
+            (1_000, skipped("a", "not needed")),
+            (2_000, started("a", "r1")),
+            (3_000, ended("r1", 0)),
+            (4_000, started("c", "r2")),
+            (5_000, ended("r2", 0)),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(n, (at, kind))| Event { seq: n as u64 + 1, ..Event::unnumbered("s", &ana, at, kind) })
+        .collect();
+        let runs = crate::export::runs(&events);
+        let progress = of_runbook(&runbook, &events, &runs);
+        let states: Vec<StepState> = progress.iter().map(|p| p.state).collect();
+        assert_eq!(states, [StepState::Ok, StepState::NotRun, StepState::Ok]);
+        // `b` was never done, but `c` (later) succeeded: resume goes on after `c`, nothing left.
+        assert!(to_resume(&progress, None).is_empty());
+        // From `a` on: `b` only (`a` and `c` are done).
+        let from_a: Vec<&str> = to_resume(&progress, Some(0)).iter().map(|p| p.step).collect();
+        assert_eq!(from_a, ["b"]);
     }
 }

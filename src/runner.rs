@@ -105,6 +105,8 @@ pub enum RunError {
     Start(#[from] StartError),
     #[error("cannot create {}: {source}", path.display())]
     Folder { path: PathBuf, source: std::io::Error },
+    #[error("skipping step `{step}` needs a reason: say why it does not apply (it goes on the timeline)")]
+    NoReason { step: String },
     /// An id from the store that would lead the run's log out of its folder.
     #[error("session `{0}` has an id that is not a plain name (letters, digits, `-`, `_`): its runs cannot be logged")]
     UnsafeSessionId(String),
@@ -256,6 +258,20 @@ impl Runner {
             .await?;
         let started = self.start(request.with_session(&session.id)).await?;
         Ok((session, started))
+    }
+
+    /// [`skip`], off the async threads, at the runner's clock.
+    pub async fn skip(
+        &self,
+        session_id: &str,
+        runbook: &Runbook,
+        step: &Step,
+        reason: &str,
+        actor: Actor,
+    ) -> Result<crate::session::Event, RunError> {
+        let skipped = skipped(runbook, step, reason)?;
+        let (id, at) = (session_id.to_owned(), (self.clock)());
+        self.blocking(move |store| Ok(append_skip(store, &id, &actor, at, skipped))).await?
     }
 
     /// Starts a run: checks it, records `run-started`, starts the process, and records the end
@@ -479,6 +495,48 @@ fn admit(plan: &Plan, request: &RunRequest<'_>) -> Result<(), RunError> {
         return Err(RunError::PlanChanged { step: request.step.id.clone() });
     }
     Ok(())
+}
+
+/// Records that a step is skipped in a session, and why: the console's Skip, `opsbook session
+/// skip` and a skip at `opsbook run`'s prompt. The session must be open; the reason is one line,
+/// not empty.
+pub fn skip(
+    store: &dyn SessionStore,
+    session_id: &str,
+    (runbook, step): (&Runbook, &Step),
+    reason: &str,
+    actor: &Actor,
+    at: i64,
+) -> Result<crate::session::Event, RunError> {
+    append_skip(store, session_id, actor, at, skipped(runbook, step, reason)?)
+}
+
+fn skipped(runbook: &Runbook, step: &Step, reason: &str) -> Result<crate::session::StepSkipped, RunError> {
+    let reason = crate::line::one_line(reason.trim());
+    if reason.is_empty() {
+        return Err(RunError::NoReason { step: step.id.clone() });
+    }
+    Ok(crate::session::StepSkipped {
+        runbook: runbook.path.clone(),
+        runbook_title: runbook.title.clone(),
+        step: step.id.clone(),
+        step_title: step.title.clone(),
+        reason,
+    })
+}
+
+fn append_skip(
+    store: &dyn SessionStore,
+    session_id: &str,
+    actor: &Actor,
+    at: i64,
+    skipped: crate::session::StepSkipped,
+) -> Result<crate::session::Event, RunError> {
+    let session = store.session(session_id)?;
+    if session.ended_at.is_some() {
+        return Err(RunError::SessionClosed(session.id));
+    }
+    Ok(store.append(&session.id, actor, at, EventKind::StepSkipped(skipped))?)
 }
 
 /// The session a run opens when none is open: the runbook's title, at the severity its front

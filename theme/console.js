@@ -92,6 +92,7 @@
     const view = state.session ? await api(`/api/sessions/${encodeURIComponent(state.session)}`) : null;
     if (generation !== state.barGeneration) return null;
     const bar = document.getElementById("opsbook-bar");
+    document.body.classList.toggle("has-session", Boolean(view && view.ok));
     const rows = [];
     const select = el("select", { id: "opsbook-session", "aria-label": "Incident session", onchange: (e) => {
       const value = e.target.value;
@@ -252,7 +253,12 @@
       el("pre", { class: "run-output", tabindex: "0" }));
     const header = section.querySelector(".step-header");
     const run = el("button", { type: "button", class: "run", "data-run": "step", onclick: () => runStep(section, step, null) }, "▶ Run");
-    header.append(run);
+    const more = el("span", { class: "run-more" },
+      el("button", { type: "button", class: "run-continue", title: "Run this step and the ones after it, in order, leaving those done or skipped alone; stops at the first that fails",
+        onclick: () => continueFrom(section) }, "Continue from here"),
+      el("button", { type: "button", class: "run-skip", title: "Skip this step in the incident, with a reason for the timeline",
+        onclick: () => skipStep(section, step) }, "Skip"));
+    header.append(run, more);
     if (step.inputs.length) {
       const form = el("form", { class: "run-inputs", onsubmit: (e) => { e.preventDefault(); runStep(section, step, null); } });
       for (const placeholder of step.inputs) {
@@ -303,12 +309,13 @@
 
   // With no session open, the first Run opens one (titled by the runbook, at its severity;
   // both can be changed in the bar) and runs in it: one click to the first output.
+  // Resolves with how the run ended ("ok" or "failed"), or "not-run" when it did not start.
   async function runStep(section, step, command) {
     const body = { runbook: state.runbook.path, step: step.id, inputs: inputsOf(section) };
     if (command != null) body.command = command;
     const base = state.session ? `/api/sessions/${encodeURIComponent(state.session)}` : "/api";
     const plan = await api(`${base}/plan`, "POST", body);
-    if (!plan.ok) { alertText(plan.data.error); return; }
+    if (!plan.ok) { alertText(plan.data.error); return "not-run"; }
     for (const input of section.querySelectorAll(".run-inputs input")) input.classList.remove("missing");
     if (plan.data.missing.length) {
       for (const missing of plan.data.missing) {
@@ -319,25 +326,68 @@
       const panel = state.panels.get(step.id);
       panel.hidden = false;
       panel.querySelector(".run-status").textContent = "Needs: " + names.join(", ");
-      return;
+      return "not-run";
     }
     body.confirm = false;
     if (plan.data.needs_confirmation) {
-      if (!(await confirmRun(step, plan.data))) return;
+      if (!(await confirmRun(step, plan.data))) return "not-run";
       body.confirm = true;
       // What was confirmed: the server refuses the run if the step changed since.
       body.plan = plan.data.digest;
     }
     const started = await api(`${base}/runs`, "POST", body);
-    if (started.status !== 202) { alertText(started.data.error); return; }
-    attach(step.id, started.data.run_id, true);
+    if (started.status !== 202) { alertText(started.data.error); return "not-run"; }
+    const ended = attach(step.id, started.data.run_id, true);
     if (started.data.session_id) setSession(started.data.session_id);
     else renderBar();
+    return ended;
   }
 
+  // "Continue from here": this step and the ones after it, in order, leaving those done or
+  // skipped in the session alone (as `opsbook run --resume SESSION --from STEP`); it stops at
+  // the first run that fails or does not start (an input missing, a confirmation declined).
+  async function continueFrom(section) {
+    const sections = [...document.querySelectorAll("section.step[data-step]")];
+    for (const next of sections.slice(sections.indexOf(section))) {
+      if (next.dataset.state === "ok" || next.dataset.state === "skipped") continue;
+      const step = state.runbook.steps.find((s) => s.id === next.dataset.step);
+      if (!step) continue;
+      next.scrollIntoView({ block: "start" });
+      if ((await runStep(next, step, null)) !== "ok") return;
+      await renderBar().then(attachRecent);
+    }
+  }
+
+  // "Skip": asks why, and records it on the session's timeline.
+  function skipStep(section, step) {
+    if (!state.session) { alertText("Skipping is recorded in an incident session: run a step or start one in the bar first."); return; }
+    const reason = el("input", { type: "text", class: "skip-reason", required: true, "aria-label": "Why skip it?",
+      placeholder: "e.g. done by hand, does not apply to this region" });
+    const dialog = el("dialog", { class: "opsbook-dialog skip-dialog" },
+      el("h3", {}, `Skip ${step.id}?`),
+      el("form", { method: "dialog" },
+        el("label", {}, "Why (on the timeline): ", reason),
+        el("button", { value: "cancel", type: "button", onclick: () => dialog.close("cancel") }, "Cancel"),
+        el("button", { value: "skip", class: "skip-confirm" }, "Skip step")));
+    document.body.append(dialog);
+    dialog.addEventListener("close", async () => {
+      dialog.remove();
+      if (dialog.returnValue !== "skip") return;
+      const result = await api(`/api/sessions/${encodeURIComponent(state.session)}/skips`, "POST",
+        { runbook: state.runbook.path, step: step.id, reason: reason.value });
+      if (!result.ok) { alertText(result.data.error); return; }
+      renderBar().then(attachRecent);
+    });
+    dialog.showModal();
+    reason.focus();
+  }
+
+  // Shows a run's output under its step; resolves with "ok" or "failed" when it ends.
   function attach(stepId, runId, running) {
     const panel = state.panels.get(stepId);
-    if (!panel) return;
+    if (!panel) return Promise.resolve("not-run");
+    let ended;
+    const end = new Promise((resolve) => { ended = resolve; });
     const old = state.streams.get(stepId);
     if (old) old.close();
     const pre = panel.querySelector(".run-output");
@@ -377,13 +427,15 @@
       if (exit.end === "exited") text = exit.code != null ? `exit ${exit.code}` : `signal ${exit.signal}`;
       panel.dataset.state = exit.end === "exited" && exit.code === 0 ? "ok" : "failed";
       status.textContent = text + took;
-      renderBar();
+      renderBar().then(attachRecent);
+      ended(panel.dataset.state);
     });
+    return end;
   }
 
   // After a reload (or on opening a page), show the latest run of each step of this page.
   // ---- Where am I: each step's state in the session, on its card and in "On this page".
-  const STATE_TEXT = { "not-run": "not run", running: "running…", ok: "ok", failed: "failed" };
+  const STATE_TEXT = { "not-run": "not run", running: "running…", ok: "ok", failed: "failed", skipped: "skipped" };
 
   function showProgress(progress) {
     state.progress = new Map((progress || []).map((p) => [p.step, p]));
@@ -401,9 +453,12 @@
         if (badge) {
           badge.className = `step-state state-${step.state}`;
           const detail = step.state === "ok" ? ` ${step.at} · ${step.by}`
-            : step.state === "failed" ? ` (${step.result}, ${step.at} · ${step.by})` : "";
+            : step.state === "failed" || step.state === "skipped" ? ` (${step.result}, ${step.at} · ${step.by})` : "";
           badge.textContent = STATE_TEXT[step.state] + detail;
         }
+        // A finished step runs again with the same values (pre-filled, editable).
+        const run = header && header.querySelector("button[data-run='step']");
+        if (run) run.textContent = step.state === "ok" || step.state === "failed" ? "↻ Run again" : "▶ Run";
         node.dataset.state = step.state;
         if (heading) (byHeading.get(heading) || byHeading.set(heading, []).get(heading)).push(step.state);
       } else {
@@ -412,16 +467,18 @@
     }
     for (const link of document.querySelectorAll("aside.toc a[href^='#']")) {
       const states = byHeading.get(decodeURIComponent(link.getAttribute("href").slice(1)));
-      link.classList.remove("toc-ok", "toc-failed", "toc-running");
+      link.classList.remove("toc-ok", "toc-failed", "toc-running", "toc-skipped");
       if (!states) continue;
       if (states.includes("failed")) link.classList.add("toc-failed");
       else if (states.includes("running")) link.classList.add("toc-running");
-      else if (states.every((s) => s === "ok")) link.classList.add("toc-ok");
+      else if (states.every((s) => s === "skipped")) link.classList.add("toc-skipped");
+      else if (states.every((s) => s === "ok" || s === "skipped")) link.classList.add("toc-ok");
     }
   }
 
   // Keys: n the next step not done yet, r run the focused step, ? this list.
-  const KEYS = "n   go to the next step not done yet\nr   run the focused step\n/   search\n?   these keys";
+  const KEYS = "n   go to the next step not done yet\nr   run the focused step\ns   skip the focused step\n" +
+    "c   continue from the focused step\n/   search\n?   these keys";
 
   function onKey(event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
@@ -433,7 +490,7 @@
     if (event.key === "n" && steps.length) {
       const from = focused ? steps.indexOf(focused) + 1 : 0;
       const order = steps.slice(from).concat(steps.slice(0, from));
-      const next = order.find((s) => s.dataset.state !== "ok") || null;
+      const next = order.find((s) => s.dataset.state !== "ok" && s.dataset.state !== "skipped") || null;
       if (!next) return;
       event.preventDefault();
       next.tabIndex = -1;
@@ -442,6 +499,9 @@
     } else if (event.key === "r" && focused) {
       const run = focused.querySelector("button[data-run='step']");
       if (run) { event.preventDefault(); run.click(); }
+    } else if ((event.key === "s" || event.key === "c") && focused) {
+      const button = focused.querySelector(event.key === "s" ? ".run-skip" : ".run-continue");
+      if (button) { event.preventDefault(); button.click(); }
     } else if (event.key === "?") {
       event.preventDefault();
       showText("Keys", KEYS);
@@ -458,6 +518,12 @@
       if (run.runbook === state.runbook.path) latest.set(run.step, run);
     }
     for (const [stepId, run] of latest) {
+      // "Run again" takes the values the latest run had, unless the engineer changed them.
+      const section = document.querySelector(`section.step[data-step="${CSS.escape(stepId)}"]`);
+      for (const [name, value] of Object.entries(run.inputs || {})) {
+        const input = section && section.querySelector(`.run-inputs input[name="${CSS.escape(name)}"]`);
+        if (input && !input.dataset.touched) input.value = value;
+      }
       if (state.panels.get(stepId)?.dataset.runId === run.run_id) continue;
       attach(stepId, run.run_id, run.running);
     }

@@ -29,6 +29,13 @@ pub struct Args {
     /// Run every step of the runbook, in order.
     #[arg(long, conflicts_with = "steps")]
     pub all: bool,
+    /// Run the steps from this one (its id) to the end, in order.
+    #[arg(long, value_name = "STEP", conflicts_with_all = ["steps", "all"])]
+    pub from: Option<String>,
+    /// Go on with this session: run the steps after the last one that succeeded in it, leaving
+    /// those that succeeded or were skipped alone (with --from: from that step on).
+    #[arg(long, value_name = "SESSION", conflicts_with_all = ["steps", "all", "session"])]
+    pub resume: Option<String>,
     /// A value for a placeholder: `--var pod-name=api-7f9 --var NAMESPACE=prod`.
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
@@ -67,7 +74,29 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
     let book = open_book_for(&args.runbook, args.book.as_deref())?;
     out.diagnostics(&book)?;
     let runbook = find_runbook(&book, &args.runbook)?;
-    let selected = select(runbook, &args)?;
+    let store = open_store(&book.root, &book.config, &args.store)?;
+    // Resuming: where the session stands in this runbook decides what is left.
+    let resumed = match &args.resume {
+        Some(id) => {
+            let session = store.session(id)?;
+            if session.ended_at.is_some() {
+                return Err(InputError(format!(
+                    "session `{}` is closed; it cannot be resumed (start a new one with `opsbook run`)",
+                    session.id
+                ))
+                .into());
+            }
+            let events = store.events(&session.id, 0)?;
+            Some((session.id, events))
+        }
+        None => None,
+    };
+    let progress =
+        resumed.as_ref().map(|(_, events)| crate::progress::of_runbook(runbook, events, &crate::export::runs(events)));
+    let selected = select(runbook, &args, progress.as_deref())?;
+    if let Some(progress) = &progress {
+        tell_resume(out, runbook, progress, &selected)?;
+    }
     let mut given = parse_vars(&args.vars)?;
     // A value is for a placeholder of a selected step; any other name is a mistake (or an
     // attempt to set a variable the runbook never asks for).
@@ -87,14 +116,14 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
         }
     }
     let on_terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    let store = open_store(&book.root, &book.config, &args.store)?;
     let runner = Runner::new(store.clone(), &book.root);
     let cwd = std::env::current_dir()?;
 
     // A new session is made when the first step starts, so a refused run leaves none behind.
-    let mut session_id = match &args.session {
-        Some(id) => store.session(id)?.id,
-        None => String::new(),
+    let mut session_id = match (&args.session, &resumed) {
+        (Some(id), _) => store.session(id)?.id,
+        (None, Some((id, _))) => id.clone(),
+        (None, None) => String::new(),
     };
     // ctrl-c cancels the step that runs (recorded as cancelled), then stops.
     let interrupted = Arc::new(tokio::sync::Notify::new());
@@ -195,16 +224,15 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
             Choice::Run
         };
         match choice {
-            Choice::Skip => continue,
+            Choice::Skip => {
+                record_skip(out, &runner, &session_id, (runbook, step), &interrupted).await?;
+                continue;
+            }
             Choice::Quit => break,
             Choice::Run => {}
         }
         request.confirmed = true;
         request.terminal = on_terminal && step.interactive.is_some();
-        let refused = |err: RunError| match err {
-            RunError::Start(_) | RunError::Store(_) | RunError::Folder { .. } => anyhow::Error::from(err),
-            other => InputError(other.to_string()).into(),
-        };
         // The first step that starts opens the session, as the console's first Run does.
         let started = if session_id.is_empty() {
             let opening = crate::runner::opening(&book.config, runbook);
@@ -260,6 +288,65 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
     finish(out, &session_id, failed)
 }
 
+/// A run that did not start: the store's and the system's failures as they are, the rest (inputs,
+/// confirmation, a closed session) as the caller's mistake (exit 2).
+pub(super) fn refused(err: RunError) -> anyhow::Error {
+    match err {
+        RunError::Start(_) | RunError::Store(_) | RunError::Folder { .. } => anyhow::Error::from(err),
+        other => InputError(other.to_string()).into(),
+    }
+}
+
+/// A step skipped at the prompt goes on the session's timeline with the reason asked for, so a
+/// later `--resume` goes on past it. Before the first run there is no session to record it in.
+async fn record_skip(
+    out: &mut Output,
+    runner: &Runner,
+    session_id: &str,
+    (runbook, step): (&Runbook, &Step),
+    interrupted: &tokio::sync::Notify,
+) -> anyhow::Result<()> {
+    if session_id.is_empty() {
+        writeln!(out.stderr, "  {DIM}skipped (no session yet: not recorded){DIM:#}")?;
+        return Ok(());
+    }
+    let reason = prompt(out, "  Why skip it? (for the timeline) ", interrupted).await?.unwrap_or_default();
+    let reason = if reason.trim().is_empty() { "no reason given" } else { reason.trim() };
+    runner.skip(session_id, runbook, step, reason, Actor::local("cli")).await.map_err(refused)?;
+    writeln!(out.stderr, "  {DIM}skipped: {}{DIM:#}", crate::line::one_line(reason))?;
+    Ok(())
+}
+
+/// What `--resume` found: where the session stands and what runs now.
+fn tell_resume(
+    out: &mut Output,
+    runbook: &Runbook,
+    progress: &[crate::progress::StepProgress<'_>],
+    selected: &[(&Step, Selection)],
+) -> std::io::Result<()> {
+    writeln!(out.stderr, "{DIM}{}: {}{DIM:#}", runbook.path, crate::progress::summary(progress))?;
+    let left: Vec<&str> = selected.iter().map(|(step, _)| step.id.as_str()).collect();
+    for step in progress.iter().filter(|p| p.state.settled()) {
+        let why = step.result.as_deref().unwrap_or_default();
+        writeln!(out.stderr, "  {DIM}{} {}  ({why}, left alone){DIM:#}", step.state.mark(), step.step)?;
+    }
+    // Steps before the point of resuming that never succeeded: said, not run.
+    let first = left.first().and_then(|id| progress.iter().position(|p| p.step == *id)).unwrap_or(progress.len());
+    for step in progress[..first].iter().filter(|p| !p.state.settled()) {
+        let how = step.result.as_deref().unwrap_or("not run");
+        writeln!(
+            out.stderr,
+            "  {DIM}{} {}  ({how}; before the last step that succeeded: not run again){DIM:#}",
+            step.state.mark(),
+            step.step
+        )?;
+    }
+    if left.is_empty() {
+        writeln!(out.stderr, "nothing left to run: every step is done or skipped")?;
+    }
+    Ok(())
+}
+
 fn finish(out: &mut Output, session_id: &str, failed: bool) -> anyhow::Result<ExitCode> {
     if !session_id.is_empty() {
         writeln!(out.stderr, "{DIM}session {session_id}: `opsbook export {session_id}` for the timeline{DIM:#}")?;
@@ -283,8 +370,31 @@ fn print_header(out: &mut Output, step: &Step, selection: Selection) -> std::io:
     )
 }
 
-/// The steps to run, in order.
-fn select<'r>(runbook: &'r Runbook, args: &Args) -> Result<Vec<(&'r Step, Selection)>, InputError> {
+/// The steps to run, in order. `progress` is the resumed session's, for `--resume`.
+fn select<'r>(
+    runbook: &'r Runbook,
+    args: &Args,
+    progress: Option<&[crate::progress::StepProgress<'_>]>,
+) -> Result<Vec<(&'r Step, Selection)>, InputError> {
+    let from = match &args.from {
+        Some(wanted) => {
+            let step = lookup::step(runbook, wanted)?;
+            Some(runbook.steps.iter().position(|s| s.id == step.id).unwrap_or_default())
+        }
+        None => None,
+    };
+    if let Some(progress) = progress {
+        let left = crate::progress::to_resume(progress, from);
+        return Ok(runbook
+            .steps
+            .iter()
+            .filter(|step| left.iter().any(|p| p.step == step.id))
+            .map(|step| (step, Selection::All))
+            .collect());
+    }
+    if let Some(from) = from {
+        return Ok(runbook.steps[from..].iter().map(|s| (s, Selection::All)).collect());
+    }
     if args.all {
         return Ok(runbook.steps.iter().map(|s| (s, Selection::All)).collect());
     }

@@ -55,6 +55,18 @@ pub enum SessionCommand {
         #[arg(long, default_value = "note", value_parser = note_kinds())]
         kind: NoteKind,
     },
+    /// Skip a step: it does not apply this time, or was done another way. The reason goes on the
+    /// timeline; `opsbook run --resume` and the console go on past it.
+    Skip {
+        id: String,
+        /// The runbook: a file path, or its path in the book.
+        runbook: String,
+        /// The step's id.
+        step: String,
+        /// Why it is skipped.
+        #[arg(long)]
+        reason: String,
+    },
     /// Set the status: investigating, identified, monitoring, resolved.
     Status { id: String, status: String },
     /// Set the severity.
@@ -168,15 +180,9 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
             let runs = export::runs(&events);
             // Where the incident stands in each runbook it has touched (runbooks of this book).
             if let Ok(book) = load::load_book(&root) {
-                for runbook in book.runbooks.iter().filter(|r| runs.iter().any(|run| run.started.runbook == r.path)) {
-                    let progress = crate::progress::of_runbook(runbook, &runs);
-                    writeln!(
-                        out.stdout,
-                        "  {DIM}progress{DIM:#}  {}  {} of {} steps done",
-                        runbook.path,
-                        crate::progress::done(&progress),
-                        progress.len()
-                    )?;
+                for (runbook, progress) in crate::progress::of_book(&book, &events, &runs) {
+                    let summary = crate::progress::summary(&progress);
+                    writeln!(out.stdout, "  {DIM}progress{DIM:#}  {}  {summary}", runbook.path)?;
                     for step in &progress {
                         let detail = match (&step.result, &step.at, &step.by) {
                             (Some(result), Some(at), Some(by)) => format!("  {DIM}({result}, {at} UTC, {by}){DIM:#}"),
@@ -211,6 +217,14 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
                 return Err(InputError("the note is empty".to_owned()).into());
             }
             store.append(&id, &actor, now_ms(), EventKind::NoteAdded { note: kind, text: text.trim().to_owned() })?;
+        }
+        SessionCommand::Skip { id, runbook, step, reason } => {
+            let book = super::show::open_book_for(&runbook, args.book.as_deref())?;
+            let runbook = super::show::find_runbook(&book, &runbook)?;
+            let step = lookup::step(runbook, &step).map_err(InputError::from)?;
+            crate::runner::skip(store.as_ref(), &id, (runbook, step), &reason, &actor, now_ms())
+                .map_err(super::run::refused)?;
+            writeln!(out.stderr, "skipped step `{}` of {} in session {id}", step.id, runbook.path)?;
         }
         SessionCommand::Status { id, status } => {
             let to = Status::parse(&status).ok_or_else(|| {

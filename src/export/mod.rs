@@ -158,6 +158,13 @@ pub fn describe(event: &Event, runs: &[ExportedRun<'_>]) -> String {
         EventKind::RunInterrupted { run_id, reason } => {
             format!("Run {} interrupted: {}", one_line(run_id), one_line(reason))
         }
+        EventKind::StepSkipped(skipped) => format!(
+            "Skipped step `{}` ({}) of {}: {}",
+            one_line(&skipped.step),
+            one_line(&skipped.step_title),
+            one_line(&skipped.runbook),
+            one_line(&skipped.reason)
+        ),
         EventKind::Closed => "Incident closed".to_owned(),
     }
 }

@@ -20,8 +20,8 @@ use futures_util::Stream;
 use super::error::ApiError;
 use super::wire::{
     BookInfo, Cancelling, ChangeData, ExitData, ExportQuery, JsonBody, MissingInput, NewNote, NewSession, NewSeverity,
-    NewStatus, NoteAdded, OutputData, PathParams, PlanView, QueryParams, ReloadData, Reply, RunAccepted, RunBody,
-    RunView, SessionCreated, SessionView, TimelineEntry,
+    NewSkip, NewStatus, OutputData, PathParams, PlanView, QueryParams, Recorded, ReloadData, Reply, RunAccepted,
+    RunBody, RunView, SessionCreated, SessionView, TimelineEntry,
 };
 use super::{App, LiveRun};
 use crate::exec::script::{ScriptError, Selection};
@@ -42,6 +42,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/sessions/{id}/status", post(set_status))
         .route("/api/sessions/{id}/severity", post(set_severity))
         .route("/api/sessions/{id}/close", post(close_session))
+        .route("/api/sessions/{id}/skips", post(skip_step))
         .route("/api/plan", post(plan_opening))
         .route("/api/runs", post(start_opening_run))
         .route("/api/sessions/{id}/plan", post(plan_run))
@@ -163,15 +164,22 @@ async fn session_state(State(app): State<Arc<App>>, PathParams(id): PathParams<S
             summary: export::run_summary(run),
             running: run.end.is_none(),
             here: live.contains(&run.started.run_id),
+            inputs: run
+                .started
+                .inputs
+                .iter()
+                .filter(|(name, value)| {
+                    !crate::exec::redact::is_secret_name(name) && !value.contains(crate::exec::redact::MASK)
+                })
+                .map(|(name, value)| (name.as_str(), value.as_str()))
+                .collect(),
         })
         .collect();
     // Where the incident stands in each runbook it has touched.
     let book = app.book();
-    let progress = book
-        .runbooks
-        .iter()
-        .filter(|runbook| runs.iter().any(|run| run.started.runbook == runbook.path))
-        .map(|runbook| (runbook.path.clone(), crate::progress::of_runbook(runbook, &runs)))
+    let progress = crate::progress::of_book(&book, &events, &runs)
+        .into_iter()
+        .map(|(runbook, progress)| (runbook.path.clone(), progress))
         .collect();
     let view = SessionView {
         progress,
@@ -190,7 +198,7 @@ async fn add_note(
     State(app): State<Arc<App>>,
     PathParams(id): PathParams<String>,
     JsonBody(request): JsonBody<NewNote>,
-) -> ApiResult<Reply<NoteAdded>> {
+) -> ApiResult<Reply<Recorded>> {
     let given = request.kind.as_deref().unwrap_or("note");
     let kind = NoteKind::parse(given).ok_or_else(|| ApiError::bad_request(format!("unknown note kind `{given}`")))?;
     let text = request.text.trim().to_owned();
@@ -201,7 +209,7 @@ async fn add_note(
         store.append(&id, &actor(), crate::clock::now_ms(), EventKind::NoteAdded { note: kind, text })
     })
     .await?;
-    Ok(Reply(StatusCode::CREATED, NoteAdded { seq: event.seq }))
+    Ok(Reply(StatusCode::CREATED, Recorded { seq: event.seq }))
 }
 
 async fn set_status(
@@ -233,6 +241,20 @@ async fn close_session(State(app): State<Arc<App>>, PathParams(id): PathParams<S
         return Err(ApiError::conflict("the session is already closed"));
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/sessions/{id}/skips`: the step is skipped in the session, with the reason on the
+/// timeline (`Runner::skip`).
+async fn skip_step(
+    State(app): State<Arc<App>>,
+    PathParams(id): PathParams<String>,
+    JsonBody(request): JsonBody<NewSkip>,
+) -> ApiResult<Reply<Recorded>> {
+    let book = app.book();
+    let runbook = lookup::runbook(&book, &request.runbook)?;
+    let step = lookup::step(runbook, &request.step)?;
+    let event = app.runner.skip(&id, runbook, step, &request.reason, actor()).await?;
+    Ok(Reply(StatusCode::CREATED, Recorded { seq: event.seq }))
 }
 
 /// The runbook, step and selection a run body names, by the rules of `lookup`.

@@ -106,7 +106,9 @@ impl From<RunError> for ApiError {
                 refused.body.missing = Some(missing.iter().map(MissingInput::from).collect());
                 refused
             }
-            RunError::Script { .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, err.to_string()),
+            RunError::Script { .. } | RunError::NoReason { .. } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, err.to_string())
+            }
             RunError::NeedsConfirmation { risk, ref commands, .. } => {
                 let commands = Some(commands.clone());
                 let mut refused = ApiError::new(StatusCode::PRECONDITION_REQUIRED, err.to_string());

@@ -158,6 +158,15 @@ pub struct RunBody {
     pub plan: Option<String>,
 }
 
+/// `POST /api/sessions/{id}/skips`: a step skipped, and why.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSkip {
+    pub runbook: String,
+    pub step: String,
+    pub reason: String,
+}
+
 /// `GET /api/sessions/{id}/export?format=`.
 #[derive(Debug, Deserialize)]
 pub struct ExportQuery {
@@ -187,9 +196,9 @@ pub struct SessionCreated {
     pub id: String,
 }
 
-/// `201` to `POST /api/sessions/{id}/notes`: the note's place in the session.
+/// `201` to `POST /api/sessions/{id}/notes` and `…/skips`: the event's place in the session.
 #[derive(Debug, Serialize)]
-pub struct NoteAdded {
+pub struct Recorded {
     pub seq: u64,
 }
 
@@ -251,6 +260,10 @@ pub struct RunView<'a> {
     pub running: bool,
     /// Running in this server (so cancel works here).
     pub here: bool,
+    /// The values it ran with, for "Run again": those kept whole (a secret, or a value with a
+    /// secret masked in it, is typed again).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub inputs: BTreeMap<&'a str, &'a str>,
 }
 
 /// `POST /api/sessions/{id}/plan`: what a run would do. While inputs are missing, `commands` is

@@ -263,14 +263,31 @@ impl Event {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum EventKind {
-    Created { title: String, severity: String },
-    StatusChanged { from: Status, to: Status },
-    SeverityChanged { from: String, to: String },
-    NoteAdded { note: NoteKind, text: String },
+    Created {
+        title: String,
+        severity: String,
+    },
+    StatusChanged {
+        from: Status,
+        to: Status,
+    },
+    SeverityChanged {
+        from: String,
+        to: String,
+    },
+    NoteAdded {
+        note: NoteKind,
+        text: String,
+    },
     RunStarted(Box<RunStarted>),
     RunFinished(RunEnded),
     RunCancelled(RunEnded),
-    RunInterrupted { run_id: String, reason: String },
+    RunInterrupted {
+        run_id: String,
+        reason: String,
+    },
+    /// A responder decided a step does not apply this time (or was done another way).
+    StepSkipped(StepSkipped),
     Closed,
 }
 
@@ -286,6 +303,7 @@ impl EventKind {
             EventKind::RunFinished(_) => "run-finished",
             EventKind::RunCancelled(_) => "run-cancelled",
             EventKind::RunInterrupted { .. } => "run-interrupted",
+            EventKind::StepSkipped(_) => "step-skipped",
             EventKind::Closed => "closed",
         }
     }
@@ -310,6 +328,17 @@ impl EventKind {
             _ => None,
         }
     }
+}
+
+/// A step skipped, and why.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepSkipped {
+    /// The runbook's path in the book.
+    pub runbook: String,
+    pub runbook_title: String,
+    pub step: String,
+    pub step_title: String,
+    pub reason: String,
 }
 
 /// A run began. Commands and inputs are stored redacted.

@@ -302,11 +302,18 @@ fn markup_in_titles_notes_inputs_and_output_stays_text_in_every_html_output() {
         assert_eq!(status, 202, "{started}");
         server.events(started["run_id"].as_str().unwrap(), None, None);
     }
+    // A skip's reason is text too.
+    let (status, body) = server.post(
+        &format!("/api/sessions/{session}/skips"),
+        json!({"runbook": "hostile.md", "step": "markup", "reason": "<svg onload=alert('skip')>"}),
+    );
+    assert_eq!(status, 201, "{body}");
     let (status, headers, export) = server.get_raw(&format!("/api/sessions/{session}/export?format=html"));
     assert_eq!(status, 200);
     assert_eq!(headers.get("content-security-policy").map(String::as_str), Some(opsbook::server::EXPORT_POLICY));
     assert_inert(&export, "the HTML export");
     assert!(export.contains("&lt;img src=x onerror=alert(document.domain)&gt;"), "{export}");
+    assert!(export.contains("&lt;svg onload=alert("), "{export}");
     assert!(export.contains("&lt;script&gt;alert(\"output\")&lt;/script&gt;"), "{export}");
     assert!(!export.contains("javascript:"), "{export}");
     for format in ["md", "json"] {

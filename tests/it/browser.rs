@@ -479,7 +479,7 @@ fn one_click_from_an_alerts_deep_link_to_the_first_output() {
     assert!(greet.as_str().unwrap().contains('@'), "ok, when and by whom: {greet}");
     assert_eq!(browser.script(&badge("prepare")), json!("not run"));
     // `n` goes to the first step not done yet, `r` runs it.
-    browser.script("document.dispatchEvent(new KeyboardEvent('keydown', { key: 'n', bubbles: true }));");
+    browser.script("document.activeElement.blur(); document.dispatchEvent(new KeyboardEvent('keydown', { key: 'n', bubbles: true }));");
     assert_eq!(browser.script("return document.activeElement.dataset.step || null;"), json!("prepare"));
     browser.script("document.dispatchEvent(new KeyboardEvent('keydown', { key: 'r', bubbles: true }));");
     browser.wait_for(&badge_ok("prepare"), 20);
@@ -492,4 +492,60 @@ fn one_click_from_an_alerts_deep_link_to_the_first_output() {
     browser.script("document.activeElement.blur(); document.dispatchEvent(new KeyboardEvent('keydown', { key: '?', bubbles: true }));");
     let keys = browser.wait_for("return document.querySelector('dialog[open] pre')?.textContent || null;", 5);
     assert!(keys.as_str().unwrap().contains("n   go to the next step not done yet"), "{keys}");
+    browser.script("document.querySelector('dialog[open]').close();");
+
+    // Skip: `follow` waits for a log nobody writes yet; the reason goes on the timeline.
+    browser.click("section[data-step='follow'] .run-skip");
+    browser.wait_for("return document.querySelector('dialog[open] .skip-reason') ? true : null;", 5);
+    browser.type_into("dialog[open] .skip-reason", "nothing to follow yet");
+    browser.click("dialog[open] .skip-confirm");
+    let skipped = browser.wait_for(
+        "const t = document.querySelector(\"section[data-step='follow'] .step-state\")?.textContent || ''; \
+         return t.startsWith('skipped') ? t : null;",
+        10,
+    );
+    assert!(skipped.as_str().unwrap().contains("nothing to follow yet"), "{skipped}");
+    let timeline = server.get_json(&format!("/api/sessions/{}", session.as_str().unwrap()));
+    assert!(
+        timeline["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["description"]
+                == "Skipped step `follow` (Follow the log) of local-demo.md: nothing to follow yet"),
+        "{timeline}"
+    );
+
+    // Continue from here: `write-log` (confirmed), `inspect`, past the skipped `follow`, then
+    // `check-health` fails and it stops there: `transcript` does not run.
+    browser.click("section[data-step='write-log'] .run-continue");
+    browser.click("dialog[open] .confirm-run");
+    browser.wait_for(
+        "const t = document.querySelector(\"section[data-step='check-health'] .step-state\")?.textContent || ''; \
+         return t.startsWith('failed') ? t : null;",
+        30,
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let states = browser.script(
+        "return ['write-log', 'inspect', 'follow', 'check-health', 'transcript'].map((s) => \
+         document.querySelector(`section[data-step='${s}']`).dataset.state);",
+    );
+    assert_eq!(states, json!(["ok", "ok", "skipped", "failed", "not-run"]));
+
+    // Run again: same values, pre-filled and editable.
+    let again = browser
+        .script("return document.querySelector(\"section[data-step='greet'] button[data-run='step']\").textContent;");
+    assert_eq!(again, json!("↻ Run again"));
+    let input = "section[data-step='greet'] .run-inputs input[name='responder']";
+    assert_eq!(browser.script(&format!("return document.querySelector(\"{input}\").value;")), json!("Dana"));
+    browser.script(&format!(
+        "const i = document.querySelector(\"{input}\"); i.value = ''; i.dispatchEvent(new Event('input'));"
+    ));
+    browser.type_into(input, "Eve");
+    browser.click("section[data-step='greet'] button[data-run='step']");
+    browser.wait_for(
+        "const t = document.querySelector(\"section[data-step='greet'] .run-output\")?.textContent || ''; \
+         return t.includes('Eve') ? t : null;",
+        20,
+    );
 }

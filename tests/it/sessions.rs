@@ -653,3 +653,101 @@ fn opsbook_run_opens_the_session_as_the_console_does() {
     assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
     assert_eq!(text(&opsbook(&["session", "list"], root).stdout), before);
 }
+
+const FAILOVER: &str = r#"# Failover
+
+## Check
+
+```bash {name=check}
+echo checked
+```
+
+## Drain
+
+```bash {name=drain}
+test -f ok.flag && echo drained
+```
+
+## Note it
+
+```bash {name=note}
+echo noted
+```
+
+## Verify
+
+```bash {name=verify}
+echo verified
+```
+"#;
+
+#[test]
+fn skip_resume_and_from_go_on_where_the_incident_stands() {
+    let dir = crate::common::fixture_book("failover.md", FAILOVER);
+    let root = dir.path();
+    // The first try stops where `drain` fails.
+    let first = opsbook(&["run", "runbooks/failover.md", "--all"], root);
+    assert_eq!(first.status.code(), Some(1), "{}", text(&first.stderr));
+    assert_eq!(text(&first.stdout), "checked\n");
+    let session =
+        text(&first.stderr).lines().find_map(|l| l.strip_prefix("recording in new session ")).unwrap().to_owned();
+
+    // `note` is done by hand: skipped, with the reason on the timeline.
+    let blank = opsbook(&["session", "skip", &session, "runbooks/failover.md", "note", "--reason", "  "], root);
+    assert_eq!(blank.status.code(), Some(2));
+    assert!(text(&blank.stderr).contains("skipping step `note` needs a reason"), "{}", text(&blank.stderr));
+    let unknown = opsbook(&["session", "skip", &session, "runbooks/failover.md", "nope", "--reason", "x"], root);
+    assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown.stderr));
+    let skip =
+        opsbook(&["session", "skip", &session, "runbooks/failover.md", "note", "--reason", "done by hand"], root);
+    assert!(skip.status.success(), "{}", text(&skip.stderr));
+
+    // Resume: after `check` (the last success), `drain` again, `note` left alone, then `verify`.
+    std::fs::write(root.join("ok.flag"), "").unwrap();
+    let resumed = opsbook(&["run", "runbooks/failover.md", "--resume", &session], root);
+    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
+    assert_eq!(text(&resumed.stdout), "drained\nverified\n");
+    let said = text(&resumed.stderr);
+    assert!(said.contains("failover.md: 1 of 4 steps done, 1 skipped"), "{said}");
+    assert!(said.contains("↷ note  (done by hand, left alone)"), "{said}");
+    assert!(!said.contains("recording in new session"), "{said}");
+    let again = opsbook(&["run", "runbooks/failover.md", "--resume", &session], root);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert_eq!(text(&again.stdout), "");
+    assert!(text(&again.stderr).contains("nothing left to run"), "{}", text(&again.stderr));
+
+    let shown = text(&opsbook(&["session", "show", &session], root).stdout);
+    assert!(shown.contains("progress  failover.md  3 of 4 steps done, 1 skipped"), "{shown}");
+    assert!(shown.contains("↷ note  (done by hand, "), "{shown}");
+    assert!(shown.contains("✓ drain  (exit 0, "), "{shown}");
+    assert!(shown.contains("Skipped step `note` (Note it) of failover.md: done by hand"), "{shown}");
+    let exported = text(&opsbook(&["export", &session, "--format", "md"], root).stdout);
+    assert!(exported.contains("Skipped step `note` (Note it) of failover.md: done by hand"), "{exported}");
+    let json = opsbook(&["export", &session, "--format", "json"], root);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let skipped = json["events"].as_array().unwrap().iter().find(|e| e["type"] == "step-skipped").unwrap();
+    assert_eq!(skipped["details"]["reason"], "done by hand");
+
+    // --from runs from that step to the end, in the session given.
+    let from = opsbook(&["run", "runbooks/failover.md", "--from", "drain", "--session", &session], root);
+    assert!(from.status.success(), "{}", text(&from.stderr));
+    assert_eq!(text(&from.stdout), "drained\nnoted\nverified\n");
+    let from_three = opsbook(&["run", "runbooks/failover.md", "--from", "note", "--dry-run"], root);
+    assert!(text(&from_three.stderr).contains("▶ note"), "{}", text(&from_three.stderr));
+    assert!(!text(&from_three.stderr).contains("▶ drain"), "{}", text(&from_three.stderr));
+    let nope = opsbook(&["run", "runbooks/failover.md", "--from", "nope"], root);
+    assert_eq!(nope.status.code(), Some(2), "{}", text(&nope.stderr));
+    let both = opsbook(&["run", "runbooks/failover.md", "check", "--from", "drain"], root);
+    assert_eq!(both.status.code(), Some(2), "{}", text(&both.stderr));
+
+    // A closed session is neither resumed nor skipped in.
+    assert!(opsbook(&["session", "close", &session], root).status.success());
+    let closed = opsbook(&["run", "runbooks/failover.md", "--resume", &session], root);
+    assert_eq!(closed.status.code(), Some(2), "{}", text(&closed.stderr));
+    assert!(text(&closed.stderr).contains("is closed"), "{}", text(&closed.stderr));
+    let skip_closed = opsbook(&["session", "skip", &session, "runbooks/failover.md", "check", "--reason", "x"], root);
+    assert_eq!(skip_closed.status.code(), Some(2), "{}", text(&skip_closed.stderr));
+    let missing = opsbook(&["run", "runbooks/failover.md", "--resume", "20990101-nothere"], root);
+    assert_ne!(missing.status.code(), Some(0));
+    assert!(text(&missing.stderr).contains("20990101-nothere"), "{}", text(&missing.stderr));
+}

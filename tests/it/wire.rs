@@ -185,12 +185,28 @@ fn every_endpoint_answers_the_json_the_console_reads_snapshot() {
     wire.send("POST", "/api/runs/nothere/cancel", None);
     wire.send("GET", "/api/runs/nothere/events", None);
 
+    let skips = format!("{base}/skips");
+    wire.send(
+        "POST",
+        &skips,
+        Some(json!({"runbook": "serve.md", "step": "slow", "reason": "not needed: the queue drained"})),
+    );
+    wire.send("POST", &skips, Some(json!({"runbook": "serve.md", "step": "slow", "reason": " \n "})));
+    wire.send("POST", &skips, Some(json!({"runbook": "serve.md", "step": "nope", "reason": "x"})));
+    wire.send("POST", &skips, Some(json!({"runbook": "serve.md", "step": "slow"})));
+    wire.send(
+        "POST",
+        "/api/sessions/20990101-nothere/skips",
+        Some(json!({"runbook": "serve.md", "step": "slow", "reason": "x"})),
+    );
+
     wire.send("GET", &base, None);
     wire.send("GET", &format!("{base}/export?format=pdf"), None);
     wire.send("GET", &format!("{base}/export?format=md"), None);
     wire.send("POST", &format!("{base}/close"), None);
     wire.send("POST", &format!("{base}/close"), None);
     wire.send("POST", &runs, Some(json!({"runbook": "serve.md", "step": "count"})));
+    wire.send("POST", &skips, Some(json!({"runbook": "serve.md", "step": "count", "reason": "closed"})));
 
     // Failures before a handler runs answer in the same shape: an unknown endpoint, a method an
     // endpoint does not take, a path or query that does not decode, a body over the limit that
