@@ -182,6 +182,7 @@ mod tests {
             truncated: false,
             timed_out: false,
             exported: Vec::new(),
+            outputs: std::collections::BTreeMap::new(),
         })
     }
 

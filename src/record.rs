@@ -67,6 +67,9 @@ pub struct Outcome {
     /// Variables the run exported that differ from what it was given.
     #[serde(skip)]
     pub exported: BTreeMap<String, String>,
+    /// What the run wrote to `$OPSBOOK_OUTPUT` (`exec::outputs`), whole: values for later steps.
+    #[serde(skip)]
+    pub outputs: BTreeMap<String, String>,
 }
 
 impl Outcome {

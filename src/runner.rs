@@ -203,6 +203,18 @@ impl Runner {
         offload(move || call(store.as_ref())).await
     }
 
+    /// Names of the secret-named inputs and outputs held in memory for a session (exported
+    /// variables, `env:NAME`, left out).
+    pub fn held(&self, session_id: &str) -> Vec<String> {
+        let Ok(secrets) = self.secrets.lock() else { return Vec::new() };
+        let mut names: Vec<String> = secrets
+            .get(session_id)
+            .map(|held| held.keys().filter(|name| !name.starts_with("env:")).cloned().collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
     /// Values the session remembers: stored ones and the secrets held in memory.
     async fn remembered(&self, session_id: &str) -> Result<BTreeMap<String, String>, StoreError> {
         let id = session_id.to_owned();
@@ -381,6 +393,7 @@ impl Runner {
         let secrets = self.secrets.clone();
         let recorded_run_id = run_id.clone();
         let clock = self.clock.clone();
+        let redactor = plan.redactor.clone();
         // A shared store keeps the output for the other responders' consoles; the run's end
         // is recorded after its last chunk.
         let uploaded = self.store.shares_output().then(|| {
@@ -427,9 +440,28 @@ impl Runner {
             if let Some(uploaded) = uploaded {
                 let _ = uploaded.await;
             }
-            let exported: Vec<(String, String)> =
-                outcome.exported.iter().map(|(k, v)| (format!("env:{k}"), v.clone())).collect();
-            let kind = RunEnded::from_outcome(&recorded_run_id, &outcome);
+            // Exported variables are carried as `env:NAME`; outputs fill later placeholders by
+            // their names, as inputs do.
+            let exported: Vec<(String, String)> = outcome
+                .exported
+                .iter()
+                .map(|(k, v)| (format!("env:{k}"), v.clone()))
+                .chain(outcome.outputs.iter().map(|(k, v)| (k.clone(), v.clone())))
+                .collect();
+            // The timeline shows outputs as the output shows them: secret-named ones masked.
+            let shown = outcome
+                .outputs
+                .iter()
+                .map(|(name, value)| {
+                    let value = if is_secret_name(name) {
+                        crate::exec::redact::MASK.to_owned()
+                    } else {
+                        redactor.redact(value).into_owned()
+                    };
+                    (name.clone(), value)
+                })
+                .collect();
+            let kind = RunEnded::from_outcome(&recorded_run_id, &outcome, shown);
             let at = clock();
             // The end happened: a store that is busy or away is asked again until it takes it
             // (a run ends once, so a retry that did land before is harmless).

@@ -172,6 +172,7 @@
     }
     bar.replaceChildren(...rows);
     state.inputs = view.data.inputs || {};
+    state.held = view.data.held || [];
     fillRemembered();
     return view.data;
   }
@@ -243,6 +244,10 @@
       const fromUrl = params.get("var." + input.name);
       if (fromUrl != null) input.value = fromUrl;
       else if (state.inputs && state.inputs[input.name] != null) input.value = state.inputs[input.name];
+      // A secret the session holds (given before, or a step's output): set, never shown.
+      const held = (state.held || []).includes(input.name);
+      input.classList.toggle("held", held && !input.value);
+      if (held && !input.value) input.placeholder = "•••••• held for this session";
     }
   }
 

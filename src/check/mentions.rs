@@ -1,7 +1,7 @@
 //! Where a runbook's text mentions its placeholders: for each name, the lines that hold it as
 //! written, and the lines that hold its words (`pod-name` -> `pod name`) in any case. The
 //! `placeholder-undocumented` rule asks, for every placeholder of every step, whether a line
-//! outside the step mentions it; building the text outside the step for each step made the rule
+//! of prose (outside every step) mentions it; building the text outside the step for each step made the rule
 //! cost the square of a long runbook's size. Here all names are found in one pass over the text
 //! (and one over its lower-case copy), so the rule costs the text plus the matches.
 
@@ -37,18 +37,19 @@ impl Mentions {
         }
     }
 
-    /// True when a line before `first` or after `last` mentions `name` (as written, or its words
-    /// in any case).
-    pub fn outside(&self, name: &str, first: u32, last: u32) -> bool {
+    /// True when a line outside every step mentions `name` (as written, or its words in any
+    /// case): the prose, headings and other blocks, not another step's commands. `steps` are
+    /// the steps' first and last lines, in order.
+    pub fn in_prose(&self, name: &str, steps: &[(u32, u32)]) -> bool {
         if name.is_empty() {
             return true; // the empty string is in every text
         }
-        let outside = |lines: Option<&Vec<u32>>| {
-            lines.is_some_and(|lines| {
-                lines.first().is_some_and(|l| *l < first) || lines.last().is_some_and(|l| *l > last)
-            })
+        let in_a_step = |line: u32| {
+            let after = steps.partition_point(|(first, _)| *first <= line);
+            after > 0 && line <= steps[after - 1].1
         };
-        outside(self.exact.get(name)) || outside(self.words.get(&words_of(name)))
+        let in_prose = |lines: Option<&Vec<u32>>| lines.is_some_and(|lines| lines.iter().any(|l| !in_a_step(*l)));
+        in_prose(self.exact.get(name)) || in_prose(self.words.get(&words_of(name)))
     }
 }
 
@@ -105,12 +106,14 @@ fn lines_holding<'n>(haystack: &str, needles: impl IntoIterator<Item = &'n str>)
 mod tests {
     use super::*;
 
-    /// The rule as it was first written: the text outside the lines, searched for the name.
-    fn naive(text: &str, name: &str, first: u32, last: u32) -> bool {
+    /// The rule written plainly: the text outside the steps' lines, searched for the name.
+    fn naive(text: &str, name: &str, steps: &[(u32, u32)]) -> bool {
         let outside = text
             .lines()
             .enumerate()
-            .filter(|(index, _)| (*index as u32 + 1) < first || (*index as u32 + 1) > last)
+            .filter(|(index, _)| {
+                steps.iter().all(|(first, last)| (*index as u32 + 1) < *first || (*index as u32 + 1) > *last)
+            })
             .map(|(_, line)| line)
             .collect::<Vec<_>>()
             .join("\n");
@@ -126,8 +129,13 @@ mod tests {
         for name in names {
             for first in 0..8 {
                 for last in first..9 {
-                    let expected = naive(text, name, first, last);
-                    assert_eq!(mentions.outside(name, first, last), expected, "{name} outside {first}..={last}");
+                    let one = [(first, last)];
+                    assert_eq!(mentions.in_prose(name, &one), naive(text, name, &one), "{name} outside {one:?}");
+                    // And with a second step after it.
+                    for second in (last + 1)..9 {
+                        let two = [(first, last), (second, second + 1)];
+                        assert_eq!(mentions.in_prose(name, &two), naive(text, name, &two), "{name} outside {two:?}");
+                    }
                 }
             }
         }

@@ -141,6 +141,7 @@ fn check_runbook(
         text,
         runbook.steps.iter().flat_map(|s| s.placeholders.iter().filter(|p| needs_words(p))).map(|p| p.name.as_str()),
     );
+    let step_lines: Vec<(u32, u32)> = runbook.steps.iter().map(|s| (s.line, s.end_line.max(s.line))).collect();
     for step in &runbook.steps {
         if step.risk.needs_confirmation() && !step.settings.confirm {
             found.push(at(
@@ -188,7 +189,7 @@ fn check_runbook(
                 ));
             }
         }
-        found.extend(undocumented_placeholders(step, &mentions, &lines, &file));
+        found.extend(undocumented_placeholders(step, &mentions, &step_lines, &lines, &file));
         for placeholder in &step.placeholders {
             let handed = placeholder.occurrences.iter().find_map(|o| o.interpreter.map(|name| (o, name)));
             if let Some((occurrence, interpreter)) = handed {
@@ -245,18 +246,27 @@ fn is_chat_command(program: &str) -> bool {
 }
 
 /// A placeholder the prose should explain: a blank to fill (not an environment variable) with no
-/// default, that no earlier step sets.
+/// default, that no earlier step sets, and whose name is not itself a phrase (`<name of the old
+/// pool>` says what it is).
 fn needs_words(placeholder: &Placeholder) -> bool {
     matches!(placeholder.kind, PlaceholderKind::Angle | PlaceholderKind::Brace | PlaceholderKind::Dashed)
         && placeholder.default.is_none()
         && placeholder.set_by.is_none()
+        && !placeholder.name.contains(' ')
 }
 
-/// Placeholders without a default whose name the runbook's text mentions nowhere but in the step.
-fn undocumented_placeholders(step: &Step, mentions: &Mentions, lines: &SourceLines, file: &Path) -> Vec<Diagnostic> {
+/// Placeholders without a default, that no earlier step exports or writes to `$OPSBOOK_OUTPUT`,
+/// and whose name the runbook's prose never mentions.
+fn undocumented_placeholders(
+    step: &Step,
+    mentions: &Mentions,
+    steps: &[(u32, u32)],
+    lines: &SourceLines,
+    file: &Path,
+) -> Vec<Diagnostic> {
     let mut found = Vec::new();
     for placeholder in &step.placeholders {
-        if !needs_words(placeholder) || mentions.outside(&placeholder.name, step.line, step.end_line) {
+        if !needs_words(placeholder) || mentions.in_prose(&placeholder.name, steps) {
             continue;
         }
         let Some(first) = placeholder.occurrences.first() else { continue };

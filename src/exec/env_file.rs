@@ -1,5 +1,6 @@
 //! The private files a run's `EXIT` trap writes its environment to (`env -0`), so the variables
-//! a step exported can be read back.
+//! a step exported can be read back, and the files a step writes its outputs to
+//! (`$OPSBOOK_OUTPUT`).
 //!
 //! They live in one per-user folder, `$TMPDIR/opsbook-<uid>/` (0700, ours, not a link), named
 //! `env-<pid>-<id>` after the process that records the run. A file is removed when its run is
@@ -67,6 +68,16 @@ impl EnvFile {
 
     pub(super) fn read(&self) -> Vec<u8> {
         std::fs::read(&self.path).unwrap_or_default()
+    }
+
+    /// The first `limit` bytes (and one more, to tell that there were more).
+    pub(super) fn read_at_most(&self, limit: usize) -> Vec<u8> {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        if let Ok(file) = std::fs::File::open(&self.path) {
+            let _ = file.take(limit as u64 + 1).read_to_end(&mut bytes);
+        }
+        bytes
     }
 }
 

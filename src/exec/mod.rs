@@ -7,6 +7,7 @@
 
 pub mod context;
 mod env_file;
+pub mod outputs;
 pub mod redact;
 pub mod script;
 
@@ -111,6 +112,8 @@ pub fn start(spec: ProcessSpec) -> Result<Process, StartError> {
     // The log is private (0600), whatever the umask.
     let log = crate::private::create_file(&spec.log_path).map_err(log_err)?;
     let env_file = if spec.capture_env { Some(EnvFile::create()?) } else { None };
+    // Where the step may write `NAME=value` lines for later steps.
+    let outputs_file = if spec.capture_env { Some(EnvFile::create()?) } else { None };
     let mut script = String::with_capacity(spec.script.len() + 128);
     if env_file.is_some() {
         // On the script's first line, so that the shell's line numbers match the script's.
@@ -134,6 +137,9 @@ pub fn start(spec: ProcessSpec) -> Result<Process, StartError> {
     }
     if let Some(env_file) = &env_file {
         command.env("OPSBOOK_ENV_FILE", &env_file.path);
+    }
+    if let Some(outputs_file) = &outputs_file {
+        command.env("OPSBOOK_OUTPUT", &outputs_file.path);
     }
     let started_at = now_ms();
     let mut child = command.spawn().map_err(|source| StartError::Spawn { shell: spec.shell.clone(), source })?;
@@ -167,6 +173,7 @@ pub fn start(spec: ProcessSpec) -> Result<Process, StartError> {
 
     let run = Process { inner: inner.clone() };
     let spec_env = spec.env;
+    let output_redactor = spec.redactor.clone();
     let (timeout, grace, terminal) = (spec.timeout, spec.grace, spec.terminal);
     tokio::spawn(async move {
         // A step on the terminal shares our process group: signal the shell alone.
@@ -191,6 +198,11 @@ pub fn start(spec: ProcessSpec) -> Result<Process, StartError> {
         if !terminal {
             stop_group(group, Duration::from_millis(500).min(grace), None).await;
         }
+        let outputs = match &outputs_file {
+            Some(file) => read_outputs(file, &output_redactor, &chunks_tx).await,
+            None => BTreeMap::new(),
+        };
+        drop(outputs_file);
         drop(chunks_tx);
         for reader in readers.into_iter().flatten() {
             // A process that left the group (setsid) may hold the pipe open: do not wait for it.
@@ -217,6 +229,7 @@ pub fn start(spec: ProcessSpec) -> Result<Process, StartError> {
             output_bytes,
             truncated,
             exported,
+            outputs,
         };
         let _ = done_tx.send(Some(outcome));
     });
@@ -286,6 +299,7 @@ fn lost_outcome() -> Outcome {
         output_bytes: 0,
         truncated: false,
         exported: BTreeMap::new(),
+        outputs: BTreeMap::new(),
     }
 }
 
@@ -508,10 +522,42 @@ pub fn human_bytes(bytes: u64) -> String {
     }
 }
 
+/// The step's outputs file, read by the rules of [`outputs`]; what it set and what was left out
+/// go to the run's output as opsbook's lines (values masked as the output is).
+async fn read_outputs(
+    file: &EnvFile,
+    redactor: &Redactor,
+    chunks: &mpsc::Sender<(Stream, String)>,
+) -> BTreeMap<String, String> {
+    let read = outputs::parse(&file.read_at_most(outputs::LIMIT));
+    if !read.values.is_empty() {
+        let shown: Vec<String> = read
+            .values
+            .iter()
+            .map(|(name, value)| {
+                if redact::is_secret_name(name) {
+                    format!("{name} (secret: held in memory, masked)")
+                } else {
+                    let value = crate::line::one_line(&redactor.redact(value));
+                    format!("{name}={value}")
+                }
+            })
+            .collect();
+        let note = format!("[opsbook] outputs for later steps: {}\n", shown.join(", "));
+        let _ = chunks.send((Stream::Opsbook, note)).await;
+    }
+    for problem in &read.problems {
+        let note = format!("[opsbook] $OPSBOOK_OUTPUT {}\n", crate::line::one_line(problem));
+        let _ = chunks.send((Stream::Opsbook, note)).await;
+    }
+    read.values
+}
+
 /// Variables the shell set that the script does not simply inherit: new, or changed from what
 /// the run was given (this process's environment plus `given`). Shell bookkeeping is left out.
 fn exported_vars(env_dump: &[u8], given: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-    const SHELL_OWN: &[&str] = &["_", "PWD", "OLDPWD", "SHLVL", "OPSBOOK_ENV_FILE", "__opsbook_status"];
+    const SHELL_OWN: &[&str] =
+        &["_", "PWD", "OLDPWD", "SHLVL", "OPSBOOK_ENV_FILE", "OPSBOOK_OUTPUT", "__opsbook_status"];
     let mut exported = BTreeMap::new();
     for entry in env_dump.split(|&b| b == 0) {
         let Ok(entry) = std::str::from_utf8(entry) else { continue };

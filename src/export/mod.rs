@@ -133,8 +133,15 @@ pub fn describe(event: &Event, runs: &[ExportedRun<'_>]) -> String {
             let run = runs.iter().find(|r| r.started.run_id == started.run_id);
             let result = match run.and_then(ExportedRun::ended) {
                 Some(ended) => {
+                    let outputs: Vec<String> = ended
+                        .outputs
+                        .iter()
+                        .map(|(name, value)| format!("{}={}", one_line(name), one_line(value)))
+                        .collect();
+                    let outputs =
+                        if outputs.is_empty() { String::new() } else { format!("; outputs {}", outputs.join(", ")) };
                     format!(
-                        "{}, {}",
+                        "{}, {}{outputs}",
                         run.map(ExportedRun::result).unwrap_or_default(),
                         duration_text(ended.duration_ms)
                     )

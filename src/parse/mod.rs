@@ -582,8 +582,12 @@ impl<'a> Walk<'a> {
     ) -> Step {
         let content_lines: Vec<&str> = lines::split(&block.content);
         let mut set_in_step: HashSet<String> = HashSet::new();
+        // What later steps may read from this one: its variables, and the names it writes to
+        // `$OPSBOOK_OUTPUT`.
+        let mut outputs: Vec<String> = Vec::new();
         for found in &analysis.commands {
             set_in_step.extend(placeholder::variables_set(&found.lexed.tokens));
+            outputs.extend(placeholder::outputs_written(&found.text));
         }
         let position = |command: usize, offset: usize| {
             let (line, col) = analysis.commands[command].position(offset);
@@ -619,7 +623,7 @@ impl<'a> Walk<'a> {
         for placeholder in &mut placeholders {
             placeholder.set_by = set_earlier.get(&placeholder.name).cloned();
         }
-        for name in &set_in_step {
+        for name in set_in_step.iter().chain(&outputs) {
             set_earlier.entry(name.clone()).or_insert_with(|| id.clone());
         }
         // The first of the riskiest commands gives the step its reason.

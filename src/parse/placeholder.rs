@@ -39,6 +39,7 @@ const WELL_KNOWN: &[&str] = &[
     "LOGNAME",
     "MACHTYPE",
     "OLDPWD",
+    "OPSBOOK_OUTPUT",
     "OPTARG",
     "OPTIND",
     "OSTYPE",
@@ -124,6 +125,29 @@ pub(crate) fn variables_set(tokens: &[Token]) -> HashSet<String> {
         }
     }
     set
+}
+
+/// Names a command writes to `$OPSBOOK_OUTPUT` for later steps: `echo "NAME=…"` or `printf
+/// '…' "NAME=…"` (also `NAME<<EOF`) in a command that mentions it, and the `NAME=` lines of a
+/// heredoc written to it.
+pub(crate) fn outputs_written(text: &str) -> Vec<String> {
+    static ECHOED: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r#"\b(?:echo|printf)(?:\s+-[A-Za-z]+)*\s+(?:'[^'\n]*%[^'\n]*'\s+|"[^"\n]*%[^"\n]*"\s+)?["']?([A-Za-z_][A-Za-z0-9_-]*)(?:=|<<)"#,
+        )
+        .expect("static regex")
+    });
+    static LINE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^([A-Za-z_][A-Za-z0-9_-]*)(?:=|<<)").expect("static regex"));
+    if !text.contains("OPSBOOK_OUTPUT") {
+        return Vec::new();
+    }
+    let mut names: Vec<String> = ECHOED.captures_iter(text).map(|c| c[1].to_owned()).collect();
+    let mut lines = text.lines();
+    if lines.next().is_some_and(|first| first.contains("OPSBOOK_OUTPUT") && first.contains("<<")) {
+        names.extend(lines.filter_map(|line| LINE.captures(line.trim_start()).map(|c| c[1].to_owned())));
+    }
+    names
 }
 
 fn is_name_or_flag(word: &str) -> bool {
@@ -315,6 +339,17 @@ mod tests {
         let position = |_: usize, offset: usize| (1, offset as u32 + 1);
         let command = CommandText { index: 0, text, lexed: &lexed };
         collect(&[command], &set, &position).into_iter().map(|p| (p.name, p.kind, p.occurrences[0].quoting)).collect()
+    }
+
+    #[test]
+    fn names_written_to_the_output_file() {
+        assert_eq!(outputs_written(r#"echo "replica=$(kubectl get pod -o name)" >> "$OPSBOOK_OUTPUT""#), ["replica"]);
+        assert_eq!(outputs_written(r#"printf '%s\n' "region=$R" >>$OPSBOOK_OUTPUT"#), ["region"]);
+        assert_eq!(outputs_written("echo -n 'db-host=x' >> \"${OPSBOOK_OUTPUT}\""), ["db-host"]);
+        assert_eq!(outputs_written("{ echo \"a=1\"; echo \"b<<EOF\"; } >> \"$OPSBOOK_OUTPUT\""), ["a", "b"]);
+        assert_eq!(outputs_written("cat >> \"$OPSBOOK_OUTPUT\" <<EOF\nleader=db-1\nlag=$LAG\nEOF"), ["leader", "lag"]);
+        // Only commands that write to it.
+        assert!(outputs_written(r#"echo "replica=db-2""#).is_empty());
     }
 
     fn just_names(text: &str) -> Vec<String> {

@@ -188,6 +188,7 @@ async fn session_state(State(app): State<Arc<App>>, PathParams(id): PathParams<S
         timeline,
         runs: run_views,
         inputs: vars.into_iter().filter(|(name, _)| !name.starts_with("env:")).collect::<BTreeMap<_, _>>(),
+        held: app.runner.held(&id),
         responders: present,
         store: health,
     };

@@ -223,10 +223,16 @@ pub struct SessionView<'a> {
     pub session: Session,
     pub timeline: Vec<TimelineEntry<'a>>,
     pub runs: Vec<RunView<'a>>,
-    /// Each runbook the session has runs of: its steps in order, with their state.
+    /// Each runbook the session has run or skipped steps of: its steps in order, with their
+    /// state.
     pub progress: BTreeMap<String, Vec<crate::progress::StepProgress<'a>>>,
-    /// Inputs the session remembers, for the forms (exported variables and secrets stay out).
+    /// Inputs the session remembers (given, or written by a step to `$OPSBOOK_OUTPUT`), for
+    /// the forms (exported variables and secrets stay out).
     pub inputs: BTreeMap<String, String>,
+    /// Names of the secret-named values this console holds in memory for the session: the form
+    /// shows them as set, masked, and a run uses them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<String>,
     pub status_update: String,
     /// Who has the session open now.
     pub responders: Vec<Presence>,

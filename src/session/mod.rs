@@ -384,11 +384,15 @@ pub struct RunEnded {
     /// Names of the variables the run exported (values are kept for the session, not here).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exported: Vec<String>,
+    /// What the run wrote to `$OPSBOOK_OUTPUT`, as shown: secret-named values and secret
+    /// shapes masked (the values themselves are kept for the session, secrets in memory only).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub outputs: BTreeMap<String, String>,
 }
 
 impl RunEnded {
-    /// The end event of a run with this outcome.
-    pub fn from_outcome(run_id: &str, outcome: &Outcome) -> EventKind {
+    /// The end event of a run with this outcome; `outputs` as they may be shown.
+    pub fn from_outcome(run_id: &str, outcome: &Outcome, outputs: BTreeMap<String, String>) -> EventKind {
         let ended = RunEnded {
             run_id: run_id.to_owned(),
             exit_code: outcome.exit_code,
@@ -398,6 +402,7 @@ impl RunEnded {
             truncated: outcome.truncated,
             timed_out: outcome.end == End::TimedOut,
             exported: outcome.exported.keys().cloned().collect(),
+            outputs,
         };
         if outcome.end == End::Cancelled { EventKind::RunCancelled(ended) } else { EventKind::RunFinished(ended) }
     }
@@ -636,6 +641,7 @@ mod tests {
             truncated: false,
             timed_out: false,
             exported: Vec::new(),
+            outputs: BTreeMap::new(),
         }
     }
 

@@ -107,6 +107,19 @@ fn each_rule_trips_on_its_fixture_and_not_on_the_fixed_one() {
 }
 
 #[test]
+fn a_placeholder_an_earlier_step_exports_or_outputs_needs_no_prose() {
+    let runbook = "# T\n\n```bash {name=early}\necho \"lag <lag>\"\n```\n\n\
+                   ```bash {name=find}\necho \"lag=3\" >> \"$OPSBOOK_OUTPUT\"\nexport LEADER=db-1\n```\n\n\
+                   ```bash {name=use}\necho \"<lag> $LEADER <replica>\"\n```\n";
+    // `lag` in `use` comes from `find`'s outputs and `LEADER` from its exports; `lag` in
+    // `early` (before `find`) and `replica` (from nowhere) are for the prose to explain.
+    assert_eq!(
+        findings(runbook).into_iter().filter(|(rule, _)| *rule == "placeholder-undocumented").collect::<Vec<_>>(),
+        [("placeholder-undocumented", 4), ("placeholder-undocumented", 13)]
+    );
+}
+
+#[test]
 fn shell_tag_not_shell_reads_the_fence_as_the_parser_does() {
     let block = |info: &str| format!("# T\n\n```{info}\nsum(rate(http_requests_total{{code=~\"5..\"}}[5m]))\n```\n");
     // Every tag the parser takes as shell, in any case and in pandoc's form: PromQL under it is

@@ -637,3 +637,35 @@ fn the_first_run_with_no_session_opens_one_named_for_its_runbook() {
     assert_eq!((status, again.get("session_id")), (202, None), "{again}");
     assert_eq!(sessions(), 1);
 }
+
+#[test]
+fn a_steps_outputs_fill_the_consoles_forms_and_secret_ones_are_held_masked() {
+    const DB: &str = "# Failover\n\n```bash {name=find}\necho \"primary=db-2\" >> \"$OPSBOOK_OUTPUT\"\necho \"db_token=C0ns0leS3cretOut\" >> \"$OPSBOOK_OUTPUT\"\n```\n\n```bash {name=use}\necho \"<primary> <db_token>\"\n```\n";
+    let dir = crate::common::fixture_book("db.md", DB);
+    let server = Server::start(dir.path());
+    let (status, started) = server.post("/api/runs", json!({"runbook": "db.md", "step": "find"}));
+    assert_eq!(status, 202, "{started}");
+    let session = started["session_id"].as_str().unwrap().to_owned();
+    let events = server.events(started["run_id"].as_str().unwrap(), None, None);
+    assert!(
+        outputs(&events)
+            .contains("[opsbook] outputs for later steps: db_token (secret: held in memory, masked), primary=db-2"),
+        "{}",
+        outputs(&events)
+    );
+    let shown = server.get_json(&format!("/api/sessions/{session}"));
+    assert_eq!(shown["inputs"], json!({"primary": "db-2"}), "{shown}");
+    assert_eq!(shown["held"], json!(["db_token"]), "{shown}");
+    assert!(!shown.to_string().contains("C0ns0leS3cretOut"), "{shown}");
+    // The next step needs nothing typed: both values are the session's.
+    let (status, plan) =
+        server.post(&format!("/api/sessions/{session}/plan"), json!({"runbook": "db.md", "step": "use"}));
+    assert_eq!(status, 200, "{plan}");
+    assert_eq!(plan["missing"], json!([]), "{plan}");
+    assert_eq!(plan["commands"], "echo \"db-2 [redacted]\"\n", "{plan}");
+    let (status, used) =
+        server.post(&format!("/api/sessions/{session}/runs"), json!({"runbook": "db.md", "step": "use"}));
+    assert_eq!(status, 202, "{used}");
+    let events = server.events(used["run_id"].as_str().unwrap(), None, None);
+    assert_eq!(outputs(&events), "db-2 [redacted]\n");
+}

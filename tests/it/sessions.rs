@@ -751,3 +751,79 @@ fn skip_resume_and_from_go_on_where_the_incident_stands() {
     assert_ne!(missing.status.code(), Some(0));
     assert!(text(&missing.stderr).contains("20990101-nothere"), "{}", text(&missing.stderr));
 }
+
+const OUTPUTS: &str = r#"# Failover
+
+## Find the primary
+
+```bash {name=find}
+echo "primary=db-2" >> "$OPSBOOK_OUTPUT"
+echo "db_token=Out9utS3cretValue" >> "$OPSBOOK_OUTPUT"
+printf 'notes<<EOF\nline one\nline two\nEOF\n' >> "$OPSBOOK_OUTPUT"
+echo "BASH_ENV=/tmp/pwn" >> "$OPSBOOK_OUTPUT"
+echo found
+```
+
+## Use it
+
+```bash {name=use}
+echo "primary is <primary>"
+echo "token <db_token>"
+```
+
+## Use the primary only
+
+```bash {name=use-primary}
+echo "again <primary>"
+```
+"#;
+
+#[test]
+fn step_outputs_fill_later_placeholders_and_secret_ones_stay_in_memory() {
+    let dir = crate::common::fixture_book("failover.md", OUTPUTS);
+    let root = dir.path();
+    let run = opsbook(&["run", "runbooks/failover.md", "--all"], root);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    // The later step got both values without being given them; the secret is masked on show.
+    assert_eq!(text(&run.stdout), "found\nprimary is db-2\ntoken [redacted]\nagain db-2\n");
+    let said = text(&run.stderr);
+    assert!(
+        said.contains(
+            "[opsbook] outputs for later steps: db_token (secret: held in memory, masked), notes=line one line two, primary=db-2"
+        ),
+        "{said}"
+    );
+    assert!(said.contains("[opsbook] $OPSBOOK_OUTPUT line 7: `BASH_ENV` is not a name a step may set"), "{said}");
+    let session = said.lines().find_map(|l| l.strip_prefix("recording in new session ")).unwrap().to_owned();
+
+    // The timeline says what the step set, the secret masked.
+    let shown = text(&opsbook(&["session", "show", &session], root).stdout);
+    assert!(
+        shown.contains("(exit 0, ")
+            && shown.contains("; outputs db_token=[redacted], notes=line one line two, primary=db-2)"),
+        "{shown}"
+    );
+    // The secret is nowhere on disk, nor in any export.
+    let exported = opsbook(&["export", &session, "--format", "json"], root);
+    let mut files = all_files(&root.join(".opsbook"));
+    files.push(("export".into(), exported.stdout.clone()));
+    for (path, bytes) in &files {
+        assert!(!contains(bytes, "Out9utS3cretValue"), "the secret output found in {}", path.display());
+    }
+    // A later `opsbook run` in the session: the plain value is remembered, the secret was held
+    // by the process that ended, so it is asked for.
+    let later = opsbook(&["run", "runbooks/failover.md", "use-primary", "--session", &session], root);
+    assert!(later.status.success(), "{}", text(&later.stderr));
+    assert_eq!(text(&later.stdout), "again db-2\n");
+    let asks = opsbook(&["run", "runbooks/failover.md", "use", "--session", &session], root);
+    assert_eq!(asks.status.code(), Some(2), "{}", text(&asks.stderr));
+    assert!(text(&asks.stderr).contains("db_token"), "{}", text(&asks.stderr));
+    assert!(!text(&asks.stderr).contains("primary"), "{}", text(&asks.stderr));
+
+    // The console's form says which step sets them.
+    let list = opsbook(&["list", "runbooks/failover.md", "--json"], root);
+    let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let inputs = &list[0]["steps"][1]["inputs"];
+    assert_eq!(inputs[0]["name"], "primary", "{inputs}");
+    assert_eq!(inputs[0]["set_by"], "find", "{inputs}");
+}
