@@ -25,7 +25,7 @@ fn spec(dir: &Path, script: &str, log_limit: u64) -> ProcessSpec {
         log_limit,
         redactor: Redactor::with_process_env([]),
         capture_env: true,
-        terminal: false,
+        pty: None,
         gated: false,
     }
 }
@@ -101,7 +101,7 @@ fn main() {
                 confirmed_plan: None,
                 cwd: dir.path().to_path_buf(),
                 actor: actor.clone(),
-                terminal: false,
+                pty: None,
             };
             let began = Instant::now();
             let started = runner.start(request).await.unwrap();

@@ -23,7 +23,7 @@ fn spec(dir: &Path, script: &str) -> ProcessSpec {
         log_limit: exec::DEFAULT_LOG_LIMIT,
         redactor: Redactor::with_process_env([]),
         capture_env: false,
-        terminal: false,
+        pty: None,
         gated: false,
     }
 }

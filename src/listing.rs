@@ -64,6 +64,9 @@ pub struct CommandListing<'a> {
     pub line: u32,
     pub risk: Risk,
     pub risk_reason: &'a str,
+    /// Why the command needs a terminal (`psql` without a command, `-it`), if it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interactive: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -128,6 +131,7 @@ pub fn step(step: &Step) -> StepListing<'_> {
                 line: c.line,
                 risk: c.risk,
                 risk_reason: &c.risk_reason,
+                interactive: c.interactive.as_deref(),
             })
             .collect(),
     }

@@ -66,8 +66,9 @@ pub struct RunRequest<'a> {
     /// Where the step runs (its `cwd=` attribute is taken relative to this).
     pub cwd: PathBuf,
     pub actor: Actor,
-    /// Run on this process's terminal (interactive steps from `opsbook run`).
-    pub terminal: bool,
+    /// Run in a pseudo-terminal of this size: an interactive step, in the console's browser
+    /// terminal or proxied by `opsbook run` on its own terminal (see `exec::ProcessSpec::pty`).
+    pub pty: Option<crate::exec::TerminalSize>,
 }
 
 impl<'a> RunRequest<'a> {
@@ -333,10 +334,10 @@ impl Runner {
             log_limit: request.config.output_limit,
             redactor: plan.redactor.clone(),
             capture_env: true,
-            terminal: request.terminal,
+            pty: request.pty,
             // Held until `run-started` is committed: nothing runs unrecorded. (A step on the
             // terminal cannot be held; its start is recorded right after it spawns.)
-            gated: !request.terminal,
+            gated: request.pty.is_none(),
         };
         let mut started = RunStarted {
             run_id: run_id.clone(),
@@ -352,6 +353,7 @@ impl Runner {
             inputs,
             risk: plan.risk.to_string(),
             context,
+            cast: request.pty.map(|_| log_rel.replace(".log", ".cast")),
             log: log_rel,
             recorder_pid: std::process::id(),
             pid: 0,

@@ -208,7 +208,7 @@ pub async fn run(case: &Case<'_>, shell: &str, timeout: Duration) -> Verdict {
         log_limit: exec::DEFAULT_LOG_LIMIT,
         redactor: Redactor::default(),
         capture_env: false,
-        terminal: false,
+        pty: None,
         gated: false,
     };
     let run = match exec::start(spec) {

@@ -6,7 +6,7 @@
   "use strict";
 
   const SESSION_KEY = "opsbook.session";
-  const state = { info: null, runbook: null, session: null, panels: new Map(), streams: new Map() };
+  const state = { info: null, runbook: null, session: null, panels: new Map(), streams: new Map(), terminals: new Map() };
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -318,6 +318,8 @@
   async function runStep(section, step, command) {
     const body = { runbook: state.runbook.path, step: step.id, inputs: inputsOf(section) };
     if (command != null) body.command = command;
+    // An interactive step (psql, kubectl exec -it, a shell) runs in a terminal under its card.
+    const interactive = command != null ? (step.commands[command] || {}).interactive : step.interactive;
     const base = state.session ? `/api/sessions/${encodeURIComponent(state.session)}` : "/api";
     const plan = await api(`${base}/plan`, "POST", body);
     if (!plan.ok) { alertText(plan.data.error); return "not-run"; }
@@ -340,9 +342,14 @@
       // What was confirmed: the server refuses the run if the step changed since.
       body.plan = plan.data.digest;
     }
+    let term = null;
+    if (interactive) {
+      term = await openTerminal(step.id);
+      body.terminal = { cols: term.cols, rows: term.rows };
+    }
     const started = await api(`${base}/runs`, "POST", body);
     if (started.status !== 202) { alertText(started.data.error); return "not-run"; }
-    const ended = attach(step.id, started.data.run_id, true);
+    const ended = term ? attachTerminal(step.id, started.data.run_id, term) : attach(step.id, started.data.run_id, true);
     if (started.data.session_id) setSession(started.data.session_id);
     else renderBar();
     return ended;
@@ -387,55 +394,149 @@
     reason.focus();
   }
 
-  // Shows a run's output under its step; resolves with "ok" or "failed" when it ends.
-  function attach(stepId, runId, running) {
+  // The panel of a step, made ready for a run: status, Stop, and the previous stream closed.
+  function readyPanel(stepId, runId) {
     const panel = state.panels.get(stepId);
-    if (!panel) return Promise.resolve("not-run");
-    let ended;
-    const end = new Promise((resolve) => { ended = resolve; });
     const old = state.streams.get(stepId);
     if (old) old.close();
-    const pre = panel.querySelector(".run-output");
+    state.streams.delete(stepId);
     const status = panel.querySelector(".run-status");
     const stop = panel.querySelector(".run-stop");
-    pre.replaceChildren();
     panel.hidden = false;
     panel.dataset.runId = runId;
     panel.dataset.state = "running";
-    status.textContent = running ? "running…" : "";
     stop.hidden = false;
     stop.onclick = async () => {
       stop.disabled = true;
       const result = await api(`/api/runs/${runId}/cancel`, "POST");
       if (!result.ok && result.status !== 409) alertText(result.data.error);
     };
+    return { panel, status, stop };
+  }
+
+  // How a run ended, under its step; "ok" or "failed".
+  function showExit(stepId, { panel, status, stop }, exit) {
+    state.streams.delete(stepId);
+    stop.hidden = true;
+    stop.disabled = false;
+    const took = exit.duration_ms != null ? ` in ${(exit.duration_ms / 1000).toFixed(1)} s` : "";
+    let text = exit.end;
+    if (exit.end === "exited") text = exit.code != null ? `exit ${exit.code}` : `signal ${exit.signal}`;
+    panel.dataset.state = exit.end === "exited" && exit.code === 0 ? "ok" : "failed";
+    status.textContent = text + took;
+    renderBar().then(attachRecent);
+    return panel.dataset.state;
+  }
+
+  // Shows a run's output under its step (as text, or drawn in a terminal for a run that had
+  // one); resolves with "ok" or "failed" when it ends.
+  async function attach(stepId, runId, running, terminal) {
+    if (!state.panels.get(stepId)) return "not-run";
+    const term = terminal ? await openTerminal(stepId) : null;
+    const parts = readyPanel(stepId, runId);
+    const pre = parts.panel.querySelector(".run-output");
+    if (!term) {
+      pre.hidden = false;
+      pre.replaceChildren();
+      closeTerminal(stepId);
+    }
+    parts.status.textContent = running ? "running…" : "";
     const style = {};
     const source = new EventSource(`/api/runs/${encodeURIComponent(runId)}/events`);
     state.streams.set(stepId, source);
     source.addEventListener("output", (event) => {
       const chunk = JSON.parse(event.data);
+      parts.status.textContent = "running…";
+      if (term) { term.write(chunk.text); return; }
       const following = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 8;
       const target = chunk.stream === "stdout" ? pre : el("span", { class: `stream-${chunk.stream}` });
       appendAnsi(target, chunk.text, style);
       if (target !== pre) pre.append(target);
       if (following) pre.scrollTop = pre.scrollHeight;
-      status.textContent = "running…";
     });
-    source.addEventListener("exit", (event) => {
-      const exit = JSON.parse(event.data);
-      source.close();
-      state.streams.delete(stepId);
-      stop.hidden = true;
-      stop.disabled = false;
-      const took = exit.duration_ms != null ? ` in ${(exit.duration_ms / 1000).toFixed(1)} s` : "";
-      let text = exit.end;
-      if (exit.end === "exited") text = exit.code != null ? `exit ${exit.code}` : `signal ${exit.signal}`;
-      panel.dataset.state = exit.end === "exited" && exit.code === 0 ? "ok" : "failed";
-      status.textContent = text + took;
-      renderBar().then(attachRecent);
-      ended(panel.dataset.state);
+    return new Promise((resolve) => {
+      source.addEventListener("exit", (event) => {
+        source.close();
+        resolve(showExit(stepId, parts, JSON.parse(event.data)));
+      });
     });
-    return end;
+  }
+
+  // ---- The browser terminal (xterm.js, loaded on first use).
+  let xtermLoading = null;
+  function loadXterm() {
+    const script = (src) => new Promise((resolve, reject) => {
+      document.head.append(el("script", { src, onload: resolve, onerror: reject }));
+    });
+    if (!xtermLoading) {
+      document.head.append(el("link", { rel: "stylesheet", href: "/__opsbook/xterm/xterm.css" }));
+      xtermLoading = script("/__opsbook/xterm/xterm.js").then(() => script("/__opsbook/xterm/addon-fit.js"));
+    }
+    return xtermLoading;
+  }
+
+  function closeTerminal(stepId) {
+    const term = state.terminals.get(stepId);
+    if (term) term.dispose();
+    state.terminals.delete(stepId);
+    const host = state.panels.get(stepId)?.querySelector(".run-terminal");
+    if (host) host.remove();
+  }
+
+  // A fresh terminal in the step's panel, sized to it.
+  async function openTerminal(stepId) {
+    await loadXterm();
+    const panel = state.panels.get(stepId);
+    closeTerminal(stepId);
+    panel.hidden = false;
+    panel.querySelector(".run-output").hidden = true;
+    const host = el("div", { class: "run-terminal" });
+    panel.append(host);
+    const term = new window.Terminal({ cursorBlink: true, fontSize: 13, scrollback: 5000,
+      screenReaderMode: true, fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace" });
+    const fit = new window.FitAddon.FitAddon();
+    term.loadAddon(fit);
+    term.open(host);
+    fit.fit();
+    term.fitToPanel = () => fit.fit();
+    state.terminals.set(stepId, term);
+    return term;
+  }
+
+  // The live terminal of a run: keys and resizes go to its pty, its screen comes back.
+  // Closing the page ends the run, as Stop does.
+  function attachTerminal(stepId, runId, term) {
+    const parts = readyPanel(stepId, runId);
+    parts.status.textContent = "running in the terminal below…";
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const socket = new WebSocket(`${scheme}//${location.host}/api/runs/${encodeURIComponent(runId)}/terminal`);
+    socket.binaryType = "arraybuffer";
+    state.streams.set(stepId, socket);
+    const send = (message) => { if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message)); };
+    const typed = term.onData((data) => send({ type: "input", data }));
+    const resized = term.onResize(({ cols, rows }) => send({ type: "resize", cols, rows }));
+    const refit = () => term.fitToPanel();
+    window.addEventListener("resize", refit);
+    term.focus();
+    return new Promise((resolve) => {
+      let done = false;
+      socket.addEventListener("message", (event) => {
+        if (typeof event.data !== "string") { term.write(new Uint8Array(event.data)); return; }
+        const message = JSON.parse(event.data);
+        if (message.type !== "exit" || done) return;
+        done = true;
+        typed.dispose();
+        resized.dispose();
+        window.removeEventListener("resize", refit);
+        resolve(showExit(stepId, parts, message));
+      });
+      socket.addEventListener("close", () => {
+        if (done) return;
+        done = true;
+        parts.status.textContent = "the terminal's connection closed; the run was stopped";
+        resolve("failed");
+      });
+    });
   }
 
   // After a reload (or on opening a page), show the latest run of each step of this page.
@@ -530,7 +631,7 @@
         if (input && !input.dataset.touched) input.value = value;
       }
       if (state.panels.get(stepId)?.dataset.runId === run.run_id) continue;
-      attach(stepId, run.run_id, run.running);
+      attach(stepId, run.run_id, run.running, run.terminal);
     }
   }
 

@@ -13,6 +13,7 @@ mod run;
 mod serve;
 mod session;
 mod show;
+mod terminal;
 mod test;
 
 use std::process::ExitCode;

@@ -152,7 +152,7 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
             confirmed_plan: None,
             cwd: cwd.clone(),
             actor: Actor::local("cli"),
-            terminal: false,
+            pty: None,
         };
         let plan = loop {
             let planned = if session_id.is_empty() {
@@ -232,7 +232,12 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
             Choice::Run => {}
         }
         request.confirmed = true;
-        request.terminal = on_terminal && step.interactive.is_some();
+        // An interactive step gets a pty of its own, joined to this terminal and recorded.
+        let interactive = match selection {
+            Selection::All => step.interactive.is_some(),
+            Selection::Command(index) => step.commands.get(index).is_some_and(|c| c.interactive.is_some()),
+        };
+        request.pty = if on_terminal && interactive { super::terminal::size() } else { None };
         // The first step that starts opens the session, as the console's first Run does.
         let started = if session_id.is_empty() {
             let opening = crate::runner::opening(&book.config, runbook);
@@ -245,7 +250,11 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
         };
         let mut subscription = started.run.subscribe(0);
         let mut cancelled = false;
-        loop {
+        if request.pty.is_some() {
+            // Keys (ctrl-c too) go to the step; its screen comes here as it draws it.
+            super::terminal::join(&started.run).await?;
+        }
+        while request.pty.is_none() {
             let event = tokio::select! {
                 event = subscription.next() => event,
                 () = interrupted.notified(), if !cancelled => {

@@ -10,6 +10,7 @@ mod env_file;
 pub mod outputs;
 pub mod redact;
 pub mod script;
+pub mod terminal;
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -29,6 +30,7 @@ use crate::record::{Chunk, End, Outcome, Stream};
 use env_file::EnvFile;
 pub use env_file::{EnvFileError, sweep_env_files};
 pub use redact::Redactor;
+pub use terminal::TerminalSize;
 
 /// Default bound of a run's kept output.
 pub const DEFAULT_LOG_LIMIT: u64 = 16 * 1024 * 1024;
@@ -67,14 +69,15 @@ pub struct ProcessSpec {
     pub redactor: Redactor,
     /// Report the variables the script exported (through a temporary file, removed after).
     pub capture_env: bool,
-    /// Run on the terminal this process has (an interactive step from `opsbook run` on a
-    /// terminal): stdin, stdout and stderr inherited, in the foreground so that ctrl-c reaches
-    /// it. Its output goes to the terminal only; the log says so.
-    pub terminal: bool,
+    /// Run in a pseudo-terminal of this size (an interactive step in the console's browser
+    /// terminal, or proxied by `opsbook run`): keys go in through [`Process::write_input`], the
+    /// screen comes out raw through [`Process::attach_screen`] and redacted into the log and an
+    /// asciicast beside it (`<log>.cast`). Not gated.
+    pub pty: Option<TerminalSize>,
     /// Start the shell held at a gate: it runs nothing of the script until
     /// [`Process::release`] (a line on its stdin, which is then `/dev/null`), and exits at once
     /// if the gate closes first (opsbook died or cancelled it). The runner records the run with
-    /// its process id between the two, so nothing runs unrecorded. Not with `terminal`.
+    /// its process id between the two, so nothing runs unrecorded. Not with `pty`.
     pub gated: bool,
 }
 
@@ -93,6 +96,8 @@ struct Inner {
     done: watch::Receiver<Option<Outcome>>,
     /// The held shell's stdin (see [`ProcessSpec::gated`]).
     gate: Mutex<Option<tokio::process::ChildStdin>>,
+    /// A run in a pty: its input, size and raw screen.
+    terminal: Option<Arc<terminal::Terminal>>,
 }
 
 /// Why a run could not start.
@@ -119,33 +124,76 @@ pub fn start(spec: ProcessSpec) -> Result<Process, StartError> {
         // On the script's first line, so that the shell's line numbers match the script's.
         script.push_str(ENV_TRAP);
     }
-    let gated = spec.gated && !spec.terminal;
+    let gated = spec.gated && spec.pty.is_none();
     if gated {
         script.push_str(GATE);
     }
     script.push_str(&spec.script);
 
-    let mut command = tokio::process::Command::new(&spec.shell);
-    command.arg("-c").arg(&script).current_dir(&spec.cwd).envs(&spec.env).kill_on_drop(false);
-    if spec.terminal {
-        command.stdin(std::process::Stdio::inherit()).stdout(std::process::Stdio::inherit());
-        command.stderr(std::process::Stdio::inherit());
-    } else {
-        let stdin = if gated { std::process::Stdio::piped() } else { std::process::Stdio::null() };
-        command.stdin(stdin).stdout(std::process::Stdio::piped());
-        command.stderr(std::process::Stdio::piped()).process_group(0);
-    }
+    let mut private_files: Vec<(&str, &std::path::Path)> = Vec::new();
     if let Some(env_file) = &env_file {
-        command.env("OPSBOOK_ENV_FILE", &env_file.path);
+        private_files.push(("OPSBOOK_ENV_FILE", &env_file.path));
     }
     if let Some(outputs_file) = &outputs_file {
-        command.env("OPSBOOK_OUTPUT", &outputs_file.path);
+        private_files.push(("OPSBOOK_OUTPUT", &outputs_file.path));
     }
+    let spawn_err = |source| StartError::Spawn { shell: spec.shell.clone(), source };
     let started_at = now_ms();
-    let mut child = command.spawn().map_err(|source| StartError::Spawn { shell: spec.shell.clone(), source })?;
+    let (chunks_tx, chunks_rx) = mpsc::channel::<(Stream, String)>(64);
+    let (mut child, readers, terminal) = match spec.pty {
+        Some(size) => {
+            // The shell leads a session whose controlling terminal is the pty.
+            let (pty, pts) = pty_process::open().map_err(|err| spawn_err(std::io::Error::other(err)))?;
+            pty.resize(pty_process::Size::new(size.rows, size.cols))
+                .map_err(|err| spawn_err(std::io::Error::other(err)))?;
+            let mut command = pty_process::Command::new(&spec.shell)
+                .arg("-c")
+                .arg(&script)
+                .current_dir(&spec.cwd)
+                .envs(&spec.env)
+                .env("TERM", terminal::TERM)
+                .kill_on_drop(false);
+            for (name, path) in &private_files {
+                command = command.env(name, path);
+            }
+            let child = command.spawn(pts).map_err(|err| spawn_err(std::io::Error::other(err)))?;
+            let cast_path = spec.log_path.with_extension("cast");
+            let cast = terminal::Cast::create(&cast_path, size, &spec.shell)
+                .map_err(|source| StartError::Log { path: cast_path, source })?;
+            let (output, input) = pty.into_split();
+            let terminal = Arc::new(terminal::Terminal::new(input, Arc::new(Mutex::new(cast))));
+            let (tee_in, tee_out) = tokio::io::duplex(READ_SIZE);
+            let tee = terminal::tee(output, terminal.clone(), tee_in);
+            let reader = spawn_reader(tee_out, Stream::Stdout, spec.redactor.stream(), chunks_tx.clone());
+            (child, [Some(reader), Some(tee)], Some(terminal))
+        }
+        None => {
+            let mut command = tokio::process::Command::new(&spec.shell);
+            command.arg("-c").arg(&script).current_dir(&spec.cwd).envs(&spec.env).kill_on_drop(false);
+            let stdin = if gated { std::process::Stdio::piped() } else { std::process::Stdio::null() };
+            command.stdin(stdin).stdout(std::process::Stdio::piped());
+            command.stderr(std::process::Stdio::piped()).process_group(0);
+            for (name, path) in &private_files {
+                command.env(name, path);
+            }
+            let mut child = command.spawn().map_err(spawn_err)?;
+            let readers = [
+                child
+                    .stdout
+                    .take()
+                    .map(|out| spawn_reader(out, Stream::Stdout, spec.redactor.stream(), chunks_tx.clone())),
+                child
+                    .stderr
+                    .take()
+                    .map(|err| spawn_reader(err, Stream::Stderr, spec.redactor.stream(), chunks_tx.clone())),
+            ];
+            (child, readers, None)
+        }
+    };
     let pid = child.id().unwrap_or(0);
     let (sender, _) = broadcast::channel(BROADCAST_CAPACITY);
     let (done_tx, done_rx) = watch::channel(None);
+    let cast = terminal.as_ref().map(|t| t.cast());
     let inner = Arc::new(Inner {
         pid,
         log_path: spec.log_path.clone(),
@@ -153,31 +201,22 @@ pub fn start(spec: ProcessSpec) -> Result<Process, StartError> {
         cancel: Notify::new(),
         done: done_rx,
         gate: Mutex::new(child.stdin.take()),
+        terminal,
     });
 
-    let (chunks_tx, chunks_rx) = mpsc::channel::<(Stream, String)>(64);
-    let readers = [
-        child.stdout.take().map(|out| spawn_reader(out, Stream::Stdout, spec.redactor.stream(), chunks_tx.clone())),
-        child.stderr.take().map(|err| spawn_reader(err, Stream::Stderr, spec.redactor.stream(), chunks_tx.clone())),
-    ];
     let writer = {
         let limit = spec.log_limit;
         let sender = sender.clone();
-        std::thread::spawn(move || write_log(log, chunks_rx, sender, limit))
+        std::thread::spawn(move || write_log(log, chunks_rx, sender, limit, cast))
     };
     drop(sender);
-    if spec.terminal {
-        let note = "[opsbook] interactive step: its output went to the terminal and is not kept\n";
-        let _ = chunks_tx.try_send((Stream::Opsbook, note.to_owned()));
-    }
 
     let run = Process { inner: inner.clone() };
     let spec_env = spec.env;
     let output_redactor = spec.redactor.clone();
-    let (timeout, grace, terminal) = (spec.timeout, spec.grace, spec.terminal);
+    let (timeout, grace, in_pty) = (spec.timeout, spec.grace, spec.pty.is_some());
     tokio::spawn(async move {
-        // A step on the terminal shares our process group: signal the shell alone.
-        let group = Target { pid: Pid::from_raw(pid as i32), group: !terminal };
+        let group = Target { pid: Pid::from_raw(pid as i32) };
         let end = tokio::select! {
             _ = child.wait() => End::Exited,
             () = tokio::time::sleep(timeout) => End::TimedOut,
@@ -190,12 +229,18 @@ pub fn start(spec: ProcessSpec) -> Result<Process, StartError> {
                 "[opsbook] cancelled; stopping the step\n".to_owned()
             };
             let _ = chunks_tx.send((Stream::Opsbook, why)).await;
-            stop_group(group, grace, Some(&mut child)).await;
+            if in_pty {
+                terminal::stop_session(group.pid, grace).await;
+            } else {
+                stop_group(group, grace, Some(&mut child)).await;
+            }
         }
         let status = child.wait().await.ok();
         let ended_at = now_ms();
         // No process of the step outlives it: what it left in the background goes too.
-        if !terminal {
+        if in_pty {
+            terminal::stop_session(group.pid, Duration::from_millis(500).min(grace)).await;
+        } else {
             stop_group(group, Duration::from_millis(500).min(grace), None).await;
         }
         let outputs = match &outputs_file {
@@ -249,6 +294,32 @@ impl Process {
         if let Some(mut gate) = gate {
             let _ = gate.write_all(b"go\n").await;
         }
+    }
+
+    /// Whether the run is in a pty (see [`ProcessSpec::pty`]).
+    pub fn is_terminal(&self) -> bool {
+        self.inner.terminal.is_some()
+    }
+
+    /// Keys typed into a run in a pty.
+    pub async fn write_input(&self, bytes: &[u8]) -> std::io::Result<()> {
+        match &self.inner.terminal {
+            Some(terminal) => terminal.write(bytes).await,
+            None => Err(std::io::Error::other("this run has no terminal")),
+        }
+    }
+
+    /// Resizes a run's pty (and records it in the asciicast).
+    pub fn resize(&self, size: TerminalSize) -> std::io::Result<()> {
+        match &self.inner.terminal {
+            Some(terminal) => terminal.resize(size),
+            None => Err(std::io::Error::other("this run has no terminal")),
+        }
+    }
+
+    /// The raw screen of a run in a pty: what it printed so far (the last 256 KiB), then live.
+    pub fn attach_screen(&self) -> Option<terminal::Screen> {
+        self.inner.terminal.as_ref()?.attach()
     }
 
     /// Asks the run to stop: SIGTERM to its process group, SIGKILL after the grace period.
@@ -362,16 +433,15 @@ impl Subscription {
     }
 }
 
-/// What to signal: a run's process group, or (on the terminal) its shell alone.
+/// A run's process group (its shell's id).
 #[derive(Debug, Clone, Copy)]
 struct Target {
     pid: Pid,
-    group: bool,
 }
 
 impl Target {
     fn signal(self, signal: Option<Signal>) -> nix::Result<()> {
-        if self.group { killpg(self.pid, signal) } else { nix::sys::signal::kill(self.pid, signal) }
+        killpg(self.pid, signal)
     }
 }
 
@@ -455,18 +525,25 @@ fn take_text(pending: &mut Vec<u8>, all: bool) -> String {
     text
 }
 
-/// The log writer: numbers chunks, writes them (up to the bound) and then broadcasts them.
-/// Returns the bytes seen and whether the log was cut.
+/// The log writer: numbers chunks, writes them (up to the bound) and then broadcasts them, and
+/// for a run in a pty adds them to its asciicast. Returns the bytes seen and whether the log was
+/// cut.
 fn write_log(
     file: File,
     mut chunks: mpsc::Receiver<(Stream, String)>,
     sender: broadcast::Sender<Chunk>,
     limit: u64,
+    cast: Option<Arc<Mutex<terminal::Cast>>>,
 ) -> (u64, bool) {
     let mut log = std::io::BufWriter::new(file);
     let (mut seq, mut kept, mut seen, mut cut, mut marked) = (0u64, 0u64, 0u64, false, false);
     let mut emit = |stream: Stream, text: String, seq: &mut u64| {
         *seq += 1;
+        if let Some(cast) = &cast
+            && let Ok(mut cast) = cast.lock()
+        {
+            cast.output(&text);
+        }
         let chunk = Chunk { seq: *seq, at: now_ms(), stream, text };
         if let Ok(mut line) = serde_json::to_string(&chunk) {
             // One write per line, so that a reader sees a line's end with the line.

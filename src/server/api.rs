@@ -51,6 +51,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/sessions/{id}/live", get(session_live))
         .route("/api/runs/{run_id}/events", get(run_events))
         .route("/api/runs/{run_id}/cancel", post(cancel_run))
+        .route("/api/runs/{run_id}/terminal", get(super::terminal::attach))
         .route("/api/reload", get(reload_events))
         .route("/api/runbooks/{*path}", get(runbook_listing))
         .route("/api", any(no_such_endpoint))
@@ -164,6 +165,7 @@ async fn session_state(State(app): State<Arc<App>>, PathParams(id): PathParams<S
             summary: export::run_summary(run),
             running: run.end.is_none(),
             here: live.contains(&run.started.run_id),
+            terminal: run.started.cast.is_some(),
             inputs: run
                 .started
                 .inputs
@@ -274,8 +276,17 @@ fn run_request<'b>(
     step: &'b Step,
     selection: Selection,
     body: RunBody,
-) -> RunRequest<'b> {
-    RunRequest {
+) -> ApiResult<RunRequest<'b>> {
+    let pty = match body.terminal {
+        Some(size) => Some(size.checked().ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "a terminal of {}x{} cells: it takes 10 to 1000 columns and 2 to 500 rows",
+                size.cols, size.rows
+            ))
+        })?),
+        None => None,
+    };
+    Ok(RunRequest {
         session_id,
         runbook,
         step,
@@ -286,8 +297,8 @@ fn run_request<'b>(
         confirmed_plan: body.plan,
         cwd: app.cwd.clone(),
         actor: actor(),
-        terminal: false,
-    }
+        pty,
+    })
 }
 
 /// What a run would do: the commands with the values in place, risk, and what is missing.
@@ -299,7 +310,7 @@ async fn plan_run(
     let book = app.book();
     let (runbook, step, selection) = find(&book, &body)?;
     let session = store_call(&app, move |store| store.session(&id)).await?;
-    let request = run_request(&app, &book, &session.id, runbook, step, selection, body);
+    let request = run_request(&app, &book, &session.id, runbook, step, selection, body)?;
     plan_view(step, app.runner.plan(&request).await)
 }
 
@@ -307,7 +318,7 @@ async fn plan_run(
 async fn plan_opening(State(app): State<Arc<App>>, JsonBody(body): JsonBody<RunBody>) -> ApiResult<Reply<PlanView>> {
     let book = app.book();
     let (runbook, step, selection) = find(&book, &body)?;
-    let request = run_request(&app, &book, "", runbook, step, selection, body);
+    let request = run_request(&app, &book, "", runbook, step, selection, body)?;
     plan_view(step, app.runner.plan_fresh(&request))
 }
 
@@ -363,19 +374,23 @@ async fn launch(app: Arc<App>, body: RunBody, session: Option<String>) -> ApiRes
         // The runner refuses an unknown or closed session and an unconfirmed risky step.
         let (started, opened) = match session {
             Some(id) => {
-                let request = run_request(&app, &book, &id, runbook, step, selection, body);
+                let request = run_request(&app, &book, &id, runbook, step, selection, body)?;
                 (app.runner.start(request).await?, None)
             }
             None => {
-                let request = run_request(&app, &book, "", runbook, step, selection, body);
+                let request = run_request(&app, &book, "", runbook, step, selection, body)?;
                 let opening = crate::runner::opening(&book.config, runbook);
                 let (session, started) = app.runner.start_opening(request, opening).await?;
                 (started, Some(session.id))
             }
         };
         let run_id = started.run_id.clone();
+        let attached = Arc::new(super::terminal::Attached::default());
+        if started.run.is_terminal() {
+            super::terminal::stop_unless_attached(started.run.clone(), attached.clone());
+        }
         if let Ok(mut runs) = app.runs.lock() {
-            let live = LiveRun { run: started.run, recorded: Some(started.recorded), ended: started.ended };
+            let live = LiveRun { run: started.run, recorded: Some(started.recorded), ended: started.ended, attached };
             runs.insert(run_id.clone(), live);
         }
         Ok::<_, ApiError>((run_id, opened))

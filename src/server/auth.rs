@@ -53,7 +53,10 @@ pub async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) ->
         )
         .into_response();
     }
-    let changes_state = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    // A WebSocket is opened with a GET, and what it carries (keys into a terminal) changes
+    // state: it is held to the same Origin rule.
+    let changes_state = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        || headers.contains_key(header::UPGRADE);
     if changes_state && !bearer {
         let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
         let expected = [format!("http://{host}"), format!("https://{host}")];

@@ -14,6 +14,12 @@ use crate::boundary::{Boundary, is_hidden_name};
 
 const CONSOLE_JS: &str = include_str!("../../theme/console.js");
 const CONSOLE_CSS: &str = include_str!("../../theme/console.css");
+/// The browser terminal (see `theme/vendor/xterm/README.md`), loaded by the console when a page
+/// opens its first terminal.
+const XTERM_JS: &str = include_str!("../../theme/vendor/xterm/xterm.js");
+const XTERM_CSS: &str = include_str!("../../theme/vendor/xterm/xterm.css");
+const XTERM_FIT_JS: &str = include_str!("../../theme/vendor/xterm/addon-fit.js");
+const XTERM_LICENSE: &str = include_str!("../../theme/vendor/xterm/LICENSE");
 /// Added before `</head>` of every page.
 const INJECT: &str = "<link rel=\"stylesheet\" href=\"/__opsbook/console.css\">\n<script src=\"/__opsbook/console.js\" defer></script>\n";
 
@@ -21,6 +27,10 @@ pub async fn serve(State(app): State<Arc<App>>, uri: Uri) -> Response {
     match uri.path() {
         "/__opsbook/console.js" => return asset("text/javascript; charset=utf-8", CONSOLE_JS),
         "/__opsbook/console.css" => return asset("text/css; charset=utf-8", CONSOLE_CSS),
+        "/__opsbook/xterm/xterm.js" => return asset("text/javascript; charset=utf-8", XTERM_JS),
+        "/__opsbook/xterm/xterm.css" => return asset("text/css; charset=utf-8", XTERM_CSS),
+        "/__opsbook/xterm/addon-fit.js" => return asset("text/javascript; charset=utf-8", XTERM_FIT_JS),
+        "/__opsbook/xterm/LICENSE" => return asset("text/plain; charset=utf-8", XTERM_LICENSE),
         _ => {}
     }
     let Some(rel) = safe_path(uri.path()) else {

@@ -13,8 +13,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 
-/// The policy of every page and API answer.
-pub const PAGE_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+/// The policy of every page and API answer. Styles may be inline: the browser terminal
+/// (xterm.js) sizes and colours its screen with `<style>` elements it writes; scripts may not.
+pub const PAGE_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
      img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
      form-action 'self'";
 

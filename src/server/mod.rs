@@ -13,6 +13,7 @@ mod error;
 mod files;
 mod headers;
 mod log;
+mod terminal;
 mod wire;
 
 pub use headers::{EXPORT_POLICY, PAGE_POLICY};
@@ -58,6 +59,8 @@ struct LiveRun {
     recorded: Option<tokio::task::JoinHandle<Result<Outcome, StoreError>>>,
     /// True once the run's end is in the store (or the runner gave up on it).
     ended: tokio::sync::watch::Receiver<bool>,
+    /// A run in a pty: whether a page holds its terminal.
+    attached: Arc<terminal::Attached>,
 }
 
 /// How to build an [`App`].

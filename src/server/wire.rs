@@ -156,6 +156,10 @@ pub struct RunBody {
     /// The plan's `digest` the person confirmed: the run is refused (409) if it changed since.
     #[serde(default)]
     pub plan: Option<String>,
+    /// Run in a terminal of this size (an interactive step): the page then attaches to
+    /// `/api/runs/{run_id}/terminal`.
+    #[serde(default)]
+    pub terminal: Option<crate::exec::TerminalSize>,
 }
 
 /// `POST /api/sessions/{id}/skips`: a step skipped, and why.
@@ -266,6 +270,8 @@ pub struct RunView<'a> {
     pub running: bool,
     /// Running in this server (so cancel works here).
     pub here: bool,
+    /// Run in a terminal (an interactive step): its output is a screen to draw.
+    pub terminal: bool,
     /// The values it ran with, for "Run again": those kept whole (a secret, or a value with a
     /// secret masked in it, is typed again).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]

@@ -362,6 +362,10 @@ pub struct RunStarted {
     pub context: Context,
     /// The log of the run's output, relative to its store's `RunLogs` folder.
     pub log: String,
+    /// A run in a terminal (an interactive step): its asciicast v2 recording, relative like
+    /// `log`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cast: Option<String>,
     /// The process that records the run (opsbook itself) and the shell's process id.
     pub recorder_pid: u32,
     pub pid: u32,

@@ -22,7 +22,7 @@ fn spec(dir: &Path, script: &str) -> ProcessSpec {
         log_limit: exec::DEFAULT_LOG_LIMIT,
         redactor: Redactor::default(),
         capture_env: true,
-        terminal: false,
+        pty: None,
         gated: false,
     }
 }

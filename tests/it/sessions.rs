@@ -123,7 +123,7 @@ pub fn request<'b>(book: &'b opsbook::model::Book, session: &'b str, step: &str,
         confirmed_plan: None,
         cwd: dir.to_path_buf(),
         actor: actor(),
-        terminal: false,
+        pty: None,
     }
 }
 
@@ -205,7 +205,7 @@ fn runs_carry_exports_remember_inputs_and_respect_confirmation() {
 }
 
 /// Every file under `dir`, read as bytes.
-fn all_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+pub(crate) fn all_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     walkdir::WalkDir::new(dir)
         .into_iter()
         .map(Result::unwrap)

@@ -348,6 +348,7 @@ fn a_run_recorded_on_another_machine_that_went_silent_is_interrupted() {
             log: "runs/x.log".into(),
             recorder_pid: pid,
             pid: 1,
+            ..Default::default()
         };
         store.append(&session.id, &actor("ana"), 2_000, EventKind::RunStarted(Box::new(started))).unwrap();
     };
