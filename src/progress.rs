@@ -163,6 +163,16 @@ mod tests {
         }))
     }
 
+    /// Events of `ana@laptop`, numbered in order.
+    fn numbered(kinds: Vec<(i64, EventKind)>) -> Vec<Event> {
+        let ana = Actor { user: "ana".to_owned(), host: "laptop".to_owned(), source: "cli".to_owned() };
+        kinds
+            .into_iter()
+            .enumerate()
+            .map(|(n, (at, kind))| Event { seq: n as u64 + 1, ..Event::unnumbered("s", &ana, at, kind) })
+            .collect()
+    }
+
     fn skipped(step: &str, reason: &str) -> EventKind {
         EventKind::StepSkipped(StepSkipped {
             runbook: "db.md".to_owned(),
@@ -191,8 +201,7 @@ mod tests {
         let text = "# DB\n\n```bash {name=check}\nuptime\n```\n\n```bash {name=fix}\ntrue\n```\n\n```bash {name=verify}\ntrue\n```\n\n```bash {name=later}\ntrue\n```\n";
         let runbook =
             crate::parse::parse_runbook(std::path::Path::new("db.md"), "db.md", text, &Default::default()).runbook;
-        let ana = Actor { user: "ana".to_owned(), host: "laptop".to_owned(), source: "cli".to_owned() };
-        let events: Vec<Event> = [
+        let events = numbered(vec![
             (60_000, started("check", "r1")),
             (61_000, ended("r1", 3)),
             (120_000, started("check", "r2")),
@@ -201,11 +210,7 @@ mod tests {
             (181_000, ended("r3", 1)),
             (240_000, started("verify", "r4")),
             (300_000, skipped("later", "done by hand")),
-        ]
-        .into_iter()
-        .enumerate()
-        .map(|(n, (at, kind))| Event { seq: n as u64 + 1, ..Event::unnumbered("s", &ana, at, kind) })
-        .collect();
+        ]);
         let runs = crate::export::runs(&events);
         let progress = of_runbook(&runbook, &events, &runs);
         let states: Vec<(&str, StepState, Option<&str>, Option<&str>)> =
@@ -232,18 +237,13 @@ mod tests {
             "# DB\n\n```bash {name=a}\ntrue\n```\n\n```bash {name=b}\ntrue\n```\n\n```bash {name=c}\ntrue\n```\n";
         let runbook =
             crate::parse::parse_runbook(std::path::Path::new("db.md"), "db.md", text, &Default::default()).runbook;
-        let ana = Actor { user: "ana".to_owned(), host: "laptop".to_owned(), source: "cli".to_owned() };
-        let events: Vec<Event> = [
+        let events = numbered(vec![
             (1_000, skipped("a", "not needed")),
             (2_000, started("a", "r1")),
             (3_000, ended("r1", 0)),
             (4_000, started("c", "r2")),
             (5_000, ended("r2", 0)),
-        ]
-        .into_iter()
-        .enumerate()
-        .map(|(n, (at, kind))| Event { seq: n as u64 + 1, ..Event::unnumbered("s", &ana, at, kind) })
-        .collect();
+        ]);
         let runs = crate::export::runs(&events);
         let progress = of_runbook(&runbook, &events, &runs);
         let states: Vec<StepState> = progress.iter().map(|p| p.state).collect();

@@ -129,7 +129,14 @@
       el("a", { href: base + "html", target: "_blank" }, "html"));
     const updateText = view.data.status_update;
     const update = el("button", { type: "button", onclick: () => showText("Status update", updateText) }, "Status update");
-    rows.push(el("div", { class: "bar-row" }, severity, status, exports, update));
+    // The title (a run may have opened the session under its runbook's name): edited in place.
+    const title = el("input", { type: "text", id: "opsbook-title", "aria-label": "Incident title", value: session.title,
+      onchange: async (e) => {
+        const result = await api(`/api/sessions/${state.session}/title`, "POST", { title: e.target.value });
+        if (!result.ok) alertText(result.data.error);
+        renderBar();
+      } });
+    rows.push(el("div", { class: "bar-row" }, title, severity, status, exports, update));
 
     const noteText = el("input", { type: "text", id: "opsbook-note", placeholder: "Add a note…", "aria-label": "Note" });
     const kind = el("select", { id: "opsbook-note-kind", "aria-label": "Note kind" });
@@ -165,6 +172,11 @@
       bar.dataset.timelineOpen = e.target.open ? "1" : "0";
     } }, el("summary", {}, `Timeline (${view.data.timeline.length})`), timeline));
     // Keep what is being typed: others' events re-render the bar at any time.
+    const renaming = document.getElementById("opsbook-title");
+    if (renaming && document.activeElement === renaming) {
+      title.value = renaming.value;
+      setTimeout(() => title.focus(), 0);
+    }
     const typing = document.getElementById("opsbook-note");
     if (typing) {
       noteText.value = typing.value;

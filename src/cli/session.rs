@@ -71,6 +71,8 @@ pub enum SessionCommand {
     Status { id: String, status: String },
     /// Set the severity.
     Severity { id: String, severity: String },
+    /// Rename the session.
+    Title { id: String, title: String },
     /// Close the session (no more runs are recorded in it).
     Close { id: String },
     /// Print the status update for the incident channel, filled from the session.
@@ -225,6 +227,12 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
             crate::runner::skip(store.as_ref(), &id, (runbook, step), &reason, &actor, now_ms())
                 .map_err(super::run::refused)?;
             writeln!(out.stderr, "skipped step `{}` of {} in session {id}", step.id, runbook.path)?;
+        }
+        SessionCommand::Title { id, title } => {
+            if title.trim().is_empty() {
+                return Err(InputError("a session needs a title".to_owned()).into());
+            }
+            session::set_title(store.as_ref(), &id, &actor, now_ms(), &title)?;
         }
         SessionCommand::Status { id, status } => {
             let to = Status::parse(&status).ok_or_else(|| {

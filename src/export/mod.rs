@@ -128,6 +128,7 @@ pub fn describe(event: &Event, runs: &[ExportedRun<'_>]) -> String {
         }
         EventKind::StatusChanged { from, to } => format!("Status: {from} -> {to}"),
         EventKind::SeverityChanged { from, to } => format!("Severity: {} -> {}", one_line(from), one_line(to)),
+        EventKind::TitleChanged { from, to } => format!("Title: {} -> {}", one_line(from), one_line(to)),
         EventKind::NoteAdded { note, text } => format!("{}: {}", note_heading(*note), lines(text).join("\n")),
         EventKind::RunStarted(started) => {
             let run = runs.iter().find(|r| r.started.run_id == started.run_id);

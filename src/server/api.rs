@@ -20,8 +20,8 @@ use futures_util::Stream;
 use super::error::ApiError;
 use super::wire::{
     BookInfo, Cancelling, ChangeData, ExitData, ExportQuery, JsonBody, MissingInput, NewNote, NewSession, NewSeverity,
-    NewSkip, NewStatus, OutputData, PathParams, PlanView, QueryParams, Recorded, ReloadData, Reply, RunAccepted,
-    RunBody, RunView, SessionCreated, SessionView, TimelineEntry,
+    NewSkip, NewStatus, NewTitle, OutputData, PathParams, PlanView, QueryParams, Recorded, ReloadData, Reply,
+    RunAccepted, RunBody, RunView, SessionCreated, SessionView, TimelineEntry,
 };
 use super::{App, LiveRun};
 use crate::exec::script::{ScriptError, Selection};
@@ -41,6 +41,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/sessions/{id}/notes", post(add_note))
         .route("/api/sessions/{id}/status", post(set_status))
         .route("/api/sessions/{id}/severity", post(set_severity))
+        .route("/api/sessions/{id}/title", post(set_title))
         .route("/api/sessions/{id}/close", post(close_session))
         .route("/api/sessions/{id}/skips", post(skip_step))
         .route("/api/plan", post(plan_opening))
@@ -234,6 +235,21 @@ async fn set_severity(
     let to = lookup::severity(&app.book().config, &request.severity)?;
     store_call(&app, move |store| crate::session::set_severity(store, &id, &actor(), crate::clock::now_ms(), &to))
         .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn set_title(
+    State(app): State<Arc<App>>,
+    PathParams(id): PathParams<String>,
+    JsonBody(request): JsonBody<NewTitle>,
+) -> ApiResult<StatusCode> {
+    if request.title.trim().is_empty() {
+        return Err(ApiError::bad_request("a session needs a title"));
+    }
+    store_call(&app, move |store| {
+        crate::session::set_title(store, &id, &actor(), crate::clock::now_ms(), &request.title)
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -162,6 +162,13 @@ pub struct RunBody {
     pub terminal: Option<crate::exec::TerminalSize>,
 }
 
+/// `POST /api/sessions/{id}/title`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTitle {
+    pub title: String,
+}
+
 /// `POST /api/sessions/{id}/skips`: a step skipped, and why.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -131,6 +131,7 @@ impl Session {
         match &event.kind {
             EventKind::StatusChanged { to, .. } if self.status != *to => self.status = *to,
             EventKind::SeverityChanged { to, .. } if self.severity != *to => self.severity.clone_from(to),
+            EventKind::TitleChanged { to, .. } if self.title != *to => self.title.clone_from(to),
             EventKind::Closed if self.ended_at.is_none() => self.ended_at = Some(event.at),
             _ => return false,
         }
@@ -275,6 +276,10 @@ pub enum EventKind {
         from: String,
         to: String,
     },
+    TitleChanged {
+        from: String,
+        to: String,
+    },
     NoteAdded {
         note: NoteKind,
         text: String,
@@ -298,6 +303,7 @@ impl EventKind {
             EventKind::Created { .. } => "created",
             EventKind::StatusChanged { .. } => "status-changed",
             EventKind::SeverityChanged { .. } => "severity-changed",
+            EventKind::TitleChanged { .. } => "title-changed",
             EventKind::NoteAdded { .. } => "note-added",
             EventKind::RunStarted(_) => "run-started",
             EventKind::RunFinished(_) => "run-finished",
@@ -550,6 +556,18 @@ pub fn set_severity(store: &dyn SessionStore, id: &str, actor: &Actor, at: i64, 
         return Ok(false);
     }
     store.append(id, actor, at, EventKind::SeverityChanged { from, to: to.to_owned() })?;
+    Ok(true)
+}
+
+/// Renames a session (the title made one line; the callers refuse an empty one); records an
+/// event only when it changes.
+pub fn set_title(store: &dyn SessionStore, id: &str, actor: &Actor, at: i64, to: &str) -> Result<bool, StoreError> {
+    let from = store.session(id)?.title;
+    let to = crate::line::one_line(to.trim());
+    if from == to {
+        return Ok(false);
+    }
+    store.append(id, actor, at, EventKind::TitleChanged { from, to })?;
     Ok(true)
 }
 

@@ -646,8 +646,11 @@ async fn append_event(tx: &deadpool_postgres::Transaction<'_>, event: &Event) ->
     }
     if session.apply(event) {
         tx.execute(
-            &tx.prepare_cached("UPDATE sessions SET severity = $2, status = $3, ended_at = $4 WHERE id = $1").await?,
-            &[&session.id, &session.severity, &session.status.as_str(), &session.ended_at],
+            &tx.prepare_cached(
+                "UPDATE sessions SET severity = $2, status = $3, ended_at = $4, title = $5 WHERE id = $1",
+            )
+            .await?,
+            &[&session.id, &session.severity, &session.status.as_str(), &session.ended_at, &session.title],
         )
         .await?;
     }

@@ -173,8 +173,8 @@ fn recorded_end(tx: &rusqlite::Transaction<'_>, run_id: &str) -> rusqlite::Resul
 /// Writes what an event did to its session.
 fn update_session(tx: &rusqlite::Transaction<'_>, session: &Session) -> rusqlite::Result<()> {
     tx.execute(
-        "UPDATE sessions SET severity = ?2, status = ?3, ended_at = ?4 WHERE id = ?1",
-        params![session.id, session.severity, session.status.as_str(), session.ended_at],
+        "UPDATE sessions SET severity = ?2, status = ?3, ended_at = ?4, title = ?5 WHERE id = ?1",
+        params![session.id, session.severity, session.status.as_str(), session.ended_at, session.title],
     )
     .map(drop)
 }

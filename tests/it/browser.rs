@@ -464,6 +464,17 @@ fn one_click_from_an_alerts_deep_link_to_the_first_output() {
     assert_eq!(sessions[0]["title"], "Local demo");
     assert!(browser.script("return location.search;").as_str().unwrap().contains(session.as_str().unwrap()));
     assert_eq!(browser.script("return document.querySelectorAll('dialog[open]').length;"), json!(0));
+    // The title the run gave it is edited in the bar.
+    browser.script(
+        "const t = document.getElementById('opsbook-title'); t.value = 'Checkout down in eu-west'; \
+         t.dispatchEvent(new Event('change'));",
+    );
+    let renamed = format!("/api/sessions/{}", session.as_str().unwrap());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while server.get_json(&renamed)["session"]["title"] != "Checkout down in eu-west" {
+        assert!(std::time::Instant::now() < deadline, "the title did not change");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     // Where am I: each card says its state in the session, "On this page" marks the same.
     let badge = |step: &str| {
@@ -548,4 +559,43 @@ fn one_click_from_an_alerts_deep_link_to_the_first_output() {
          return t.includes('Eve') ? t : null;",
         20,
     );
+}
+
+#[test]
+fn an_interactive_step_runs_in_a_terminal_in_a_real_browser() {
+    let Some((driver_bin, chromium)) = browser_binaries() else { return };
+    let book = crate::common::fixture_book(
+        "shell.md",
+        "# Shell\n\n## A shell\n\n```bash {name=shell interactive}\nPS1='demo$ ' bash --norc --noprofile\n```\n",
+    );
+    let server = crate::serve::Server::start(book.path());
+    let profile = tempfile::tempdir().unwrap();
+    let browser = Driver::start(&driver_bin, &chromium, profile.path());
+    browser.goto(&server.url);
+    browser.goto(&format!("{}/shell.html", server.base));
+    browser.click("section[data-step='shell'] button[data-run='step']");
+    let rows = "return document.querySelector(\"section[data-step='shell'] .xterm-rows\")?.textContent || null;";
+    let shown = |needle: &str| {
+        format!(
+            "const t = document.querySelector(\"section[data-step='shell'] .xterm-rows\")?.textContent || ''; \
+             return t.includes({}) ? t : null;",
+            serde_json::to_string(needle).unwrap()
+        )
+    };
+    browser.wait_for(&shown("demo$"), 20);
+    // Keys typed into the page's terminal reach the step's shell; its answer is drawn as text
+    // (the DOM renderer: what a screen reader and this test read).
+    browser.type_into("section[data-step='shell'] .xterm-helper-textarea", "echo hi-$((6*7))\u{E007}");
+    browser.wait_for(&shown("hi-42"), 10);
+    browser.type_into("section[data-step='shell'] .xterm-helper-textarea", "exit\u{E007}");
+    let status = browser.wait_for(
+        "const t = document.querySelector(\"section[data-step='shell'] .run-status\")?.textContent || ''; \
+         return t.startsWith('exit') ? t : null;",
+        20,
+    );
+    assert!(status.as_str().unwrap().starts_with("exit 0"), "{status}");
+    // After a reload the finished run is drawn again from its record.
+    browser.script("location.reload();");
+    browser.wait_for(&shown("hi-42"), 20);
+    assert!(browser.script(rows).as_str().unwrap().contains("demo$"));
 }

@@ -242,3 +242,59 @@ fn twenty_terminals_at_once() {
         }
     });
 }
+
+#[test]
+fn opsbook_run_joins_its_terminal_to_the_steps_and_records_it() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = crate::common::fixture_book("shell.md", BOOK);
+    let root = dir.path().to_owned();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let screen = runtime.block_on(async move {
+        // `opsbook run` on a terminal of its own, as a person would start it.
+        let (pty, pts) = pty_process::open().unwrap();
+        pty.resize(pty_process::Size::new(24, 90)).unwrap();
+        let mut child = pty_process::Command::new(env!("CARGO_BIN_EXE_opsbook"))
+            .args(["run", "runbooks/shell.md", "shell"])
+            .current_dir(&root)
+            .env("NO_COLOR", "1")
+            .spawn(pts)
+            .unwrap();
+        let (mut output, mut input) = pty.into_split();
+        let mut screen = String::new();
+        let mut buffer = vec![0u8; 4096];
+        let mut read_until = async |screen: &mut String, needle: &str| {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+            while !screen.contains(needle) {
+                match tokio::time::timeout_at(deadline, output.read(&mut buffer)).await {
+                    Ok(Ok(n)) if n > 0 => screen.push_str(&String::from_utf8_lossy(&buffer[..n])),
+                    _ => panic!("no `{needle}` on the terminal:\n{screen}"),
+                }
+            }
+        };
+        read_until(&mut screen, "$ ").await;
+        input.write_all(b"echo hi-$((6*7)); stty size\r").await.unwrap();
+        read_until(&mut screen, "24 90").await;
+        input.write_all(b"exit 3\r").await.unwrap();
+        read_until(&mut screen, "exit 3 in").await;
+        let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.unwrap().unwrap();
+        assert_eq!(status.code(), Some(1), "a failing step exits 1:\n{screen}");
+        screen
+    });
+    assert!(screen.contains("hi-42"), "{screen}");
+    let session = screen
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("recording in new session "))
+        .map(|id| id.trim().to_owned())
+        .unwrap_or_else(|| panic!("no session named:\n{screen}"));
+    // Recorded as the console records it: the run's log and its asciicast.
+    let show = crate::common::opsbook(&["session", "show", &session, "--json"], dir.path());
+    let json: Value = serde_json::from_slice(&show.stdout).unwrap();
+    let started = json["events"].as_array().unwrap().iter().find(|e| e["type"] == "run-started").unwrap();
+    let cast = started["details"]["cast"].as_str().unwrap();
+    let cast = std::fs::read_to_string(dir.path().join(".opsbook").join(cast)).unwrap();
+    assert!(cast.lines().next().unwrap().contains("\"width\":90"), "{cast}");
+    assert!(cast.contains("hi-42"), "{cast}");
+    let markdown = crate::common::opsbook(&["export", &session], dir.path());
+    let markdown = crate::common::text(&markdown.stdout);
+    assert!(markdown.contains("hi-42") && markdown.contains("exit 3"), "{markdown}");
+}

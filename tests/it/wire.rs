@@ -157,6 +157,8 @@ fn every_endpoint_answers_the_json_the_console_reads_snapshot() {
     wire.send("POST", &format!("{base}/status"), Some(json!({"status": "done"})));
     wire.send("POST", &format!("{base}/severity"), Some(json!({"severity": "SEV1"})));
     wire.send("POST", &format!("{base}/severity"), Some(json!({"severity": "SEV0"})));
+    wire.send("POST", &format!("{base}/title"), Some(json!({"title": "Checkout 502s\nin eu-west"})));
+    wire.send("POST", &format!("{base}/title"), Some(json!({"title": "  "})));
 
     let plan = format!("{base}/plan");
     wire.send("POST", &plan, Some(json!({"runbook": "serve.md", "step": "count"})));
