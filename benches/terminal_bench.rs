@@ -2,12 +2,18 @@
 //! serve`'s WebSocket to a step's pty and back, side by side with the same shell in a pty this
 //! process holds itself (the floor: the kernel's pty and bash's line editor, no server).
 //!
+//! With `--browser` (Debian's `chromium` and `chromium-driver`), also in headless Chromium: a key
+//! sent to the page's terminal, timed in the page from its `keydown` to the change of the
+//! terminal's rows in the DOM (xterm.js's DOM renderer), the whole way a person's keystroke goes.
+//!
 //! `benches/terminal.sh` runs it; by hand: `terminal_bench --opsbook target/release/opsbook
-//! [--keys 500]`.
+//! [--keys 500] [--browser]`.
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "support/serve.rs"]
 mod support;
+#[path = "support/webdriver.rs"]
+mod webdriver;
 
 use std::net::TcpStream;
 use std::process::Command;
@@ -41,12 +47,16 @@ fn main() {
 
     let through_server = server_echo(&base, &token, keys);
     let direct = direct_echo(keys);
+    let in_browser = args.iter().any(|a| a == "--browser").then(|| browser_echo(&base, &token, keys.min(300)));
     let _ = child.kill();
     let _ = child.wait();
 
     println!("keystroke to echo, {keys} keys, bash's line editor in a pty:");
     report("through opsbook serve (WebSocket, loopback)", &through_server);
     report("the same shell in a pty of this process", &direct);
+    if let Some(in_browser) = &in_browser {
+        report("in Chromium: keydown to the terminal's rows redrawn", in_browser);
+    }
     println!(
         "ratio of medians: {:.2}x; added by the console: {:.3} ms at p50",
         median(&through_server) / median(&direct),
@@ -99,6 +109,37 @@ fn read_any(socket: &mut WebSocket<MaybeTlsStream<TcpStream>>) {
             return;
         }
     }
+}
+
+/// Keystroke to echo in headless Chromium, timed in the page.
+fn browser_echo(base: &str, token: &str, keys: usize) -> Vec<f64> {
+    let find = |names: &[&str]| names.iter().map(std::path::PathBuf::from).find(|p| p.is_file());
+    let driver = find(&["/usr/bin/chromedriver"]).expect("--browser needs chromedriver (Debian: chromium-driver)");
+    let chromium = find(&["/usr/bin/chromium"]).expect("--browser needs chromium");
+    let profile = tempfile::tempdir().unwrap();
+    let browser = webdriver::Driver::start(&driver, &chromium, profile.path());
+    browser.goto(&format!("{base}/?token={token}"));
+    browser.goto(&format!("{base}/shell.html"));
+    browser.click("section[data-step='shell'] button[data-run='step']");
+    browser.wait_for(
+        "const t = document.querySelector('.xterm-rows')?.textContent || ''; return t.includes('$') ? true : null;",
+        20,
+    );
+    // In the page: a key's `keydown` starts the clock, the next change of the rows stops it.
+    browser.script(
+        "window.__echo = []; let start = null; \
+         document.querySelector('.xterm-helper-textarea').addEventListener('keydown', () => { start = performance.now(); }, true); \
+         new MutationObserver(() => { if (start !== null) { window.__echo.push(performance.now() - start); start = null; } }) \
+           .observe(document.querySelector('.xterm-rows'), { subtree: true, childList: true, characterData: true });",
+    );
+    for n in 0..keys * 2 {
+        let key = if n % 2 == 0 { "a" } else { "\u{E003}" };
+        browser.type_into(".xterm-helper-textarea", key);
+        let expected = n + 1;
+        browser.wait_for(&format!("return window.__echo.length >= {expected} ? true : null;"), 10);
+    }
+    let times = browser.script("return window.__echo;");
+    times.as_array().unwrap().iter().filter_map(serde_json::Value::as_f64).collect()
 }
 
 /// The floor: the same shell in a pty this process reads and writes itself.

@@ -37,6 +37,12 @@ pub fn lines(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Terminal control sequences: colours and cursor moves (CSI), titles, links and clipboard
+/// (OSC), and two-byte escapes. Exports drop them; the redactor looks for secrets past them.
+pub static ESCAPE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]").expect("static regex")
+});
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -54,6 +54,9 @@ pub struct InputListing<'a> {
     pub default: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub set_by: Option<&'a str>,
+    /// Its name looks secret: its value is masked wherever it shows and never stored.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub secret: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -114,6 +117,7 @@ pub fn step(step: &Step) -> StepListing<'_> {
                 kind: p.kind,
                 default: p.default.as_deref(),
                 set_by: p.set_by.as_deref(),
+                secret: crate::exec::redact::is_secret_name(&p.name),
             })
             .collect(),
         long_running: step.long_running.as_deref(),

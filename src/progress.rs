@@ -64,47 +64,45 @@ pub struct StepProgress<'a> {
 /// Every step of `runbook` in the order of the runbook, with the state that the latest of its
 /// runs and skips in a session's `events` gives it (`runs` are [`crate::export::runs`] of them).
 pub fn of_runbook<'a>(runbook: &'a Runbook, events: &[Event], runs: &[ExportedRun<'_>]) -> Vec<StepProgress<'a>> {
-    runbook
-        .steps
-        .iter()
-        .map(|step| {
-            let latest = events.iter().rev().find(|event| match &event.kind {
-                EventKind::RunStarted(started) => started.runbook == runbook.path && started.step == step.id,
-                EventKind::StepSkipped(skipped) => skipped.runbook == runbook.path && skipped.step == step.id,
-                _ => false,
-            });
-            let mut progress = StepProgress {
-                step: &step.id,
-                title: &step.title,
-                state: StepState::NotRun,
-                result: None,
-                at: None,
-                by: None,
-            };
-            let Some(event) = latest else { return progress };
-            progress.by = Some(format!("{}@{}", one_line(&event.actor.user), one_line(&event.actor.host)));
-            let run = match &event.kind {
-                EventKind::RunStarted(started) => runs.iter().find(|run| run.started.run_id == started.run_id),
-                EventKind::StepSkipped(skipped) => {
-                    progress.state = StepState::Skipped;
-                    progress.result = Some(one_line(&skipped.reason));
-                    progress.at = Some(utc(event.at).time);
-                    return progress;
-                }
-                _ => None,
-            };
-            let Some(run) = run else { return progress };
-            let result = run.result();
-            progress.state = match (run.end, result.as_str()) {
-                (None, _) => StepState::Running,
-                (Some(_), "exit 0") => StepState::Ok,
-                (Some(_), _) => StepState::Failed,
-            };
-            progress.at = Some(utc(run.end.map_or(run.started_at, |(_, end)| end.at)).time);
-            progress.result = Some(result);
-            progress
-        })
-        .collect()
+    runbook.steps.iter().map(|step| of_step(&runbook.path, &step.id, &step.title, events, runs)).collect()
+}
+
+/// One step's progress: from the latest of its runs and skips in `events`.
+pub fn of_step<'a>(
+    runbook: &str,
+    step: &'a str,
+    title: &'a str,
+    events: &[Event],
+    runs: &[ExportedRun<'_>],
+) -> StepProgress<'a> {
+    let latest = events.iter().rev().find(|event| match &event.kind {
+        EventKind::RunStarted(started) => started.runbook == runbook && started.step == step,
+        EventKind::StepSkipped(skipped) => skipped.runbook == runbook && skipped.step == step,
+        _ => false,
+    });
+    let mut progress = StepProgress { step, title, state: StepState::NotRun, result: None, at: None, by: None };
+    let Some(event) = latest else { return progress };
+    progress.by = Some(format!("{}@{}", one_line(&event.actor.user), one_line(&event.actor.host)));
+    let run = match &event.kind {
+        EventKind::RunStarted(started) => runs.iter().find(|run| run.started.run_id == started.run_id),
+        EventKind::StepSkipped(skipped) => {
+            progress.state = StepState::Skipped;
+            progress.result = Some(one_line(&skipped.reason));
+            progress.at = Some(utc(event.at).time);
+            return progress;
+        }
+        _ => None,
+    };
+    let Some(run) = run else { return progress };
+    let result = run.result();
+    progress.state = match (run.end, result.as_str()) {
+        (None, _) => StepState::Running,
+        (Some(_), "exit 0") => StepState::Ok,
+        (Some(_), _) => StepState::Failed,
+    };
+    progress.at = Some(utc(run.end.map_or(run.started_at, |(_, end)| end.at)).time);
+    progress.result = Some(result);
+    progress
 }
 
 /// Where `opsbook run --resume` and the console's "Continue from here" go on: from the step

@@ -108,6 +108,8 @@ pub enum RunError {
     Folder { path: PathBuf, source: std::io::Error },
     #[error("skipping step `{step}` needs a reason: say why it does not apply (it goes on the timeline)")]
     NoReason { step: String },
+    #[error("step `{step}` {state} in this session: there is nothing to skip")]
+    NothingToSkip { step: String, state: String },
     /// An id from the store that would lead the run's log out of its folder.
     #[error("session `{0}` has an id that is not a plain name (letters, digits, `-`, `_`): its runs cannot be logged")]
     UnsafeSessionId(String),
@@ -360,7 +362,8 @@ impl Runner {
         };
         // Remember what was given before anything can fail halfway.
         let (secrets, id, given) = (self.secrets.clone(), request.session_id.to_owned(), request.inputs.clone());
-        self.blocking(move |store| remember(store, &secrets, &id, given)).await?;
+        let masks = plan.redactor.clone();
+        self.blocking(move |store| remember(store, &secrets, &id, given, |value| masks.redact(value) != value)).await?;
         let append = |kind: EventKind| {
             let (id, actor, at) = (request.session_id.to_owned(), request.actor.clone(), (self.clock)());
             self.blocking(move |store| store.append(&id, &actor, at, kind))
@@ -396,6 +399,7 @@ impl Runner {
         let recorded_run_id = run_id.clone();
         let clock = self.clock.clone();
         let redactor = plan.redactor.clone();
+        let in_terminal = request.pty.is_some();
         // A shared store keeps the output for the other responders' consoles; the run's end
         // is recorded after its last chunk.
         let uploaded = self.store.shares_output().then(|| {
@@ -450,12 +454,13 @@ impl Runner {
                 .map(|(k, v)| (format!("env:{k}"), v.clone()))
                 .chain(outcome.outputs.iter().map(|(k, v)| (k.clone(), v.clone())))
                 .collect();
-            // The timeline shows outputs as the output shows them: secret-named ones masked.
+            // The timeline shows outputs as the output shows them: secret-named ones masked,
+            // and all of a run in a terminal.
             let shown = outcome
                 .outputs
                 .iter()
                 .map(|(name, value)| {
-                    let value = if is_secret_name(name) {
+                    let value = if is_secret_name(name) || in_terminal {
                         crate::exec::redact::MASK.to_owned()
                     } else {
                         redactor.redact(value).into_owned()
@@ -473,8 +478,10 @@ impl Runner {
                 let (store, secrets, session_id, actor) =
                     (store.clone(), secrets.clone(), session_id.clone(), actor.clone());
                 let (exported, kind) = (exported.clone(), kind.clone());
+                let masks = redactor.clone();
                 let written = offload(move || {
-                    remember(store.as_ref(), &secrets, &session_id, exported)?;
+                    let keep = |value: &str| in_terminal || masks.redact(value) != value;
+                    remember(store.as_ref(), &secrets, &session_id, exported, keep)?;
                     store.append(&session_id, &actor, at, kind)
                 })
                 .await;
@@ -570,6 +577,20 @@ fn append_skip(
     if session.ended_at.is_some() {
         return Err(RunError::SessionClosed(session.id));
     }
+    // A step that succeeded or runs now has nothing to skip.
+    let events = store.events(&session.id, 0)?;
+    let runs = crate::export::runs(&events);
+    let now = crate::progress::of_step(&skipped.runbook, &skipped.step, "", &events, &runs);
+    if matches!(now.state, crate::progress::StepState::Ok | crate::progress::StepState::Running) {
+        return Err(RunError::NothingToSkip {
+            step: skipped.step.clone(),
+            state: format!(
+                "{} ({})",
+                if now.state == crate::progress::StepState::Ok { "succeeded" } else { "is running" },
+                now.at.unwrap_or_default()
+            ),
+        });
+    }
     Ok(store.append(&session.id, actor, at, EventKind::StepSkipped(skipped))?)
 }
 
@@ -602,14 +623,19 @@ async fn offload<T: Send + 'static>(
 
 /// Remembers values for a session (inputs by name, exported variables as `env:NAME`): in the
 /// store, except secret-named ones, which stay in memory only.
+/// `keep_in_memory` decides, besides secret names, which values are never written: those the
+/// run's redactor would mask (a known secret inside, a secret's shape), and everything a run in a
+/// terminal exports or outputs (what was typed there may be in it).
 fn remember(
     store: &dyn SessionStore,
     held: &Secrets,
     session_id: &str,
     values: impl IntoIterator<Item = (String, String)>,
+    keep_in_memory: impl Fn(&str) -> bool,
 ) -> Result<(), StoreError> {
-    let (secret, plain): (BTreeMap<_, _>, BTreeMap<_, _>) =
-        values.into_iter().partition(|(name, _)| is_secret_name(name.trim_start_matches("env:")));
+    let (secret, plain): (BTreeMap<_, _>, BTreeMap<_, _>) = values
+        .into_iter()
+        .partition(|(name, value)| is_secret_name(name.trim_start_matches("env:")) || keep_in_memory(value));
     if !plain.is_empty() {
         store.set_vars(session_id, &plain)?;
     }

@@ -281,7 +281,7 @@
       for (const placeholder of step.inputs) {
         const hint = placeholder.set_by ? `set by step ${placeholder.set_by}` : placeholder.default != null ? `default: ${placeholder.default}` : "";
         form.append(el("label", {}, placeholder.name,
-          el("input", { type: /TOKEN|SECRET|PASSWORD|PASSWD|KEY|CREDENTIAL/i.test(placeholder.name) ? "password" : "text",
+          el("input", { type: placeholder.secret ? "password" : "text",
             name: placeholder.name, placeholder: hint, autocomplete: "off",
             // What the engineer typed (or cleared) is never filled in again by a re-render.
             oninput: (e) => { e.target.dataset.touched = "true"; } })));

@@ -67,14 +67,22 @@ impl EnvFile {
     }
 
     pub(super) fn read(&self) -> Vec<u8> {
-        std::fs::read(&self.path).unwrap_or_default()
+        self.read_at_most(usize::MAX - 1)
     }
 
-    /// The first `limit` bytes (and one more, to tell that there were more).
+    /// The first `limit` bytes (and one more, to tell that there were more). The step may have
+    /// put anything in the file's place: only a regular file is read (a FIFO would block the
+    /// read, a link could lead anywhere).
     pub(super) fn read_at_most(&self, limit: usize) -> Vec<u8> {
         use std::io::Read;
         let mut bytes = Vec::new();
-        if let Ok(file) = std::fs::File::open(&self.path) {
+        let opened = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOFOLLOW)
+            .open(&self.path);
+        if let Ok(file) = opened
+            && file.metadata().is_ok_and(|meta| meta.is_file())
+        {
             let _ = file.take(limit as u64 + 1).read_to_end(&mut bytes);
         }
         bytes
@@ -83,7 +91,12 @@ impl EnvFile {
 
 impl Drop for EnvFile {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        // A folder the step made in its place goes too (a link is removed, not followed).
+        if std::fs::remove_file(&self.path).is_err()
+            && std::fs::symlink_metadata(&self.path).is_ok_and(|meta| meta.is_dir())
+        {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
     }
 }
 

@@ -140,7 +140,9 @@ pub fn start(spec: ProcessSpec) -> Result<Process, StartError> {
     let spawn_err = |source| StartError::Spawn { shell: spec.shell.clone(), source };
     let started_at = now_ms();
     let (chunks_tx, chunks_rx) = mpsc::channel::<(Stream, String)>(64);
-    let (mut child, readers, terminal) = match spec.pty {
+    // `held`: what the step's output goes through (its pty, or its pipes), to find what it
+    // started that escaped its group or session.
+    let (mut child, readers, terminal, held) = match spec.pty {
         Some(size) => {
             // The shell leads a session whose controlling terminal is the pty.
             let (pty, pts) = pty_process::open().map_err(|err| spawn_err(std::io::Error::other(err)))?;
@@ -156,6 +158,7 @@ pub fn start(spec: ProcessSpec) -> Result<Process, StartError> {
             for (name, path) in &private_files {
                 command = command.env(name, path);
             }
+            let held = terminal::fd_target(&pts).into_iter().collect::<Vec<_>>();
             let child = command.spawn(pts).map_err(|err| spawn_err(std::io::Error::other(err)))?;
             let cast_path = spec.log_path.with_extension("cast");
             let cast = terminal::Cast::create(&cast_path, size, &spec.shell)
@@ -165,7 +168,7 @@ pub fn start(spec: ProcessSpec) -> Result<Process, StartError> {
             let (tee_in, tee_out) = tokio::io::duplex(READ_SIZE);
             let tee = terminal::tee(output, terminal.clone(), tee_in);
             let reader = spawn_reader(tee_out, Stream::Stdout, spec.redactor.stream(), chunks_tx.clone());
-            (child, [Some(reader), Some(tee)], Some(terminal))
+            (child, [Some(reader), Some(tee)], Some(terminal), held)
         }
         None => {
             let mut command = tokio::process::Command::new(&spec.shell);
@@ -177,6 +180,13 @@ pub fn start(spec: ProcessSpec) -> Result<Process, StartError> {
                 command.env(name, path);
             }
             let mut child = command.spawn().map_err(spawn_err)?;
+            let held = [
+                child.stdout.as_ref().and_then(terminal::fd_target),
+                child.stderr.as_ref().and_then(terminal::fd_target),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>();
             let readers = [
                 child
                     .stdout
@@ -187,7 +197,7 @@ pub fn start(spec: ProcessSpec) -> Result<Process, StartError> {
                     .take()
                     .map(|err| spawn_reader(err, Stream::Stderr, spec.redactor.stream(), chunks_tx.clone())),
             ];
-            (child, readers, None)
+            (child, readers, None, held)
         }
     };
     let pid = child.id().unwrap_or(0);
@@ -244,16 +254,22 @@ pub fn start(spec: ProcessSpec) -> Result<Process, StartError> {
             stop_group(group, Duration::from_millis(500).min(grace), None).await;
         }
         let outputs = match &outputs_file {
-            Some(file) => read_outputs(file, &output_redactor, &chunks_tx).await,
+            Some(file) => read_outputs(file, &output_redactor, in_pty, &chunks_tx).await,
             None => BTreeMap::new(),
         };
         drop(outputs_file);
         drop(chunks_tx);
-        for reader in readers.into_iter().flatten() {
-            // A process that left the group (setsid) may hold the pipe open: do not wait for it.
-            if tokio::time::timeout(Duration::from_secs(2), reader).await.is_err() {
-                break;
+        // A process that left the group or session (`setsid`) may still hold the output open:
+        // it is stopped too, and the output is not waited for past 2 s.
+        terminal::stop_holders(&held, Duration::from_millis(500).min(grace)).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        for mut reader in readers.into_iter().flatten() {
+            if tokio::time::timeout_at(deadline, &mut reader).await.is_err() {
+                reader.abort();
             }
+        }
+        if let Some(terminal) = &inner.terminal {
+            terminal.close().await;
         }
         let totals = tokio::task::spawn_blocking(move || writer.join().ok()).await.ok().flatten();
         let (output_bytes, truncated) = totals.unwrap_or((0, false));
@@ -604,6 +620,7 @@ pub fn human_bytes(bytes: u64) -> String {
 async fn read_outputs(
     file: &EnvFile,
     redactor: &Redactor,
+    in_pty: bool,
     chunks: &mpsc::Sender<(Stream, String)>,
 ) -> BTreeMap<String, String> {
     let read = outputs::parse(&file.read_at_most(outputs::LIMIT));
@@ -612,8 +629,9 @@ async fn read_outputs(
             .values
             .iter()
             .map(|(name, value)| {
-                if redact::is_secret_name(name) {
-                    format!("{name} (secret: held in memory, masked)")
+                // What a run in a terminal outputs may hold what was typed there: never shown.
+                if redact::is_secret_name(name) || in_pty {
+                    format!("{name} (held in memory, masked)")
                 } else {
                     let value = crate::line::one_line(&redactor.redact(value));
                     format!("{name}={value}")

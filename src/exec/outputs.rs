@@ -5,7 +5,7 @@
 //! The file's rules: one `NAME=value` per line (the value is the rest of the line), or a value
 //! over several lines as `NAME<<DELIMITER`, the lines, then `DELIMITER` alone on a line; a later
 //! line for a name wins. A name is a placeholder name (`[A-Za-z_][A-Za-z0-9_-]*`) and not one
-//! the shell or a runtime acts on ([`super::script::is_shell_variable`]). Anything else is
+//! the shell or a runtime acts on ([`super::script::is_acted_on`]). Anything else is
 //! reported, line by line, and left out.
 
 use std::collections::BTreeMap;
@@ -27,7 +27,7 @@ pub fn valid_name(name: &str) -> bool {
     bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         && name.len() <= 128
-        && !super::script::is_shell_variable(name)
+        && !super::script::is_acted_on(name)
 }
 
 /// Reads the file's bytes by the rules above.
@@ -110,6 +110,13 @@ mod tests {
                 "line 12: `open` has no closing `END` line: left out",
             ]
         );
+    }
+
+    #[test]
+    fn placeholder_names_with_dashes_are_names_and_what_bash_reads_is_not() {
+        let outputs = parse(b"api-key=k1\npod-name=api-7\nTMOUT=1\nGIT_ASKPASS=/tmp/x\nTIMEFORMAT=%R\n");
+        assert_eq!(outputs.values.keys().collect::<Vec<_>>(), ["api-key", "pod-name"]);
+        assert_eq!(outputs.problems.len(), 3, "{:?}", outputs.problems);
     }
 
     #[test]

@@ -32,12 +32,18 @@ pub const MASK: &str = "[redacted]";
 const MIN_SECRET_LEN: usize = 4;
 
 static SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|KEY|CREDENTIAL|(?:^|[_.\-])(?:PASS|PWD)(?:$|[_.\-])")
-        .expect("static regex")
+    Regex::new(concat!(
+        r"(?i)TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|KEY|CREDENTIAL|CREDS|AUTHORIZATION|BEARER|COOKIE|PRIVATE|JWT",
+        r"|DATABASE_URL|CONN_STR|CONNECTION_STRING",
+        // Short words only as a part of their own: `DB_PASS`, `API_AUTH`, `MFA_OTP`, `SIM_PIN`.
+        r"|(?:^|[_.\-])(?:PASS|PWD|PW|AUTH|OTP|PIN|PEM|DSN)(?:$|[_.\-]|\d+$)",
+        r"|(?:DB|SQL|ADMIN|ROOT|USER|SSH|SMTP|REDIS|MYSQL|PG|LDAP|FTP|VAULT|APP)(?:PASS|PW)\d*$|PASS\d+$",
+    ))
+    .expect("static regex")
 });
 
 /// True for variable and flag names that look secret. `PWD` and `OLDPWD` (the shell's working
-/// directories) do not; `MYSQL_PWD` and `DB_PASS` do.
+/// directories) do not; `MYSQL_PWD`, `DB_PASS`, `DBPASS2`, `AUTH_HEADER`, `COOKIE` and `DSN` do.
 pub fn is_secret_name(name: &str) -> bool {
     SECRET_NAME.is_match(name) && !matches!(name, "PWD" | "OLDPWD")
 }
@@ -132,8 +138,22 @@ impl Redactor {
         StreamRedactor::new(self.clone())
     }
 
-    /// Every secret in `text`, in no particular order; ranges may overlap.
+    /// Every secret in `text`, in no particular order; ranges may overlap. A secret with
+    /// terminal escape sequences inside (`AbCd\x1b[0mEfGh`, `grep --color` over a token) is found
+    /// too, and its range takes the escapes in: an export that drops them must not join its
+    /// halves back.
     pub(crate) fn secrets(&self, text: &str) -> Vec<Secret> {
+        let mut found = self.secrets_as_written(text);
+        if let Some((plain, at)) = past_escapes(text) {
+            for secret in self.secrets_as_written(&plain) {
+                let range = at[secret.range.start]..at[secret.range.end - 1] + 1;
+                found.push(Secret { range, until: secret.until });
+            }
+        }
+        found
+    }
+
+    fn secrets_as_written(&self, text: &str) -> Vec<Secret> {
         let mut found = Vec::new();
         for value in &self.values {
             found.extend(text.match_indices(value.as_str()).map(|(at, v)| Secret::new(at..at + v.len())));
@@ -166,8 +186,40 @@ impl Redactor {
         if let Some(at) = shapes::open_at_end(line) {
             consider(at, Until::Space);
         }
+        // The same, past the escape sequences of the line.
+        if let Some((plain, at)) = past_escapes(line) {
+            for secret in self.secrets_as_written(&plain).into_iter().filter(|s| s.range.end >= plain.len()) {
+                consider(at[secret.range.start], secret.until);
+            }
+            for value in &self.values {
+                if let Some(start) = value_prefix_at_end(&plain, value) {
+                    consider(at[start], Until::Space);
+                }
+            }
+            if let Some(start) = shapes::open_at_end(&plain) {
+                consider(at[start], Until::Space);
+            }
+        }
         first
     }
+}
+
+/// `text` without its terminal escape sequences, and where each of its bytes is in `text`; `None`
+/// when it has none.
+fn past_escapes(text: &str) -> Option<(String, Vec<usize>)> {
+    if !text.contains('\x1b') {
+        return None;
+    }
+    let (mut plain, mut at) = (String::with_capacity(text.len()), Vec::with_capacity(text.len()));
+    let mut from = 0;
+    for escape in crate::line::ESCAPE.find_iter(text) {
+        plain.push_str(&text[from..escape.start()]);
+        at.extend(from..escape.start());
+        from = escape.end();
+    }
+    plain.push_str(&text[from..]);
+    at.extend(from..text.len());
+    Some((plain, at))
 }
 
 /// The start of the longest proper prefix of `value` that `line` ends with.
@@ -310,6 +362,60 @@ mod tests {
         let mut redactor = Redactor::default();
         redactor.add_value("first-line-secret\nsecond-line-secret\n");
         assert_eq!(redactor.redact("a second-line-secret b"), "a [redacted] b");
+    }
+
+    #[test]
+    fn names_that_hold_secrets() {
+        for name in [
+            "API_TOKEN",
+            "db_password",
+            "MYSQL_PWD",
+            "DB_PASS",
+            "DBPASS2",
+            "DBPW",
+            "PW",
+            "AUTHORIZATION",
+            "AUTH",
+            "auth-header",
+            "BEARER",
+            "COOKIE",
+            "CREDS",
+            "PRIVATE_PEM",
+            "JWT",
+            "MFA_OTP",
+            "SIM_PIN",
+            "DSN",
+            "DATABASE_URL",
+            "CONN_STR",
+            "api-key",
+        ] {
+            assert!(is_secret_name(name), "{name}");
+        }
+        for name in
+            ["PWD", "OLDPWD", "pod-name", "AUTHOR", "PING_HOST", "SPINNER", "REGION", "NAMESPACE", "PASSENGER_COUNT"]
+        {
+            assert!(!is_secret_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn secrets_split_by_escape_sequences_are_masked_whole() {
+        let redactor = Redactor::new([("API_TOKEN", "AbCdEfGh12345678")]);
+        assert_eq!(redactor.redact("AbCd\x1b[0mEfGh12345678\n"), "[redacted]\n");
+        assert_eq!(
+            redactor.redact("token: AbCdEfGh\x1b[01;31m\x1b[K12345678\x1b[m\x1b[K ok"),
+            "token: [redacted]\x1b[m\x1b[K ok"
+        );
+        // A colour after each character, a link in the middle: still the secret.
+        assert_eq!(redactor.redact("A\x1b[1mb\x1b]8;;https://x\x07CdEfGh12345678"), "[redacted]");
+        assert_eq!(
+            redactor.redact("\x1b]8;;https://x\x07AbCdEf\x1b]8;;\x07Gh12345678"),
+            "\x1b]8;;https://x\x07[redacted]"
+        );
+        // A line that has not ended yet holds back a half that may go on.
+        let line = "AbCd\x1b[0mEf";
+        let secrets = redactor.secrets(line);
+        assert_eq!(redactor.unsettled(line, &secrets).map(|(at, _)| at), Some(0));
     }
 
     #[test]

@@ -294,11 +294,46 @@ pub fn is_shell_variable(name: &str) -> bool {
         "GIT_CONFIG_PARAMETERS",
         "LESSOPEN",
         "LESSCLOSE",
+        // Read by bash itself, or by the tools a step calls to run a program or trust a peer.
+        "TMOUT",
+        "TIMEFORMAT",
+        "MAIL",
+        "MAILPATH",
+        "MAILCHECK",
+        "HOSTFILE",
+        "EDITOR",
+        "VISUAL",
+        "PAGER",
+        "MANPAGER",
+        "BROWSER",
+        "GIT_PAGER",
+        "GIT_EDITOR",
+        "GIT_ASKPASS",
+        "SSH_ASKPASS",
+        "SUDO_ASKPASS",
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_CONFIG",
+        "GIT_CONFIG_GLOBAL",
+        "GIT_CONFIG_SYSTEM",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "CURL_CA_BUNDLE",
+        "REQUESTS_CA_BUNDLE",
+        "NODE_EXTRA_CA_CERTS",
+        "TERMINFO",
+        "TERMINFO_DIRS",
     ];
     const PREFIXES: &[&str] = &["BASH_", "LD_", "DYLD_", "GCONV_", "GLIBC_", "MALLOC_", "PYTHON", "PERL5", "OPSBOOK_"];
     NAMES.contains(&name)
         || PREFIXES.iter().any(|prefix| name.starts_with(prefix))
         || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// A name that is a shell variable (letters, digits, `_`) the shell or a runtime acts on; a
+/// placeholder name with a dash (`pod-name`) is none.
+pub fn is_acted_on(name: &str) -> bool {
+    name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') && is_shell_variable(name)
 }
 
 /// Values that reach the run by name (exported by an earlier step, remembered by the session,

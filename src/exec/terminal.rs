@@ -44,7 +44,8 @@ const RAW_CAPACITY: usize = 1024;
 /// The live side of a run in a pty.
 #[derive(Debug)]
 pub(super) struct Terminal {
-    input: tokio::sync::Mutex<pty_process::OwnedWritePty>,
+    /// The pty's write half; `None` once the run has ended (the pty is then closed).
+    input: tokio::sync::Mutex<Option<pty_process::OwnedWritePty>>,
     raw: Mutex<Raw>,
     cast: Arc<Mutex<Cast>>,
 }
@@ -69,7 +70,7 @@ impl Terminal {
     pub(super) fn new(input: pty_process::OwnedWritePty, cast: Arc<Mutex<Cast>>) -> Terminal {
         let (sender, _) = broadcast::channel(RAW_CAPACITY);
         Terminal {
-            input: tokio::sync::Mutex::new(input),
+            input: tokio::sync::Mutex::new(Some(input)),
             raw: Mutex::new(Raw { backlog: VecDeque::new(), sender, ended: false }),
             cast,
         }
@@ -82,12 +83,24 @@ impl Terminal {
     /// Keys typed, as the terminal encodes them.
     pub(super) async fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
         let mut input = self.input.lock().await;
+        let input = input.as_mut().ok_or_else(|| std::io::Error::other("the run has ended"))?;
         input.write_all(bytes).await?;
         input.flush().await
     }
 
+    /// The run has ended: the pty and the asciicast are closed (a console serves many runs; it
+    /// must not keep a pty and a file open for each).
+    pub(super) async fn close(&self) {
+        self.input.lock().await.take();
+        self.ended();
+        if let Ok(mut cast) = self.cast.lock() {
+            cast.file = None;
+        }
+    }
+
     pub(super) fn resize(&self, size: TerminalSize) -> std::io::Result<()> {
         let input = self.input.try_lock().map_err(|_| std::io::Error::other("the terminal is busy"))?;
+        let input = input.as_ref().ok_or_else(|| std::io::Error::other("the run has ended"))?;
         input.resize(pty_process::Size::new(size.rows, size.cols)).map_err(std::io::Error::other)?;
         if let Ok(mut cast) = self.cast.lock() {
             cast.resize(size);
@@ -201,6 +214,57 @@ fn session_members(leader: Pid) -> Vec<Pid> {
         })
         .map(Pid::from_raw)
         .collect()
+}
+
+/// What a file descriptor of this process is open on (`/dev/pts/3`, `pipe:[1234]`).
+pub(super) fn fd_target(fd: &impl std::os::fd::AsRawFd) -> Option<std::path::PathBuf> {
+    std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()
+}
+
+/// Other processes with a file descriptor open on `target` (see [`fd_target`]): what a step
+/// started that left its process group and session (`setsid`) but still holds its terminal or
+/// its output pipe.
+fn holders(target: &Path) -> Vec<Pid> {
+    let me = std::process::id() as i32;
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| *pid != me)
+        .filter(|pid| {
+            let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return false };
+            fds.filter_map(Result::ok).any(|fd| std::fs::read_link(fd.path()).is_ok_and(|link| link == target))
+        })
+        .map(Pid::from_raw)
+        .collect()
+}
+
+/// Ends what escaped the step's group or session but holds one of `targets` open: SIGTERM,
+/// then SIGKILL after `grace`.
+pub(super) async fn stop_holders(targets: &[std::path::PathBuf], grace: Duration) {
+    // Reading `/proc` is file work: off the async workers.
+    let find = || {
+        let targets = targets.to_vec();
+        async move {
+            tokio::task::spawn_blocking(move || targets.iter().flat_map(|t| holders(t)).collect::<Vec<_>>())
+                .await
+                .unwrap_or_default()
+        }
+    };
+    let found = find().await;
+    if found.is_empty() {
+        return;
+    }
+    for pid in &found {
+        let _ = nix::sys::signal::kill(*pid, Signal::SIGTERM);
+        let _ = nix::sys::signal::kill(*pid, Signal::SIGCONT);
+    }
+    let deadline = tokio::time::Instant::now() + grace;
+    while tokio::time::Instant::now() < deadline && !find().await.is_empty() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for pid in find().await {
+        let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+    }
 }
 
 /// Ends the session `leader` leads: SIGHUP and SIGTERM to each of its processes (an interactive

@@ -9,9 +9,7 @@
 //! start a timeline entry, a list item or a section of its own.
 
 use std::fmt::Write as _;
-use std::sync::LazyLock;
 
-use regex::Regex;
 use serde_json::json;
 
 use crate::clock::utc;
@@ -101,18 +99,13 @@ pub fn runs(events: &[Event]) -> Vec<ExportedRun<'_>> {
     runs
 }
 
-/// Terminal control sequences: colours (CSI), titles and links (OSC), and two-byte escapes.
-static ANSI: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]").expect("static regex")
-});
-
 /// The output a run kept, as one text (already redacted when it was written), without terminal
 /// colour codes.
 pub fn run_output(store: &dyn SessionStore, started: &RunStarted) -> String {
     // Output that cannot be read leaves it empty: the timeline is still whole.
     let text: String =
         crate::session::all_output(store, &started.run_id).into_iter().map(|Chunk { text, .. }| text).collect();
-    match ANSI.replace_all(&text, "") {
+    match crate::line::ESCAPE.replace_all(&text, "") {
         std::borrow::Cow::Borrowed(_) => text,
         std::borrow::Cow::Owned(plain) => plain,
     }
@@ -218,15 +211,44 @@ fn write_block(out: &mut String, lead: &str, indent: usize, text: &str) {
     let last = lines.len().saturating_sub(1);
     for (index, line) in lines.iter().enumerate() {
         let break_ = if index < last { "  " } else { "" };
+        let line = inert_start(&html_as_text(line));
         if index == 0 {
-            let _ = writeln!(out, "{lead}{}{break_}", inert_start(line));
+            let _ = writeln!(out, "{lead}{line}{break_}");
         } else {
-            let _ = writeln!(out, "{:indent$}{}{break_}", "", inert_start(line));
+            let _ = writeln!(out, "{:indent$}{line}{break_}", "");
         }
     }
     if lines.is_empty() {
         let _ = writeln!(out, "{}", lead.trim_end());
     }
+}
+
+/// `line` with every `<` outside a code span escaped (`\<`): raw HTML a note or a reason holds
+/// (`<img src=x onerror=…>`) reads as text in any Markdown viewer, and a command in backticks
+/// keeps its `<placeholder>` as written.
+fn html_as_text(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut code: Option<usize> = None;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '`' {
+            let mut run = 1;
+            while chars.next_if_eq(&'`').is_some() {
+                run += 1;
+            }
+            out.extend(std::iter::repeat_n('`', run));
+            code = match code {
+                None => Some(run),
+                Some(open) if open == run => None,
+                open => open,
+            };
+        } else if c == '<' && code.is_none() {
+            out.push_str("\\<");
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Output for a fenced block: every line ending (a lone `\r` too, which CommonMark counts and a
@@ -300,9 +322,9 @@ pub fn markdown(session: &Session, events: &[Event], store: &dyn SessionStore) -
     let mut out = String::new();
     let start = utc(session.started_at);
     let end_at = end_of(session, events);
-    let _ = writeln!(out, "# Postmortem: {}\n", one_line(&session.title));
+    let _ = writeln!(out, "# Postmortem: {}\n", html_as_text(&one_line(&session.title)));
     let _ = writeln!(out, "- Session: `{}`", one_line(&session.id));
-    let _ = writeln!(out, "- Severity: {}", one_line(&session.severity));
+    let _ = writeln!(out, "- Severity: {}", html_as_text(&one_line(&session.severity)));
     let _ = writeln!(out, "- Status: {}", session.status);
     let _ = writeln!(out, "- Started: {} {} UTC", start.date, start.time);
     match session.ended_at {
@@ -381,9 +403,9 @@ pub fn markdown(session: &Session, events: &[Event], store: &dyn SessionStore) -
                 "### {} {} UTC - `{}` in {} (run {})\n",
                 when.date,
                 when.time,
-                one_line(&run.started.step),
-                one_line(&run.started.runbook),
-                one_line(&run.started.run_id)
+                one_line(&run.started.step).replace('`', "'"),
+                html_as_text(&one_line(&run.started.runbook)),
+                html_as_text(&one_line(&run.started.run_id))
             );
             let command = fenced_text(&run.started.command_text);
             let command_fence = fence_for(&command);
@@ -404,7 +426,7 @@ pub fn markdown(session: &Session, events: &[Event], store: &dyn SessionStore) -
             for (name, value) in &context.probes {
                 facts.push(format!("{}: {}", one_line(name), one_line(value)));
             }
-            let _ = writeln!(out, "{}\n", facts.join(" · "));
+            let _ = writeln!(out, "{}\n", html_as_text(&facts.join(" · ")));
             let output = fenced_text(&run_output(store, run.started));
             if output.is_empty() {
                 let _ = writeln!(out, "(no output)\n");
@@ -525,8 +547,8 @@ code { font-family: ui-monospace, monospace; }
 ";
 
 /// Everything in the postmortem came from people and commands (titles, notes, inputs, output):
-/// raw HTML in it is shown as text, and a link or image keeps its address only when it is a web
-/// or relative one (no `javascript:`, `data:` or other schemes).
+/// raw HTML in it is shown as text, a link keeps its address only when it is a web or relative
+/// one (no `javascript:`, `data:` or other schemes), and an image is shown as its address.
 fn inert(event: pulldown_cmark::Event<'_>) -> pulldown_cmark::Event<'_> {
     use pulldown_cmark::{Event, Tag};
     match event {
@@ -534,9 +556,10 @@ fn inert(event: pulldown_cmark::Event<'_>) -> pulldown_cmark::Event<'_> {
         Event::Start(Tag::Link { link_type, dest_url, title, id }) => {
             Event::Start(Tag::Link { link_type, dest_url: safe_url(dest_url), title, id })
         }
-        Event::Start(Tag::Image { link_type, dest_url, title, id }) => {
-            Event::Start(Tag::Image { link_type, dest_url: safe_url(dest_url), title, id })
-        }
+        // An image would be fetched when the postmortem is opened (a tracker): its address and
+        // text are shown instead.
+        Event::Start(Tag::Image { dest_url, .. }) => Event::Text(format!("[image {dest_url}: ").into()),
+        Event::End(pulldown_cmark::TagEnd::Image) => Event::Text("]".into()),
         other => other,
     }
 }
@@ -591,7 +614,7 @@ mod tests {
 
     #[test]
     fn colour_codes_leave_the_export() {
-        assert_eq!(ANSI.replace_all("\x1b[31mred\x1b[0m \x1b]0;title\x07ok", ""), "red ok");
+        assert_eq!(crate::line::ESCAPE.replace_all("\x1b[31mred\x1b[0m \x1b]0;title\x07ok", ""), "red ok");
     }
 
     #[test]

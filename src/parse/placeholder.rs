@@ -99,7 +99,27 @@ pub(crate) fn variables_set(tokens: &[Token]) -> HashSet<String> {
             continue;
         }
         match value {
-            "export" | "local" | "declare" | "typeset" | "readonly" | "read" | "mapfile" | "readarray" => {
+            "read" => {
+                // `-p PROMPT`, `-d DELIM`, `-t SECONDS`, `-n`/`-N COUNT`, `-u FD` and `-i TEXT`
+                // take the next word; `-a NAME` sets an array.
+                while let Some(next) = words.next_if(|w| is_name_or_flag(w)) {
+                    match next.strip_prefix('-').and_then(|flags| flags.chars().last()) {
+                        Some('a') => {
+                            if let Some(name) = words.next() {
+                                set.insert(name.to_owned());
+                            }
+                        }
+                        Some('d' | 'i' | 'n' | 'N' | 'p' | 't' | 'u') => {
+                            words.next();
+                        }
+                        Some(_) => {}
+                        None => {
+                            set.insert(next.to_owned());
+                        }
+                    }
+                }
+            }
+            "export" | "local" | "declare" | "typeset" | "readonly" | "mapfile" | "readarray" => {
                 while let Some(next) = words.next_if(|w| is_name_or_flag(w)) {
                     if !next.starts_with('-') {
                         set.insert(next.to_owned());
@@ -339,6 +359,18 @@ mod tests {
         let position = |_: usize, offset: usize| (1, offset as u32 + 1);
         let command = CommandText { index: 0, text, lexed: &lexed };
         collect(&[command], &set, &position).into_iter().map(|p| (p.name, p.kind, p.occurrences[0].quoting)).collect()
+    }
+
+    #[test]
+    fn read_sets_its_names_past_its_options() {
+        let set = |text: &str| {
+            let mut names: Vec<String> = variables_set(&lex(text).tokens).into_iter().collect();
+            names.sort();
+            names
+        };
+        assert_eq!(set("read -rs -p 'Password: ' pw"), ["pw"]);
+        assert_eq!(set("read -t 5 -n 1 answer rest"), ["answer", "rest"]);
+        assert_eq!(set("read -ra parts"), ["parts"]);
     }
 
     #[test]

@@ -116,9 +116,10 @@ impl From<RunError> for ApiError {
                 refused.body.risk = Some(risk.as_str());
                 refused
             }
-            RunError::SessionClosed(_) | RunError::UnsafeSessionId(_) | RunError::PlanChanged { .. } => {
-                ApiError::conflict(err.to_string())
-            }
+            RunError::SessionClosed(_)
+            | RunError::UnsafeSessionId(_)
+            | RunError::PlanChanged { .. }
+            | RunError::NothingToSkip { .. } => ApiError::conflict(err.to_string()),
             RunError::Store(store) => store.into(),
             RunError::Start(_) | RunError::Folder { .. } => ApiError::internal(err.to_string()),
         }

@@ -5,7 +5,8 @@
 //! printed before the page attached first), then one text message `{"type": "exit", …}` (the
 //! SSE `exit` data) when the run ends. Page to server: text messages `{"type": "input", "data":
 //! "…"}` (keys as xterm.js encodes them, ctrl-c included) and `{"type": "resize", "cols": N,
-//! "rows": M}`; a binary message is keys too. One page at a time holds a run's terminal; when it
+//! "rows": M}`; a binary message is keys too. The exit comes once the run's end is recorded (or
+//! after 2 s), as the SSE stream's does. One page at a time holds a run's terminal; when it
 //! goes (the page closed, the connection lost) the run is stopped as Stop would, and a run nobody
 //! attaches to within [`ATTACH_WITHIN`] is stopped too: no shell is left waiting for keys that
 //! cannot come. The upgrade passes the same guard as every request, with the Origin check of a
@@ -57,11 +58,11 @@ pub(super) async fn attach(
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let upgrade = upgrade.map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
-    let (run, attached) = app
+    let (run, attached, recorded) = app
         .runs
         .lock()
         .ok()
-        .and_then(|runs| runs.get(&run_id).map(|live| (live.run.clone(), live.attached.clone())))
+        .and_then(|runs| runs.get(&run_id).map(|live| (live.run.clone(), live.attached.clone(), live.ended.clone())))
         .ok_or_else(|| ApiError::not_found(format!("no run `{run_id}` in this console")))?;
     if !run.is_terminal() {
         return Err(ApiError::conflict("this run has no terminal; follow its output at …/events"));
@@ -72,10 +73,10 @@ pub(super) async fn attach(
     if attached.0.swap(true, Ordering::SeqCst) {
         return Err(ApiError::conflict("another page holds this run's terminal"));
     }
-    Ok(upgrade.on_upgrade(move |socket| session(socket, run)).into_response())
+    Ok(upgrade.on_upgrade(move |socket| session(socket, run, recorded)).into_response())
 }
 
-async fn session(mut socket: WebSocket, run: Process) {
+async fn session(mut socket: WebSocket, run: Process, mut recorded: tokio::sync::watch::Receiver<bool>) {
     let Some(mut screen) = run.attach_screen() else { return };
     if !screen.backlog.is_empty() && socket.send(Message::Binary(screen.backlog.into())).await.is_err() {
         run.cancel();
@@ -89,6 +90,9 @@ async fn session(mut socket: WebSocket, run: Process) {
                 while let Ok(bytes) = screen.live.try_recv() {
                     let _ = socket.send(Message::Binary(bytes.into())).await;
                 }
+                // As the SSE stream does: the exit once the store has the end (or after 2 s), so
+                // a page that reads the session then sees the run ended.
+                let _ = tokio::time::timeout(Duration::from_secs(2), recorded.wait_for(|recorded| *recorded)).await;
                 let exit = ExitData {
                     end: outcome.end.as_str(),
                     code: outcome.exit_code,

@@ -302,18 +302,35 @@ fn markup_in_titles_notes_inputs_and_output_stays_text_in_every_html_output() {
         assert_eq!(status, 202, "{started}");
         server.events(started["run_id"].as_str().unwrap(), None, None);
     }
-    // A skip's reason is text too.
+    // A skip's reason is text too; an image in it is never fetched (a tracker when the
+    // postmortem is opened).
     let (status, body) = server.post(
         &format!("/api/sessions/{session}/skips"),
-        json!({"runbook": "hostile.md", "step": "markup", "reason": "<svg onload=alert('skip')>"}),
+        json!({"runbook": "hostile.md", "step": "two",
+               "reason": "<svg onload=alert('skip')> ![i](https://evil.example/track.png)"}),
     );
     assert_eq!(status, 201, "{body}");
+    let markdown = server.get_text(&format!("/api/sessions/{session}/export?format=md"));
+    // Outside code (spans and fenced blocks, which Markdown shows as written), no `<` opens a
+    // tag.
+    let code_spans = regex::Regex::new("`[^`]*`").unwrap();
+    let open_tag = regex::Regex::new(r"(?:^|[^\\])<(?:img|svg|script)").unwrap();
+    let mut in_fence = false;
+    for line in markdown.lines() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+            continue;
+        }
+        assert!(in_fence || !open_tag.is_match(&code_spans.replace_all(line, "")), "raw HTML in: {line}");
+    }
     let (status, headers, export) = server.get_raw(&format!("/api/sessions/{session}/export?format=html"));
     assert_eq!(status, 200);
     assert_eq!(headers.get("content-security-policy").map(String::as_str), Some(opsbook::server::EXPORT_POLICY));
     assert_inert(&export, "the HTML export");
     assert!(export.contains("&lt;img src=x onerror=alert(document.domain)&gt;"), "{export}");
     assert!(export.contains("&lt;svg onload=alert("), "{export}");
+    assert!(!export.contains("<img"), "{export}");
+    assert!(export.contains("[image https://evil.example/track.png: i]"), "{export}");
     assert!(export.contains("&lt;script&gt;alert(\"output\")&lt;/script&gt;"), "{export}");
     assert!(!export.contains("javascript:"), "{export}");
     for format in ["md", "json"] {

@@ -648,8 +648,7 @@ fn a_steps_outputs_fill_the_consoles_forms_and_secret_ones_are_held_masked() {
     let session = started["session_id"].as_str().unwrap().to_owned();
     let events = server.events(started["run_id"].as_str().unwrap(), None, None);
     assert!(
-        outputs(&events)
-            .contains("[opsbook] outputs for later steps: db_token (secret: held in memory, masked), primary=db-2"),
+        outputs(&events).contains("[opsbook] outputs for later steps: db_token (held in memory, masked), primary=db-2"),
         "{}",
         outputs(&events)
     );

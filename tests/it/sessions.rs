@@ -711,6 +711,10 @@ fn skip_resume_and_from_go_on_where_the_incident_stands() {
     assert!(said.contains("failover.md: 1 of 4 steps done, 1 skipped"), "{said}");
     assert!(said.contains("↷ note  (done by hand, left alone)"), "{said}");
     assert!(!said.contains("recording in new session"), "{said}");
+    // What succeeded has nothing to skip.
+    let done = opsbook(&["session", "skip", &session, "runbooks/failover.md", "drain", "--reason", "x"], root);
+    assert_eq!(done.status.code(), Some(2), "{}", text(&done.stderr));
+    assert!(text(&done.stderr).contains("step `drain` succeeded"), "{}", text(&done.stderr));
     let again = opsbook(&["run", "runbooks/failover.md", "--resume", &session], root);
     assert!(again.status.success(), "{}", text(&again.stderr));
     assert_eq!(text(&again.stdout), "");
@@ -776,6 +780,14 @@ echo "token <db_token>"
 ```bash {name=use-primary}
 echo "again <primary>"
 ```
+
+## Carry the token under other names
+
+```bash {name=carry}
+export CFG="<db_token>"
+echo "COPY=<db_token>" >> "$OPSBOOK_OUTPUT"
+echo "URL=https://ops:<db_token>@db.internal/" >> "$OPSBOOK_OUTPUT"
+```
 "#;
 
 #[test]
@@ -789,7 +801,7 @@ fn step_outputs_fill_later_placeholders_and_secret_ones_stay_in_memory() {
     let said = text(&run.stderr);
     assert!(
         said.contains(
-            "[opsbook] outputs for later steps: db_token (secret: held in memory, masked), notes=line one line two, primary=db-2"
+            "[opsbook] outputs for later steps: db_token (held in memory, masked), notes=line one line two, primary=db-2"
         ),
         "{said}"
     );
@@ -826,4 +838,53 @@ fn step_outputs_fill_later_placeholders_and_secret_ones_stay_in_memory() {
     let inputs = &list[0]["steps"][1]["inputs"];
     assert_eq!(inputs[0]["name"], "primary", "{inputs}");
     assert_eq!(inputs[0]["set_by"], "find", "{inputs}");
+}
+
+#[test]
+fn a_secret_split_by_escape_sequences_is_masked_in_every_output() {
+    let book = "# Split\n\n```bash {name=split}\ns=\"<api-key>\"\nprintf '%s\\033[0m%s\\n' \"${s:0:4}\" \"${s:4}\"\n\
+                echo \"token: $s\" | grep --color=always '[0-9]'\n```\n";
+    let dir = crate::common::fixture_book("split.md", book);
+    let root = dir.path();
+    let run = opsbook(&["run", "runbooks/split.md", "split", "--var", "api-key=AbCdEfGh12345678"], root);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let without_escapes = |bytes: &[u8]| opsbook::line::ESCAPE.replace_all(&text(bytes), "").into_owned();
+    let shown = without_escapes(&run.stdout);
+    assert!(!shown.contains("AbCdEfGh12345678") && !shown.contains("12345678"), "{shown}");
+    let session =
+        text(&run.stderr).lines().find_map(|l| l.strip_prefix("recording in new session ")).unwrap().to_owned();
+    let mut files = all_files(&root.join(".opsbook"));
+    for format in ["md", "json", "html"] {
+        let export = opsbook(&["export", &session, "--format", format], root);
+        files.push((format!("export.{format}").into(), export.stdout));
+    }
+    for (path, bytes) in &files {
+        let plain = without_escapes(bytes);
+        assert!(
+            !plain.contains("AbCdEfGh12345678") && !plain.contains("EfGh1234"),
+            "found in {}: {plain}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn a_step_that_puts_a_fifo_or_a_folder_in_place_of_its_output_file_ends_and_leaves_nothing() {
+    let book = "# Odd\n\n```bash {name=fifo}\nrm -f \"$OPSBOOK_OUTPUT\"; mkfifo \"$OPSBOOK_OUTPUT\"; echo made\n```\n\n\
+                ```bash {name=folder}\nrm -f \"$OPSBOOK_OUTPUT\"; mkdir -p \"$OPSBOOK_OUTPUT/x\"; echo made\n```\n";
+    let dir = crate::common::fixture_book("odd.md", book);
+    let tmp = tempfile::tempdir().unwrap();
+    let start = std::time::Instant::now();
+    let run = opsbook_with(
+        &["run", "runbooks/odd.md", "fifo", "folder", "--yes"],
+        dir.path(),
+        &[("TMPDIR", tmp.path().to_str().unwrap())],
+    );
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert_eq!(text(&run.stdout), "made\nmade\n");
+    assert!(start.elapsed() < Duration::from_secs(10), "a FIFO held the run");
+    let left: Vec<_> = all_files(tmp.path()).into_iter().map(|(path, _)| path).collect();
+    assert!(left.is_empty(), "{left:?}");
+    let folders: Vec<_> = walkdir::WalkDir::new(tmp.path()).min_depth(2).into_iter().collect();
+    assert!(folders.is_empty(), "{folders:?}");
 }

@@ -115,8 +115,10 @@ fn start(server: &Server, session: Option<&str>, size: Value) -> (u16, Value) {
     server.post(&path, json!({"runbook": "shell.md", "step": "shell", "terminal": size}))
 }
 
+/// A process that runs (a zombie, dead but not yet reaped by its new parent, does not).
 fn alive(pid: i32) -> bool {
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
 }
 
 #[test]
@@ -241,6 +243,19 @@ fn twenty_terminals_at_once() {
             });
         }
     });
+    // A console serves many runs: none of them keeps its pty or its asciicast open.
+    let open_files = || {
+        std::fs::read_dir(format!("/proc/{}/fd", server.child.id()))
+            .unwrap()
+            .filter_map(|fd| std::fs::read_link(fd.unwrap().path()).ok())
+            .filter(|target| target.starts_with("/dev/ptmx") || target.extension().is_some_and(|e| e == "cast"))
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while open_files() > 0 {
+        assert!(Instant::now() < deadline, "{} ptys or casts still open", open_files());
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]
@@ -297,4 +312,66 @@ fn opsbook_run_joins_its_terminal_to_the_steps_and_records_it() {
     let markdown = crate::common::opsbook(&["export", &session], dir.path());
     let markdown = crate::common::text(&markdown.stdout);
     assert!(markdown.contains("hi-42") && markdown.contains("exit 3"), "{markdown}");
+}
+
+#[test]
+fn what_a_terminal_run_exports_or_outputs_is_held_in_memory_only() {
+    let book = "# Login\n\n```bash {name=login interactive}\nread -rs -p 'pw: ' pw; echo; export SAVED=\"$pw\"\n\
+                echo \"typed=$pw\" >> \"$OPSBOOK_OUTPUT\"\n```\n";
+    let dir = crate::common::fixture_book("login.md", book);
+    let server = Server::start(dir.path());
+    let (status, started) =
+        server.post("/api/runs", json!({"runbook": "login.md", "step": "login", "terminal": {"cols": 80, "rows": 24}}));
+    assert_eq!(status, 202, "{started}");
+    let (run_id, session) =
+        (started["run_id"].as_str().unwrap().to_owned(), started["session_id"].as_str().unwrap().to_owned());
+    let mut socket = connect(&server, &run_id, Some(&origin(&server))).unwrap();
+    let mut screen = Screen { text: String::new(), exit: None };
+    read_until(&mut socket, &mut screen, "pw: ", 10);
+    keys(&mut socket, "Typed0nlyS3cret\r");
+    let exit = wait_for_exit(&mut socket, &mut screen, 15);
+    assert_eq!(exit["code"], 0, "{exit}\n{}", screen.text);
+    // The session holds both values for later steps, in memory: none of it on disk.
+    let view = server.get_json(&format!("/api/sessions/{session}"));
+    assert_eq!(view["held"], json!(["typed"]), "{view}");
+    assert!(!view.to_string().contains("Typed0nlyS3cret"), "{view}");
+    let markdown = server.get_text(&format!("/api/sessions/{session}/export?format=md"));
+    let mut files = crate::sessions::all_files(&dir.path().join(".opsbook"));
+    files.push(("export".into(), markdown.into_bytes()));
+    for (path, bytes) in &files {
+        assert!(!String::from_utf8_lossy(bytes).contains("Typed0nlyS3cret"), "found in {}", path.display());
+    }
+}
+
+#[test]
+fn what_left_the_steps_session_is_stopped_too() {
+    let book = "# Escape\n\n```bash {name=escape interactive}\nsetsid sleep 600 & printf 'bg=%s=end\\n' \"$!\"; sleep 999\n```\n\n\
+                ```bash {name=plain}\nsetsid sleep 600 & printf 'bg=%s=end\\n' \"$!\"\n```\n";
+    let dir = crate::common::fixture_book("escape.md", book);
+    // In a terminal: Stop ends the run, and what `setsid` took out of the session.
+    let server = Server::start(dir.path());
+    let (status, started) = server
+        .post("/api/runs", json!({"runbook": "escape.md", "step": "escape", "terminal": {"cols": 80, "rows": 24}}));
+    assert_eq!(status, 202, "{started}");
+    let run_id = started["run_id"].as_str().unwrap().to_owned();
+    let mut socket = connect(&server, &run_id, Some(&origin(&server))).unwrap();
+    let mut screen = Screen { text: String::new(), exit: None };
+    let escaped: i32 = read_match(&mut socket, &mut screen, r"bg=(\d+)=end", 10).parse().unwrap();
+    assert!(alive(escaped));
+    server.post(&format!("/api/runs/{run_id}/cancel"), json!({}));
+    let exit = wait_for_exit(&mut socket, &mut screen, 15);
+    assert_eq!(exit["end"], "cancelled", "{exit}");
+    assert!(!alive(escaped), "the process that left the session outlived the stop");
+    // Without a terminal: the step ends as soon as its shell does, and what it left goes too.
+    let start = Instant::now();
+    let run = crate::common::opsbook(&["run", "runbooks/escape.md", "plain"], dir.path());
+    assert!(run.status.success(), "{}", crate::common::text(&run.stderr));
+    assert!(start.elapsed() < Duration::from_secs(10), "the run waited for what it left behind");
+    let out = crate::common::text(&run.stdout);
+    let left: i32 = out.trim().trim_start_matches("bg=").trim_end_matches("=end").parse().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(left) {
+        assert!(Instant::now() < deadline, "the process that left the group outlived the run");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
