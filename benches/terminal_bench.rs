@@ -3,7 +3,7 @@
 //! process holds itself (the floor: the kernel's pty and bash's line editor, no server).
 //!
 //! With `--browser` (Debian's `chromium` and `chromium-driver`), also in headless Chromium: a key
-//! sent to the page's terminal, timed in the page from its `keydown` to the change of the
+//! sent to the page's terminal, timed in the page from the key's event to the change of the
 //! terminal's rows in the DOM (xterm.js's DOM renderer), the whole way a person's keystroke goes.
 //!
 //! `benches/terminal.sh` runs it; by hand: `terminal_bench --opsbook target/release/opsbook
@@ -55,7 +55,7 @@ fn main() {
     report("through opsbook serve (WebSocket, loopback)", &through_server);
     report("the same shell in a pty of this process", &direct);
     if let Some(in_browser) = &in_browser {
-        report("in Chromium: keydown to the terminal's rows redrawn", in_browser);
+        report("in Chromium: key event to the terminal's rows redrawn", in_browser);
     }
     println!(
         "ratio of medians: {:.2}x; added by the console: {:.3} ms at p50",
@@ -120,26 +120,54 @@ fn browser_echo(base: &str, token: &str, keys: usize) -> Vec<f64> {
     let browser = webdriver::Driver::start(&driver, &chromium, profile.path());
     browser.goto(&format!("{base}/?token={token}"));
     browser.goto(&format!("{base}/shell.html"));
+    // Where the time goes: when each screen frame arrives from the server.
+    browser.script(
+        "window.__arrived = []; const Native = window.WebSocket; \
+         window.WebSocket = class extends Native { constructor(...args) { super(...args); \
+           this.addEventListener('message', () => window.__arrived.push(performance.now())); } };",
+    );
     browser.click("section[data-step='shell'] button[data-run='step']");
     browser.wait_for(
         "const t = document.querySelector('.xterm-rows')?.textContent || ''; return t.includes('$') ? true : null;",
         20,
     );
-    // In the page: a key's `keydown` starts the clock, the next change of the rows stops it.
-    browser.script(
-        "window.__echo = []; let start = null; \
-         document.querySelector('.xterm-helper-textarea').addEventListener('keydown', () => { start = performance.now(); }, true); \
-         new MutationObserver(() => { if (start !== null) { window.__echo.push(performance.now() - start); start = null; } }) \
-           .observe(document.querySelector('.xterm-rows'), { subtree: true, childList: true, characterData: true });",
+    // In the page, typed as a person types (a key every 30 ms): a key event on xterm.js's input
+    // (`keypress` of a letter, then of a rubout) starts the clock, the change of the rows the
+    // echo draws stops it. Typed from the page itself: WebDriver's own key dispatch holds the
+    // page's main thread for a while after each key, which is no person's keyboard.
+    browser.call("POST", "/timeouts", serde_json::json!({"script": 300_000}));
+    let script = format!(
+        "const done = arguments[arguments.length - 1]; const keys = {keys}; \
+         const area = document.querySelector('.xterm-helper-textarea'); \
+         const rows = document.querySelector('.xterm-rows'); \
+         const echo = [], wire = []; let n = 0, start = 0, sent = 0; \
+         const arrived = window.__arrived; \
+         const observer = new MutationObserver(() => {{ \
+           if (!start) return; \
+           echo.push(performance.now() - start); \
+           if (arrived[sent] !== undefined) wire.push(arrived[sent] - start); \
+           start = 0; \
+           if (++n >= keys) {{ observer.disconnect(); done([echo, wire]); return; }} \
+           setTimeout(type, 30); \
+         }}); \
+         observer.observe(rows, {{ subtree: true, childList: true, characterData: true }}); \
+         function type() {{ \
+           start = performance.now(); sent = arrived.length; \
+           if (n % 2 === 0) area.dispatchEvent(new KeyboardEvent('keypress', {{ key: 'a', charCode: 97, keyCode: 97, which: 97, bubbles: true, cancelable: true }})); \
+           else area.dispatchEvent(new KeyboardEvent('keypress', {{ key: 'Delete', charCode: 127, keyCode: 127, which: 127, bubbles: true, cancelable: true }})); \
+         }} \
+         type();",
+        keys = keys * 2
     );
-    for n in 0..keys * 2 {
-        let key = if n % 2 == 0 { "a" } else { "\u{E003}" };
-        browser.type_into(".xterm-helper-textarea", key);
-        let expected = n + 1;
-        browser.wait_for(&format!("return window.__echo.length >= {expected} ? true : null;"), 10);
+    let measured = browser.call("POST", "/execute/async", serde_json::json!({"script": script, "args": []}));
+    let numbers = |value: &serde_json::Value| -> Vec<f64> {
+        value.as_array().map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect()).unwrap_or_default()
+    };
+    let wire = numbers(&measured[1]);
+    if !wire.is_empty() {
+        report("in Chromium: key event to the echo's frame arriving (before drawing)", &wire);
     }
-    let times = browser.script("return window.__echo;");
-    times.as_array().unwrap().iter().filter_map(serde_json::Value::as_f64).collect()
+    numbers(&measured[0])
 }
 
 /// The floor: the same shell in a pty this process reads and writes itself.
