@@ -158,11 +158,12 @@ pub fn start(spec: ProcessSpec) -> Result<Process, StartError> {
             for (name, path) in &private_files {
                 command = command.env(name, path);
             }
-            let held = terminal::fd_target(&pts).into_iter().collect::<Vec<_>>();
-            let child = command.spawn(pts).map_err(|err| spawn_err(std::io::Error::other(err)))?;
+            // The recording first: a step must not start that cannot be recorded.
             let cast_path = spec.log_path.with_extension("cast");
             let cast = terminal::Cast::create(&cast_path, size, &spec.shell)
                 .map_err(|source| StartError::Log { path: cast_path, source })?;
+            let held = terminal::fd_target(&pts).into_iter().collect::<Vec<_>>();
+            let child = command.spawn(pts).map_err(|err| spawn_err(std::io::Error::other(err)))?;
             let (output, input) = pty.into_split();
             let terminal = Arc::new(terminal::Terminal::new(input, Arc::new(Mutex::new(cast))));
             let (tee_in, tee_out) = tokio::io::duplex(READ_SIZE);
