@@ -136,6 +136,13 @@ pub struct OpsbookConfig {
     /// through links, relative to `book.toml` (`["../shared-snippets"]`). Nothing else outside
     /// the book (links resolved) is read, copied or served: such a link is skipped with a warning.
     pub allow_outside: Vec<PathBuf>,
+    /// File endings that are runbooks (`["md", "mdx"]`), without the leading dot. Default: `md`,
+    /// `markdown`, `mdx` and `md.erb` (which takes Middleman's `backup.html.md.erb`).
+    pub extensions: Vec<String>,
+    /// Shell aliases the steps use, name -> what it stands for (`k = "kubectl"`). `k` for
+    /// `kubectl` is known without being listed. A step using one is judged as the aliased tool
+    /// and runs with the alias defined.
+    pub aliases: BTreeMap<String, String>,
 }
 
 /// `[opsbook.check]`.
@@ -158,6 +165,8 @@ impl Default for OpsbookConfig {
             check: CheckConfig::default(),
             store: None,
             allow_outside: Vec::new(),
+            extensions: crate::page::DEFAULT_EXTENSIONS.iter().map(|e| (*e).to_owned()).collect(),
+            aliases: BTreeMap::new(),
         }
     }
 }
@@ -381,6 +390,38 @@ impl Config {
                 "`opsbook.severity` lists no level; remove it to get SEV1-SEV4, or add levels".to_owned(),
             );
         }
+        if self.opsbook.extensions.is_empty() {
+            return fail(
+                "opsbook.extensions",
+                "`opsbook.extensions` lists no file ending; remove it to get the default (md, markdown, mdx, md.erb)"
+                    .to_owned(),
+            );
+        }
+        for ending in &self.opsbook.extensions {
+            let bare = ending.trim_start_matches('.');
+            if bare.is_empty() || !bare.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
+                return fail(
+                    "opsbook.extensions",
+                    format!("`{ending}` is not a file ending; write endings such as \"md\" or \"html.md.erb\""),
+                );
+            }
+        }
+        for (name, value) in &self.opsbook.aliases {
+            if !crate::page::is_alias_name(name) {
+                return fail(
+                    "opsbook.aliases",
+                    format!(
+                        "`{name}` cannot be a shell alias; a name is letters, digits, `_`, `-` or `.`, not starting with `-`"
+                    ),
+                );
+            }
+            if value.trim().is_empty() || value.contains(['\n', '\r', '\0']) {
+                return fail(
+                    "opsbook.aliases",
+                    format!("alias `{name}` must stand for a command on one line, such as \"kubectl\""),
+                );
+            }
+        }
         let mut seen = std::collections::HashSet::new();
         for level in &self.opsbook.severity {
             if !seen.insert(level.name.to_ascii_uppercase()) {
@@ -390,7 +431,17 @@ impl Config {
         Ok(())
     }
 
-    /// The book's runbook folder, relative to the book root.
+    /// The shell aliases steps may use: `k` for `kubectl` unless the book says otherwise, then
+    /// `[opsbook] aliases`.
+    pub fn aliases(&self) -> Vec<(String, String)> {
+        let mut aliases = vec![("k".to_owned(), "kubectl".to_owned())];
+        for (name, value) in &self.opsbook.aliases {
+            aliases.retain(|(n, _)| n != name);
+            aliases.push((name.clone(), value.trim().to_owned()));
+        }
+        aliases
+    }
+
     /// The book's name for a severity level, whatever the case it is given in.
     pub fn severity_name(&self, given: &str) -> Option<&str> {
         self.opsbook.severity.iter().find(|l| l.name.eq_ignore_ascii_case(given.trim())).map(|l| l.name.as_str())

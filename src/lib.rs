@@ -17,6 +17,7 @@ pub(crate) mod listing;
 pub mod load;
 pub(crate) mod lookup;
 pub mod model;
+pub mod page;
 pub mod parse;
 pub(crate) mod private;
 pub mod progress;

@@ -27,6 +27,9 @@ pub struct RunbookListing<'a> {
 pub struct StepListing<'a> {
     pub id: &'a str,
     pub title: &'a str,
+    /// The tab the step stands in: steps of one group are alternatives.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alternative: Option<&'a crate::model::Alternative>,
     pub line: u32,
     pub risk: Risk,
     pub risk_reason: &'a str,
@@ -105,6 +108,7 @@ pub fn step(step: &Step) -> StepListing<'_> {
     StepListing {
         id: &step.id,
         title: &step.title,
+        alternative: step.alternative.as_ref(),
         line: step.line,
         risk: step.risk,
         risk_reason: &step.risk_reason,

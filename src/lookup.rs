@@ -63,12 +63,23 @@ impl std::fmt::Display for CommandNumber {
 /// or `/`; else its file name, when only one runbook has it.
 pub fn runbook<'b>(book: &'b Book, wanted: &str) -> Result<&'b Runbook, LookupError> {
     let path = wanted.trim_start_matches("./").trim_start_matches('/');
-    let with_md = if path.ends_with(".md") { path.to_owned() } else { format!("{path}.md") };
-    if let Some(runbook) = book.runbooks.iter().find(|r| r.path == with_md) {
+    let extensions = &book.config.opsbook.extensions;
+    let names = |rel: &str| {
+        let [page, stem] = crate::page::other_names(rel, extensions);
+        rel == path || page == path || stem == path
+    };
+    if let Some(runbook) = book.runbooks.iter().find(|r| r.path == path) {
         return Ok(runbook);
     }
-    let by_name: Vec<&Runbook> =
-        book.runbooks.iter().filter(|r| r.path.rsplit('/').next() == Some(with_md.as_str())).map(|r| &**r).collect();
+    if let Some(runbook) = book.runbooks.iter().find(|r| names(&r.path)) {
+        return Ok(runbook);
+    }
+    let by_name: Vec<&Runbook> = book
+        .runbooks
+        .iter()
+        .filter(|r| !path.contains('/') && names(r.path.rsplit('/').next().unwrap_or(&r.path)))
+        .map(|r| &**r)
+        .collect();
     match by_name.as_slice() {
         [one] => Ok(one),
         [] => Err(LookupError::NoRunbook { wanted: wanted.to_owned() }),
@@ -160,6 +171,7 @@ mod tests {
             config: Config::default(),
             runbooks,
             diagnostics: Vec::new(),
+            layout: Default::default(),
         }
     }
 

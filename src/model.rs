@@ -26,6 +26,58 @@ pub struct Book {
     pub runbooks: Vec<Arc<Runbook>>,
     /// Load errors and parse warnings for the whole book, in reading order.
     pub diagnostics: Vec<Diagnostic>,
+    /// Where the runbooks' order and navigation titles came from.
+    pub layout: Layout,
+}
+
+/// Where a book's order came from: `SUMMARY.md`, a docs site's configuration, or the walk.
+#[derive(Debug, Clone, Default)]
+pub struct Layout {
+    pub kind: LayoutKind,
+    /// The files the order was read from; a change to one reloads the whole book.
+    pub files: Vec<PathBuf>,
+    /// Titles the site's navigation gives pages (`nav:` labels, `sidebar_label`, `linkTitle`),
+    /// by runbook path.
+    pub titles: std::collections::HashMap<String, String>,
+    /// Docusaurus: the sidebars file was read as data (else the folder rules ordered the pages).
+    pub read_as_data: bool,
+}
+
+/// The kind of configuration a book's order came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LayoutKind {
+    /// The folder, walked in name order.
+    #[default]
+    Walk,
+    /// mdBook's or GitBook's `SUMMARY.md`.
+    Summary,
+    /// `mkdocs.yml` (its `nav:`, else the folder).
+    MkDocs,
+    /// Docusaurus `sidebars.js`/`.ts`, else its folder rules.
+    Docusaurus,
+    /// Hugo's `content/` folder by `weight`.
+    Hugo,
+}
+
+impl Layout {
+    /// What `opsbook list` says about the order: `mkdocs.yml nav`, `the folder walk`, ….
+    pub fn describe(&self) -> String {
+        let file = |fallback: &str| {
+            self.files
+                .first()
+                .and_then(|f| f.file_name())
+                .map_or_else(|| fallback.to_owned(), |n| n.to_string_lossy().into_owned())
+        };
+        match self.kind {
+            LayoutKind::Walk => "the folder, in name order".to_owned(),
+            LayoutKind::Summary => file("SUMMARY.md"),
+            LayoutKind::MkDocs if self.read_as_data => format!("{} nav", file("mkdocs.yml")),
+            LayoutKind::MkDocs => format!("{} (no nav: the folder, in name order)", file("mkdocs.yml")),
+            LayoutKind::Docusaurus if self.read_as_data => format!("Docusaurus {}", file("sidebars")),
+            LayoutKind::Docusaurus => "Docusaurus folder rules (sidebar_position, number prefixes)".to_owned(),
+            LayoutKind::Hugo => "Hugo content (weight, then name)".to_owned(),
+        }
+    }
 }
 
 /// One Markdown file.
@@ -44,6 +96,9 @@ pub struct Runbook {
     /// Shared: a copy of the runbook does not copy its text.
     #[serde(skip)]
     pub source: Arc<str>,
+    /// The site syntax the text was read in (MDX, ERB): the site reads it the same way.
+    #[serde(skip)]
+    pub dialect: crate::parse::Dialect,
 }
 
 /// Front matter fields opsbook reads; everything else is kept in `extra`.
@@ -86,6 +141,10 @@ pub struct Span {
 pub struct Step {
     pub id: String,
     pub title: String,
+    /// The tab the step stands in (MkDocs `=== "Linux"`, Docusaurus `<TabItem>`, Hugo and
+    /// GitBook tabs): steps of one group are alternatives, of which a run takes one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alternative: Option<Alternative>,
     /// Line of the opening fence.
     pub line: u32,
     /// Column of the opening fence.
@@ -118,9 +177,28 @@ pub struct Step {
     /// command: text that does not read as shell (`check` reports them).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_shell: Vec<SourceLine>,
+    /// The shell aliases its commands use, as the book defines them (`k` -> `kubectl`): a
+    /// script of the step defines them first, so that the step runs as written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<(String, String)>,
 }
 
 impl Step {
+    /// The lines that define the step's aliases before its commands (bash reads an alias only
+    /// on a line after the one that defines it, and a script expands none unless told to);
+    /// empty when it uses none.
+    pub fn alias_preamble(&self) -> String {
+        let mut preamble = String::new();
+        if self.aliases.is_empty() {
+            return preamble;
+        }
+        preamble.push_str("shopt -s expand_aliases 2>/dev/null\n");
+        for (name, value) in &self.aliases {
+            preamble.push_str(&format!("alias {name}='{}'\n", value.replace('\'', "'\\''")));
+        }
+        preamble
+    }
+
     /// The script the step runs: its commands, one after another.
     pub fn script(&self) -> String {
         let mut script = String::new();
@@ -130,6 +208,15 @@ impl Step {
         }
         script
     }
+}
+
+/// One of a group of tabs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Alternative {
+    /// The group's number in its runbook, from 1.
+    pub group: u32,
+    /// The tab's label (`Linux`, `Helm`).
+    pub label: String,
 }
 
 /// A line of a block, kept with its position.
@@ -332,6 +419,10 @@ pub struct FenceSettings {
     pub timeout_secs: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
+    /// The block's own title (`title="Install the agent"`, Docusaurus and MkDocs; GitBook's
+    /// `{% code title="…" %}`): the step's title.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     /// Attributes opsbook does not know, kept as written.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown: Vec<(String, String)>,

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::clock::utc;
 use crate::export::ExportedRun;
 use crate::line::one_line;
-use crate::model::{Book, Runbook};
+use crate::model::{Book, Runbook, Step};
 use crate::session::{Event, EventKind};
 
 /// A step's state in a session.
@@ -112,6 +112,64 @@ pub fn to_resume<'p, 'a>(progress: &'p [StepProgress<'a>], from: Option<usize>) 
     let start =
         from.unwrap_or_else(|| progress.iter().rposition(|p| p.state == StepState::Ok).map_or(0, |last| last + 1));
     progress.get(start..).unwrap_or_default().iter().filter(|p| !p.state.settled()).collect()
+}
+
+/// A group of tabs a run through a runbook went down one way: the label taken and those left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub group: u32,
+    pub taken: String,
+    pub left_out: Vec<String>,
+}
+
+/// Of `steps` in order, those a run through the runbook takes: tabs are alternatives, so per
+/// group only the steps of one tab, the first whose label (or a part of it, `8.0` in `With PMM ›
+/// 8.0`) is one of `wanted` (any case), else the one `already` says the session went down
+/// (ran or skipped a step of), else the first. Steps outside tabs are all kept. Used by
+/// `opsbook run --all/--from/--resume`; the console's "Continue from here" follows the same rule.
+pub fn one_per_group<'s>(
+    steps: &[&'s Step],
+    wanted: &[String],
+    already: impl Fn(&Step) -> bool,
+) -> (Vec<&'s Step>, Vec<Choice>) {
+    let mut choices: Vec<Choice> = Vec::new();
+    for step in steps {
+        let Some(alternative) = &step.alternative else { continue };
+        if choices.iter().any(|c| c.group == alternative.group) {
+            continue;
+        }
+        let labels: Vec<&str> = {
+            let mut labels: Vec<&str> = Vec::new();
+            for s in steps.iter().filter_map(|s| s.alternative.as_ref()).filter(|a| a.group == alternative.group) {
+                if !labels.contains(&s.label.as_str()) {
+                    labels.push(&s.label);
+                }
+            }
+            labels
+        };
+        let matches = |label: &str| {
+            wanted.iter().any(|w| {
+                label.eq_ignore_ascii_case(w.trim())
+                    || label.split(" › ").any(|part| part.eq_ignore_ascii_case(w.trim()))
+            })
+        };
+        let gone_down = steps
+            .iter()
+            .filter(|s| s.alternative.as_ref().is_some_and(|a| a.group == alternative.group) && already(s))
+            .find_map(|s| s.alternative.as_ref().map(|a| a.label.as_str()));
+        let taken = labels.iter().copied().find(|l| matches(l)).or(gone_down).unwrap_or(labels[0]).to_owned();
+        let left_out = labels.iter().filter(|l| **l != taken).map(|l| (*l).to_owned()).collect();
+        choices.push(Choice { group: alternative.group, taken, left_out });
+    }
+    let kept = steps
+        .iter()
+        .copied()
+        .filter(|step| match &step.alternative {
+            None => true,
+            Some(a) => choices.iter().any(|c| c.group == a.group && c.taken == a.label),
+        })
+        .collect();
+    (kept, choices)
 }
 
 /// The progress of each runbook of `book` that the session touched (ran or skipped a step of),

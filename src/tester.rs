@@ -186,7 +186,7 @@ pub async fn run(case: &Case<'_>, shell: &str, timeout: Duration) -> Verdict {
     let Ok(scratch) = scratch_dir() else { return fail("cannot create a scratch folder".to_owned()) };
     let script = match &case.expect {
         Expect::Transcript(_) => {
-            let mut script = String::new();
+            let mut script = case.step.alias_preamble();
             for (index, command) in case.step.commands.iter().enumerate() {
                 script.push_str(&format!("printf '%s\\n' '{}'\n{{ {}\n}} 2>&1\n", marker(index), command.text));
             }
@@ -194,7 +194,7 @@ pub async fn run(case: &Case<'_>, shell: &str, timeout: Duration) -> Verdict {
         }
         _ => {
             let texts: Vec<&str> = case.step.commands.iter().map(|c| c.text.as_str()).collect();
-            format!("{{ {}\n}} 2>&1\n", texts.join("\n"))
+            format!("{}{{ {}\n}} 2>&1\n", case.step.alias_preamble(), texts.join("\n"))
         }
     };
     let spec = ProcessSpec {

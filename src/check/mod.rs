@@ -218,7 +218,7 @@ fn check_runbook(
 fn shell_tags_without_shell(runbook: &Runbook, lines: &SourceLines, file: &Path) -> Vec<Diagnostic> {
     let step_lines: HashSet<u32> = runbook.steps.iter().map(|s| s.line).collect();
     let mut found = Vec::new();
-    for (line, info) in crate::parse::fences(&runbook.source) {
+    for (line, info) in crate::parse::fences(&runbook.source, runbook.dialect) {
         let Some(tag) = info.lang.filter(|lang| crate::parse::is_shell(lang)) else { continue };
         if info.settings.ignore || step_lines.contains(&line) {
             continue;

@@ -25,6 +25,7 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
     if args.json {
         out.stdout.write_all(listing::book_json(&book).as_bytes())?;
     } else {
+        writeln!(out.stdout, "{DIM}order: {}; runbooks in {}{DIM:#}", book.layout.describe(), book.src.display())?;
         for runbook in &book.runbooks {
             let steps = runbook.steps.len();
             write!(

@@ -36,6 +36,11 @@ pub struct Args {
     /// those that succeeded or were skipped alone (with --from: from that step on).
     #[arg(long, value_name = "SESSION", conflicts_with_all = ["steps", "all", "session"])]
     pub resume: Option<String>,
+    /// Which tab to take where the runbook offers alternatives (MkDocs `=== "Linux"`, `<TabItem>`):
+    /// its label, or a part of a nested one (`--tab Linux --tab 8.0`). Default: the tab the
+    /// session already went down, else the first.
+    #[arg(long = "tab", value_name = "LABEL")]
+    pub tabs: Vec<String>,
     /// A value for a placeholder: `--var pod-name=api-7f9 --var NAMESPACE=prod`.
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
@@ -93,7 +98,15 @@ async fn run_async(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
     };
     let progress =
         resumed.as_ref().map(|(_, events)| crate::progress::of_runbook(runbook, events, &crate::export::runs(events)));
-    let selected = select(runbook, &args, progress.as_deref())?;
+    let (selected, choices) = select(runbook, &args, progress.as_deref())?;
+    for choice in choices.iter().filter(|c| !c.left_out.is_empty()) {
+        writeln!(
+            out.stderr,
+            "{DIM}tabs: taking `{}`, leaving {} (choose with --tab LABEL){DIM:#}",
+            choice.taken,
+            choice.left_out.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ")
+        )?;
+    }
     if let Some(progress) = &progress {
         tell_resume(out, runbook, progress, &selected)?;
     }
@@ -379,12 +392,15 @@ fn print_header(out: &mut Output, step: &Step, selection: Selection) -> std::io:
     )
 }
 
+/// The steps to run, in order, and the choices made among tabs.
+type Selected<'r> = (Vec<(&'r Step, Selection)>, Vec<crate::progress::Choice>);
+
 /// The steps to run, in order. `progress` is the resumed session's, for `--resume`.
 fn select<'r>(
     runbook: &'r Runbook,
     args: &Args,
     progress: Option<&[crate::progress::StepProgress<'_>]>,
-) -> Result<Vec<(&'r Step, Selection)>, InputError> {
+) -> Result<Selected<'r>, InputError> {
     let from = match &args.from {
         Some(wanted) => {
             let step = lookup::step(runbook, wanted)?;
@@ -392,20 +408,42 @@ fn select<'r>(
         }
         None => None,
     };
-    if let Some(progress) = progress {
+    // A run through the runbook takes one tab of each group of alternatives.
+    let through = |steps: Vec<&'r Step>| {
+        let went_down = |step: &Step| {
+            progress
+                .is_some_and(|p| p.iter().any(|p| p.step == step.id && p.state != crate::progress::StepState::NotRun))
+        };
+        let (kept, choices) = crate::progress::one_per_group(&steps, &args.tabs, went_down);
+        (kept.into_iter().map(|s| (s, Selection::All)).collect::<Vec<_>>(), choices)
+    };
+    let (selected, choices) = if let Some(progress) = progress {
         let left = crate::progress::to_resume(progress, from);
-        return Ok(runbook
-            .steps
-            .iter()
-            .filter(|step| left.iter().any(|p| p.step == step.id))
-            .map(|step| (step, Selection::All))
-            .collect());
-    }
-    if let Some(from) = from {
-        return Ok(runbook.steps[from..].iter().map(|s| (s, Selection::All)).collect());
-    }
-    if args.all {
-        return Ok(runbook.steps.iter().map(|s| (s, Selection::All)).collect());
+        let all: Vec<&Step> = runbook.steps.iter().collect();
+        let (kept, choices) = through(all);
+        (kept.into_iter().filter(|(step, _)| left.iter().any(|p| p.step == step.id)).collect(), choices)
+    } else if let Some(from) = from {
+        through(runbook.steps[from..].iter().collect())
+    } else if args.all {
+        through(runbook.steps.iter().collect())
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    if args.all || from.is_some() || progress.is_some() {
+        if let Some(unknown) = args.tabs.iter().find(|w| {
+            !choices
+                .iter()
+                .any(|c| c.taken.split(" › ").chain([c.taken.as_str()]).any(|l| l.eq_ignore_ascii_case(w.trim())))
+        }) {
+            let offered: Vec<String> =
+                choices.iter().flat_map(|c| std::iter::once(c.taken.clone()).chain(c.left_out.clone())).collect();
+            return Err(InputError(format!(
+                "no tab `{unknown}` in `{}`; its tabs are: {}",
+                runbook.path,
+                if offered.is_empty() { "(none)".to_owned() } else { offered.join(", ") }
+            )));
+        }
+        return Ok((selected, choices));
     }
     if args.steps.is_empty() {
         let ids: Vec<&str> = runbook.steps.iter().map(|s| s.id.as_str()).collect();
@@ -415,7 +453,9 @@ fn select<'r>(
             if ids.is_empty() { "(none)".to_owned() } else { ids.join(", ") }
         )));
     }
-    args.steps.iter().map(|wanted| lookup::step_or_command(runbook, wanted).map_err(InputError::from)).collect()
+    let named: Result<Vec<_>, InputError> =
+        args.steps.iter().map(|wanted| lookup::step_or_command(runbook, wanted).map_err(InputError::from)).collect();
+    Ok((named?, Vec::new()))
 }
 
 /// The given values that this step declares placeholders for.

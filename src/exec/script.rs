@@ -178,7 +178,7 @@ pub fn build(
             }
         }
     }
-    let mut text = String::new();
+    let mut text = step.alias_preamble();
     let mut display = String::new();
     for &index in &indices {
         let command = &step.commands[index];

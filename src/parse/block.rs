@@ -25,6 +25,9 @@ pub(crate) enum Tag {
     Shell,
     /// No tag, or a tag that names no language (a typo like `shel`): content decides, strictly.
     Untagged,
+    /// `text`, `plaintext`: as untagged, and an assignment alone (`key=value` in a log line)
+    /// is not enough: a known program must run.
+    Plain,
 }
 
 /// A command found in a block.
@@ -38,6 +41,8 @@ pub(crate) struct FoundCommand {
     pub assessment: Assessment,
     pub expected_output: Option<String>,
     pub lexed: Lexed,
+    /// The aliases (by name) the command uses in command position.
+    pub aliases: Vec<String>,
 }
 
 impl FoundCommand {
@@ -70,8 +75,13 @@ impl Analysis {
             // (`/incident create`), unless other lines show the block is something else
             // (PromQL's `or` on a line of its own).
             Tag::Shell => self.not_shell.is_empty() || self.commands.iter().any(|c| c.shape == Shape::Known),
-            Tag::Untagged if self.prompted => true,
+            Tag::Untagged | Tag::Plain if self.prompted => true,
             Tag::Untagged => self.not_shell.is_empty() && self.commands.iter().any(|c| c.shape == Shape::Known),
+            Tag::Plain => {
+                let runs_a_program =
+                    |c: &FoundCommand| c.lexed.tokens.iter().any(|t| t.kind == Kind::Word && !t.assignment);
+                self.not_shell.is_empty() && self.commands.iter().any(|c| c.shape == Shape::Known && runs_a_program(c))
+            }
         }
     }
 }
@@ -161,7 +171,7 @@ fn group_title(group: &[String]) -> Option<String> {
     Some(title)
 }
 
-pub(crate) fn analyze(content: &str, risk_rules: &[(Regex, Risk, String)]) -> Analysis {
+pub(crate) fn analyze(content: &str, risk_rules: &[(Regex, Risk, String)], aliases: &[(String, String)]) -> Analysis {
     let lines: Vec<&str> = super::lines::split(content);
     let prompted = lines.iter().any(|line| shell_prompt(line).is_some());
     let mut analysis = if prompted { analyze_prompted(&lines) } else { analyze_script(content, &lines) };
@@ -177,7 +187,15 @@ pub(crate) fn analyze(content: &str, risk_rules: &[(Regex, Risk, String)]) -> An
             }
             continue;
         }
-        command.assessment = risk::assess(&command.lexed.tokens, risk_rules, &command.text);
+        match expand_aliases(&command.lexed.tokens, aliases) {
+            Some((tokens, used)) => {
+                command.aliases = used;
+                // The author's alias for a tool: judged as that tool, and shell for certain.
+                command.assessment = risk::assess(&tokens, risk_rules, &command.text);
+                command.shape = Shape::Known;
+            }
+            None => command.assessment = risk::assess(&command.lexed.tokens, risk_rules, &command.text),
+        }
         if command.assessment.opens_repl {
             in_repl = true;
         }
@@ -186,6 +204,51 @@ pub(crate) fn analyze(content: &str, risk_rules: &[(Regex, Risk, String)]) -> An
     analysis.commands = commands;
     analysis.not_shell.sort();
     analysis
+}
+
+/// The tokens with every alias in command position (`k get pods`, `x | k apply -f -`) replaced
+/// by the words it stands for; None when the command uses no alias.
+fn expand_aliases(tokens: &[shell::Token], aliases: &[(String, String)]) -> Option<(Vec<shell::Token>, Vec<String>)> {
+    if aliases.is_empty() {
+        return None;
+    }
+    let mut out: Vec<shell::Token> = Vec::with_capacity(tokens.len() + 2);
+    let mut command_position = true;
+    let mut used: Vec<String> = Vec::new();
+    for token in tokens {
+        match token.kind {
+            Kind::Word if command_position && token.assignment => out.push(token.clone()),
+            Kind::Word if command_position => {
+                command_position = false;
+                let alias = aliases.iter().find(|(name, _)| token.value == name.as_str());
+                match alias {
+                    Some((name, value)) => {
+                        if !used.contains(name) {
+                            used.push(name.clone());
+                        }
+                        for word in value.split_whitespace() {
+                            let mut replaced = token.clone();
+                            replaced.value = word.into();
+                            out.push(replaced);
+                        }
+                    }
+                    None => out.push(token.clone()),
+                }
+            }
+            Kind::Word => out.push(token.clone()),
+            Kind::Op => {
+                command_position =
+                    matches!(token.value.as_str(), "|" | "||" | "&&" | ";" | "&" | "(" | "|&" | "!" | "$(" | "`" | "{");
+                out.push(token.clone());
+            }
+            Kind::Newline => {
+                command_position = true;
+                out.push(token.clone());
+            }
+            Kind::Comment | Kind::HeredocBody => out.push(token.clone()),
+        }
+    }
+    (!used.is_empty()).then_some((out, used))
 }
 
 fn new_command(text: String, lines: Vec<(usize, usize)>, title: Option<String>) -> FoundCommand {
@@ -216,6 +279,7 @@ fn command_from(text: String, lines: Vec<(usize, usize)>, title: Option<String>,
         },
         expected_output: None,
         lexed,
+        aliases: Vec::new(),
     }
 }
 
@@ -378,7 +442,7 @@ mod tests {
     use super::*;
 
     fn texts(content: &str) -> Vec<String> {
-        analyze(content, &[]).commands.into_iter().map(|c| c.text).collect()
+        analyze(content, &[], &[]).commands.into_iter().map(|c| c.text).collect()
     }
 
     #[test]
@@ -414,7 +478,7 @@ mod tests {
 
     #[test]
     fn prompted_lines_are_commands_and_the_rest_output() {
-        let analysis = analyze("$ oc get pods\nNAME   READY\napi-1  1/1\n$ oc get svc\n", &[]);
+        let analysis = analyze("$ oc get pods\nNAME   READY\napi-1  1/1\n$ oc get svc\n", &[], &[]);
         assert!(analysis.prompted);
         assert_eq!(analysis.commands.len(), 2);
         assert_eq!(analysis.commands[0].expected_output.as_deref(), Some("NAME   READY\napi-1  1/1"));
@@ -424,7 +488,7 @@ mod tests {
     #[test]
     fn prompted_continuation_without_prompt() {
         let content = "$ NS=x\n# look at the pods\n\n$ oc get pods \\\n| grep foo\n";
-        let analysis = analyze(content, &[]);
+        let analysis = analyze(content, &[], &[]);
         assert_eq!(texts(content), ["NS=x", "oc get pods \\\n| grep foo"]);
         assert_eq!(analysis.commands[1].title.as_deref(), Some("look at the pods"));
     }
@@ -439,17 +503,17 @@ mod tests {
 
     #[test]
     fn hash_line_after_output_is_output() {
-        let analysis = analyze("$ ssh h -- 'crontab -l'\n# Chef Name: backup\n0 0 * * * /opt/x.sh\n", &[]);
+        let analysis = analyze("$ ssh h -- 'crontab -l'\n# Chef Name: backup\n0 0 * * * /opt/x.sh\n", &[], &[]);
         assert_eq!(analysis.commands.len(), 1);
         assert_eq!(analysis.commands[0].expected_output.as_deref(), Some("# Chef Name: backup\n0 0 * * * /opt/x.sh"));
     }
 
     #[test]
     fn repl_lines_are_not_shell() {
-        let analysis = analyze("$ sudo pgb-console\npgbouncer=# SHOW STATS;\n", &[]);
+        let analysis = analyze("$ sudo pgb-console\npgbouncer=# SHOW STATS;\n", &[], &[]);
         assert_eq!(texts("$ sudo pgb-console\npgbouncer=# SHOW STATS;\n"), ["sudo pgb-console"]);
         assert_eq!(analysis.commands[0].expected_output.as_deref(), Some("pgbouncer=# SHOW STATS;"));
-        let script = analyze("redis-cli -h x\nSLOWLOG GET 10\nINFO\n", &[]);
+        let script = analyze("redis-cli -h x\nSLOWLOG GET 10\nINFO\n", &[], &[]);
         assert_eq!(script.commands.len(), 1);
         assert_eq!(script.not_shell.len(), 2);
     }
@@ -457,7 +521,7 @@ mod tests {
     #[test]
     fn titles_from_comment_groups() {
         let content = "# 1. Check pods\nkubectl get pods\nkubectl describe pod x\n\n# Check error rate\n# Grafana: x{a=\"b\"}\n\n# 3. Restart if needed\nkubectl rollout restart d\n";
-        let titles: Vec<_> = analyze(content, &[]).commands.into_iter().map(|c| c.title).collect();
+        let titles: Vec<_> = analyze(content, &[], &[]).commands.into_iter().map(|c| c.title).collect();
         assert_eq!(
             titles,
             [Some("Check pods".to_owned()), Some("Check pods".to_owned()), Some("Restart if needed".to_owned())]
@@ -467,28 +531,29 @@ mod tests {
     #[test]
     fn multi_line_comment_titles_join() {
         let content = "# Check node status and conditions (may require admin\n# permissions)\n$ oc describe node x\n\n# Discover it\n# More detail\n$ oc get x\n";
-        let titles: Vec<_> = analyze(content, &[]).commands.into_iter().map(|c| c.title.unwrap_or_default()).collect();
+        let titles: Vec<_> =
+            analyze(content, &[], &[]).commands.into_iter().map(|c| c.title.unwrap_or_default()).collect();
         assert_eq!(titles, ["Check node status and conditions (may require admin permissions)", "Discover it"]);
     }
 
     #[test]
     fn log_only_block_is_not_a_step() {
-        let analysis = analyze("1 drain_controller.go:173] node x: initiating drain\n", &[]);
+        let analysis = analyze("1 drain_controller.go:173] node x: initiating drain\n", &[], &[]);
         assert!(!analysis.is_step(Tag::Shell));
         assert_eq!(analysis.not_shell.len(), 1);
     }
 
     #[test]
     fn untagged_needs_known_program() {
-        assert!(analyze("kubectl get pods\n", &[]).is_step(Tag::Untagged));
-        assert!(!analyze("foo bar\n", &[]).is_step(Tag::Untagged));
-        assert!(analyze("foo bar\n", &[]).is_step(Tag::Shell));
-        assert!(!analyze("Incident: [BRIEF]\nSeverity: SEV[1-4]\n", &[]).is_step(Tag::Untagged));
+        assert!(analyze("kubectl get pods\n", &[], &[]).is_step(Tag::Untagged));
+        assert!(!analyze("foo bar\n", &[], &[]).is_step(Tag::Untagged));
+        assert!(analyze("foo bar\n", &[], &[]).is_step(Tag::Shell));
+        assert!(!analyze("Incident: [BRIEF]\nSeverity: SEV[1-4]\n", &[], &[]).is_step(Tag::Untagged));
     }
 
     #[test]
     fn positions_map_back_to_block_lines() {
-        let analysis = analyze("echo a\n  kubectl get pods <pod>\n", &[]);
+        let analysis = analyze("echo a\n  kubectl get pods <pod>\n", &[], &[]);
         let command = &analysis.commands[1];
         let offset = command.text.find("<pod>").unwrap();
         assert_eq!(command.position(offset), (1, 19));

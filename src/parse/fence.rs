@@ -23,17 +23,26 @@ pub(crate) fn parse_info(info: &str) -> Info {
         return out;
     }
     // `{.bash}`/`{ .sh name=x }`: pandoc style, the class is the language.
-    let (head, attributes) = match info.find('{') {
+    let (head, mut attributes) = match info.find('{') {
         Some(brace) => (&info[..brace], Some(&info[brace..])),
         None => (info, None),
     };
-    let mut head_parts = head.split([',', ' ', '\t']).filter(|s| !s.is_empty());
-    if let Some(lang) = head_parts.next() {
-        out.lang = Some(lang.to_ascii_lowercase());
+    // Docusaurus marks lines to highlight as `{1,3-5}`: display only.
+    if attributes.is_some_and(|a| {
+        a.trim().strip_prefix('{').and_then(|a| a.strip_suffix('}')).is_some_and(|inner| {
+            !inner.trim().is_empty() && inner.chars().all(|c| c.is_ascii_digit() || matches!(c, ',' | '-' | ' '))
+        })
+    }) {
+        attributes = None;
     }
-    // mdBook flags after the language: `bash,ignore`, `sh no-run`.
-    for flag in head_parts {
-        apply(&mut out, flag, None);
+    let lang_end = head.find([',', ' ', '\t']).unwrap_or(head.len());
+    if lang_end > 0 {
+        out.lang = Some(head[..lang_end].to_ascii_lowercase());
+    }
+    // mdBook flags after the language (`bash,ignore`, `sh no-run`), and the attributes other
+    // sites write there (`title="Install" showLineNumbers`).
+    for (key, value) in tokenize(&head[lang_end..]) {
+        apply(&mut out, &key, value.as_deref());
     }
     if let Some(attributes) = attributes {
         let body = attributes.trim();
@@ -58,6 +67,9 @@ pub(crate) fn parse_info(info: &str) -> Info {
                     if let Some(class) = key.strip_prefix('.') {
                         if out.lang.is_none() {
                             out.lang = Some(class.to_ascii_lowercase());
+                        } else if class.eq_ignore_ascii_case("no-copy") {
+                            // MkDocs Material: shown without a copy button, i.e. output.
+                            out.settings.ignore = true;
                         }
                         continue;
                     }
@@ -158,8 +170,43 @@ fn apply(out: &mut Info, key: &str, value: Option<&str>) {
             None => out.problems.push("attribute `timeout` needs a value, as in `timeout=30s`".to_owned()),
         },
         "cwd" => settings.cwd = value.map(str::to_owned),
+        "title" => {
+            settings.title = value.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+            // `title="Example Output"`: the block shows what a command printed.
+            if settings
+                .title
+                .as_deref()
+                .is_some_and(|t| t.to_ascii_lowercase().split(|c: char| !c.is_alphanumeric()).any(|w| w == "output"))
+            {
+                settings.ignore = true;
+            }
+        }
+        // What docs sites' highlighters read (MkDocs, Docusaurus, Hugo, GitBook): how the block
+        // is shown, nothing about running it.
+        _ if is_display_attribute(key) => {}
         _ => settings.unknown.push((key.to_owned(), value.unwrap_or("").to_owned())),
     }
+}
+
+fn is_display_attribute(key: &str) -> bool {
+    const DISPLAY: &[&str] = &[
+        "showlinenumbers",
+        "linenums",
+        "linenostart",
+        "hl_lines",
+        "linenumbers",
+        "overflow",
+        "wrap",
+        "class",
+        "lang",
+        "language",
+        "nocopy",
+        "no-copy",
+        "copy",
+        "noheader",
+    ];
+    let key = key.to_ascii_lowercase();
+    key.starts_with("data-") || DISPLAY.contains(&key.as_str())
 }
 
 fn parse_timeout(text: &str) -> Result<u64, String> {
@@ -213,6 +260,24 @@ mod tests {
         assert!(!parse_info(r#"sh {"name": }"#).problems.is_empty());
         assert!(!parse_info("sh {name=x").problems.is_empty());
         assert!(!parse_info("sh {confirm=maybe}").problems.is_empty());
+    }
+
+    #[test]
+    fn docs_sites_attributes() {
+        let docusaurus = parse_info("bash title=\"Example Output for macOS\" showLineNumbers {1,3-4}");
+        assert_eq!(docusaurus.lang.as_deref(), Some("bash"));
+        assert_eq!(docusaurus.settings.title.as_deref(), Some("Example Output for macOS"));
+        assert!(docusaurus.settings.unknown.is_empty() && docusaurus.problems.is_empty(), "{docusaurus:?}");
+        assert!(docusaurus.settings.ignore, "a block titled as output is output");
+        assert!(!parse_info("bash title=\"Install the agent\"").settings.ignore);
+        let mkdocs = parse_info("{.bash data-prompt=\"$\" linenums=\"1\"}");
+        assert_eq!(mkdocs.lang.as_deref(), Some("bash"));
+        assert!(mkdocs.settings.unknown.is_empty(), "{mkdocs:?}");
+        let output = parse_info("{.bash .no-copy}");
+        assert_eq!(output.lang.as_deref(), Some("bash"));
+        assert!(output.settings.ignore, "a block readers may not copy is output");
+        assert!(output.settings.unknown.is_empty());
+        assert!(parse_info("bash {1,3}").problems.is_empty());
     }
 
     #[test]

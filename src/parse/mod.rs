@@ -8,6 +8,7 @@
 //! disk beyond the text it is handed.
 
 mod block;
+mod dialect;
 mod evaluated;
 pub(crate) mod fence;
 mod frontmatter;
@@ -36,7 +37,8 @@ use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, MetadataBlockKind, Pars
 use regex::Regex;
 
 use crate::diagnostic::Diagnostic;
-use crate::model::{Command, FrontMatter, Risk, Runbook, Section, SourceLine, Step, Template};
+use crate::model::{Alternative, Command, FrontMatter, Risk, Runbook, Section, SourceLine, Step, Template};
+pub use dialect::Dialect;
 pub use slug::slug;
 
 /// Settings the parser takes from the book.
@@ -44,6 +46,11 @@ pub use slug::slug;
 pub struct ParseOptions {
     /// Extra risk rules from `book.toml`, tried before the built-in ones.
     pub risk_rules: Vec<(Regex, Risk, String)>,
+    /// Shell aliases steps may use (name, what it stands for): `k` for `kubectl` and
+    /// `[opsbook] aliases`. A command using one is judged as the aliased tool.
+    pub aliases: Vec<(String, String)>,
+    /// The book is a Docusaurus site: every page is MDX.
+    pub docusaurus: bool,
 }
 
 /// A parsed runbook and the warnings found on the way.
@@ -81,10 +88,6 @@ pub(crate) fn is_shell(lang: &str) -> bool {
 /// Languages that are never steps. Any other tag (typos such as `shel`, `8sh`) is treated as
 /// untagged: the content decides, strictly.
 const OTHER_LANGUAGES: &[&str] = &[
-    "text",
-    "txt",
-    "plain",
-    "plaintext",
     "output",
     "log",
     "logs",
@@ -197,23 +200,33 @@ const OTHER_LANGUAGES: &[&str] = &[
     "none",
 ];
 
+/// Tags that say "no highlighting" rather than "not code": Docusaurus and GitBook sites tag the
+/// commands they want copied `text`. Content decides, more strictly still than untagged.
+const PLAIN_TAGS: &[&str] = &["text", "txt", "plain", "plaintext"];
+
 /// Tags under which an untagged-style block may be a template.
 const TEMPLATE_TAGS: &[&str] = &["text", "txt", "plain", "plaintext", "markdown", "md"];
 
 /// Parses one runbook. `display_path` is used in diagnostics; `rel_path` is the runbook's path in
 /// the book. Never panics, whatever the text.
 pub fn parse_runbook(display_path: &Path, rel_path: &str, source: &str, options: &ParseOptions) -> Parsed {
-    let mut parsed = walk_runbook(display_path, rel_path, source, options);
+    let dialect = Dialect::of(rel_path, options.docusaurus);
+    let mut parsed = walk_runbook(display_path, rel_path, source, options, dialect);
     parsed.runbook.source = source.into();
+    parsed.runbook.dialect = dialect;
     parsed
 }
 
 /// [`parse_runbook`] without keeping the text on the runbook.
-fn walk_runbook(display_path: &Path, rel_path: &str, source: &str, options: &ParseOptions) -> Parsed {
+fn walk_runbook(display_path: &Path, rel_path: &str, source: &str, options: &ParseOptions, dialect: Dialect) -> Parsed {
     let source = source.strip_prefix('\u{feff}').unwrap_or(source);
+    // The site's own syntax first (tabs, admonitions, MDX, ERB), line for line.
+    let read = dialect::read(source, dialect);
+    let source = &*read.text;
+    let marks = Marks { tabs: &read.tabs, code_titles: &read.code_titles, dialect };
     let mut diagnostics = Vec::new();
     // One walk in the common case; a file with an unclosed fence is repaired and walked again.
-    let first = Walk::new(display_path, source, options).run(rel_path);
+    let first = Walk::new(display_path, source, options, &marks).run(rel_path);
     if !first.unterminated_fence {
         let mut parsed = first.parsed;
         parsed.diagnostics.sort_by_key(|d| (d.line, d.col));
@@ -243,7 +256,7 @@ fn walk_runbook(display_path: &Path, rel_path: &str, source: &str, options: &Par
                 .with_help(help),
         );
     }
-    let walk = Walk::new(display_path, &text, options);
+    let walk = Walk::new(display_path, &text, options, &marks);
     let mut parsed = walk.run(rel_path).parsed;
     diagnostics.append(&mut parsed.diagnostics);
     diagnostics.sort_by_key(|d| (d.line, d.col));
@@ -255,18 +268,22 @@ pub fn line_starts(text: &str) -> Vec<usize> {
     lines::starts(text)
 }
 
-/// The Markdown a renderer should read: the byte-order mark removed and unterminated fences
-/// closed as the parser closed them, so that the rendered page and the step model agree line for
-/// line.
-pub fn markdown_for_render(source: &str) -> std::borrow::Cow<'_, str> {
+/// The Markdown a renderer should read: the byte-order mark removed, the site's own syntax read
+/// in the runbook's dialect, and unterminated fences closed as the parser closed them, so that
+/// the rendered page and the step model agree line for line.
+pub fn markdown_for_render(source: &str, dialect: Dialect) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
     let source = source.strip_prefix('\u{feff}').unwrap_or(source);
-    recover::recover(source).0
+    match dialect::read(source, dialect).text {
+        Cow::Borrowed(text) => recover::recover(text).0,
+        Cow::Owned(text) => Cow::Owned(recover::recover(&text).0.into_owned()),
+    }
 }
 
 /// Every fenced block of a runbook's text, as the parser reads them (the text repaired as
 /// [`parse_runbook`] repairs it): the line of its opening fence and its info string, typed.
-pub(crate) fn fences(source: &str) -> Vec<(u32, fence::Info)> {
-    let markdown = markdown_for_render(source);
+pub(crate) fn fences(source: &str, dialect: Dialect) -> Vec<(u32, fence::Info)> {
+    let markdown = markdown_for_render(source, dialect);
     let starts = lines::starts(&markdown);
     Parser::new_ext(&markdown, recover::parser_options())
         .into_offset_iter()
@@ -290,6 +307,29 @@ struct FencedBlock {
     content: String,
     section: Vec<String>,
     section_anchor: Option<String>,
+    /// The tab the block stands in, if any.
+    alternative: Option<Alternative>,
+    /// A title the site's syntax gives the block (GitBook's `{% code title %}`).
+    title: Option<String>,
+}
+
+/// What the dialect set aside for the walk: tabs and block titles by line.
+struct Marks<'m> {
+    tabs: &'m [dialect::Tab],
+    code_titles: &'m [(usize, String)],
+    dialect: Dialect,
+}
+
+impl Marks<'_> {
+    /// The alternative a block at `line` is: the outermost group of tabs holding it (a grid of
+    /// nested tabs is one choice), labelled by every tab on the way in (`With PMM › 8.0`).
+    fn alternative(&self, line: usize) -> Option<Alternative> {
+        let mut holding: Vec<&dialect::Tab> = self.tabs.iter().filter(|t| t.first <= line && line <= t.last).collect();
+        holding.sort_by_key(|t| (t.first, std::cmp::Reverse(t.last)));
+        let outermost = holding.first()?;
+        let label = holding.iter().map(|t| t.label.as_str()).collect::<Vec<_>>().join(" › ");
+        Some(Alternative { group: outermost.group, label })
+    }
 }
 
 struct Walked {
@@ -304,17 +344,19 @@ struct Walk<'a> {
     lines: Vec<&'a str>,
     line_starts: Vec<usize>,
     options: &'a ParseOptions,
+    marks: &'a Marks<'a>,
     diagnostics: Vec<Diagnostic>,
 }
 
 impl<'a> Walk<'a> {
-    fn new(display_path: &'a Path, text: &'a str, options: &'a ParseOptions) -> Self {
+    fn new(display_path: &'a Path, text: &'a str, options: &'a ParseOptions, marks: &'a Marks<'a>) -> Self {
         Walk {
             display_path,
             text,
             lines: lines::split(text),
             line_starts: lines::starts(text),
             options,
+            marks,
             diagnostics: Vec::new(),
         }
     }
@@ -395,6 +437,9 @@ impl<'a> Walk<'a> {
                         .lines
                         .get(fence_line)
                         .map_or(1, |l| l.chars().take_while(|c| c.is_whitespace()).count() as u32 + 1);
+                    let alternative = self.marks.alternative(fence_line);
+                    let title =
+                        self.marks.code_titles.iter().find(|(line, _)| *line == fence_line).map(|(_, t)| t.clone());
                     code = Some(FencedBlock {
                         info: info.to_string(),
                         fence_line,
@@ -403,6 +448,8 @@ impl<'a> Walk<'a> {
                         content: String::new(),
                         section: stack.iter().map(|(_, t, _)| t.clone()).collect(),
                         section_anchor: stack.last().map(|(_, _, a)| a.clone()),
+                        alternative,
+                        title,
                     });
                 }
                 Event::End(TagEnd::CodeBlock) => {
@@ -445,6 +492,7 @@ impl<'a> Walk<'a> {
                     steps,
                     templates,
                     source: Arc::default(),
+                    dialect: Dialect::default(),
                 },
                 diagnostics: self.diagnostics,
             },
@@ -474,12 +522,16 @@ impl<'a> Walk<'a> {
             let tag = match lang {
                 None => Some(block::Tag::Untagged),
                 Some(l) if is_shell(l) => Some(block::Tag::Shell),
+                Some(l) if PLAIN_TAGS.contains(&l) => Some(block::Tag::Plain),
                 Some(l) if OTHER_LANGUAGES.contains(&l) => None,
                 Some(_) => Some(block::Tag::Untagged),
             };
             let analysis = match tag {
                 Some(tag) if !info.settings.ignore => {
-                    let analysis = block::analyze(&block.content, &self.options.risk_rules);
+                    let (content, directives) = self.set_aside_directives(&block, tag);
+                    let mut analysis = block::analyze(&content, &self.options.risk_rules, &self.options.aliases);
+                    analysis.not_shell.extend(directives);
+                    analysis.not_shell.sort();
                     analysis.is_step(tag).then_some(analysis)
                 }
                 _ => None,
@@ -555,6 +607,53 @@ impl<'a> Walk<'a> {
         (steps, templates)
     }
 
+    /// The block's text with the site's template lines (`--8<--`, shortcodes, `{% %}`, ERB)
+    /// blanked, so they are never commands; each is warned about when the block is shell.
+    fn set_aside_directives(&mut self, block: &FencedBlock, tag: block::Tag) -> (String, Vec<(usize, String)>) {
+        let mut directives = Vec::new();
+        let mut content = String::with_capacity(block.content.len());
+        for (index, line) in block.content.split_inclusive('\n').enumerate() {
+            if tag == block::Tag::Shell && line.contains("{{") {
+                if let Some(found) = placeholder::SHORTCODE
+                    .captures(line)
+                    .filter(|_| dialect::code_directive(line, self.marks.dialect).is_none())
+                {
+                    let column = line[..found.get(0).map_or(0, |m| m.start())].chars().count() as u32 + 1;
+                    self.warn(
+                        "template-in-code",
+                        (block.fence_line + 2 + index) as u32,
+                        column,
+                        format!(
+                            "`{}` is a Hugo shortcode the site fills in, not shell; opsbook asks for its value as `{}`",
+                            &found[0], &found[1]
+                        ),
+                        Some("give the value when running, or write it in the block".to_owned()),
+                    );
+                }
+            }
+            match dialect::code_directive(line, self.marks.dialect) {
+                Some(what) => {
+                    if tag == block::Tag::Shell {
+                        let file_line = (block.fence_line + 2 + index) as u32;
+                        self.warn(
+                            "template-in-code",
+                            file_line,
+                            1,
+                            format!(
+                                "this line of a shell block is {what}, not shell; it is shown as written and never run"
+                            ),
+                            Some("move it out of the code block, or write the command it stands for".to_owned()),
+                        );
+                    }
+                    directives.push((index, line.trim_end().to_owned()));
+                    content.push_str(if line.ends_with('\n') { "\n" } else { "" });
+                }
+                None => content.push_str(line),
+            }
+        }
+        (content, directives)
+    }
+
     /// Block line index + byte column in the block's content -> file line and character column.
     fn file_position(
         &self,
@@ -601,6 +700,14 @@ impl<'a> Walk<'a> {
             .collect();
         let mut placeholders = placeholder::collect(&texts, &set_in_step, &position);
         let starts: Vec<(u32, u32)> = (0..analysis.commands.len()).map(|index| position(index, 0)).collect();
+        let mut aliases: Vec<(String, String)> = Vec::new();
+        for name in analysis.commands.iter().flat_map(|c| &c.aliases) {
+            if let Some(alias) = self.options.aliases.iter().find(|(n, _)| n == name) {
+                if !aliases.contains(alias) {
+                    aliases.push(alias.clone());
+                }
+            }
+        }
         let block::Analysis { commands: found_commands, prompted, not_shell } = analysis;
         let mut commands = Vec::with_capacity(found_commands.len());
         for (found, (line, col)) in found_commands.into_iter().zip(starts) {
@@ -639,9 +746,17 @@ impl<'a> Walk<'a> {
             .into_iter()
             .map(|(line, text)| SourceLine { line: (block.fence_line + 2 + line) as u32, text })
             .collect();
+        let title = info
+            .settings
+            .title
+            .clone()
+            .or(block.title)
+            .or_else(|| block.section.last().cloned())
+            .unwrap_or_else(|| runbook_title.to_owned());
         Step {
             id,
-            title: block.section.last().cloned().unwrap_or_else(|| runbook_title.to_owned()),
+            title,
+            alternative: block.alternative,
             line: block.fence_line as u32 + 1,
             col: block.fence_col,
             end_line: block.end_line as u32 + 1,
@@ -658,6 +773,7 @@ impl<'a> Walk<'a> {
             placeholders,
             commands,
             not_shell,
+            aliases,
         }
     }
 }
@@ -705,8 +821,10 @@ mod tests {
         // Front matter is not a block; a fence in a list item counts, and so does one never
         // closed.
         let text = "---\ntitle: \"```bash\"\n---\n# T\n\n```Bash {name=a}\necho\n```\n\n- item\n\n  ~~~sh,no_run\n  x\n  ~~~\n\n```{.zsh}\nid\n```\n\n```\nopen\n";
-        let found: Vec<(u32, Option<String>, bool)> =
-            fences(text).into_iter().map(|(line, info)| (line, info.lang, info.settings.ignore)).collect();
+        let found: Vec<(u32, Option<String>, bool)> = fences(text, Dialect::default())
+            .into_iter()
+            .map(|(line, info)| (line, info.lang, info.settings.ignore))
+            .collect();
         assert_eq!(
             found,
             [

@@ -74,6 +74,11 @@ static ANGLE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"<([A-Za-z][A-Za-z0-9_.\-]*(?: [A-Za-z0-9_.\-]+)*)>").expect("static regex"));
 static BRACE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\{\{\s*([A-Za-z_][A-Za-z0-9_\-]*)\s*\}\}").expect("static regex"));
+/// A Hugo shortcode inside a command (`--version={{% dapr-latest-version short="true" %}}`): the
+/// site fills it in when it builds; opsbook asks for it as a value named after the shortcode.
+pub(crate) static SHORTCODE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\{\{[<%]-?[ \t]*([A-Za-z_][A-Za-z0-9_\-]*)(?:[ \t][^{}\n]*?)?[ \t]*-?[%>]\}\}").expect("static regex")
+});
 static DOLLAR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*)(?:(:?[-=?+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*)((?:-[A-Z0-9]+)+\b)?)")
         .expect("static regex")
@@ -237,7 +242,11 @@ pub(crate) fn collect(
             }
             add_to(&mut found, capture[1].to_owned(), PlaceholderKind::Angle, None, occurrence(whole.range(), quoting));
         }
-        let braces = if command.text.contains("{{") { Some(BRACE.captures_iter(command.text)) } else { None };
+        let braces = if command.text.contains("{{") {
+            Some(BRACE.captures_iter(command.text).chain(SHORTCODE.captures_iter(command.text)))
+        } else {
+            None
+        };
         for capture in braces.into_iter().flatten() {
             let whole = capture.get(0).expect("group 0 always matches");
             let name = &capture[1];
@@ -328,12 +337,17 @@ fn bare_names_in_arithmetic(
 /// The text with each `<placeholder>` replaced by underscores of the same length, so that the
 /// shell lexer sees one word where bash would see redirections. Offsets are unchanged.
 pub(crate) fn mask_angles(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.contains('<') {
+    if !text.contains('<') && !text.contains("{{%") {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut masked: Option<String> = None;
+    // A shortcode is one blank: the lexer must not read its `<`, quotes or spaces.
+    for found in SHORTCODE.find_iter(text) {
+        let out = masked.get_or_insert_with(|| text.to_owned());
+        out.replace_range(found.range(), &"_".repeat(found.len()));
+    }
     for found in ANGLE.find_iter(text) {
-        if is_redirection(text, found.start()) {
+        if is_redirection(text, found.start()) || masked.as_ref().is_some_and(|m| m.as_bytes()[found.start()] == b'_') {
             continue;
         }
         let out = masked.get_or_insert_with(|| text.to_owned());

@@ -154,6 +154,9 @@ struct Places {
     src: PathBuf,
     theme: Option<PathBuf>,
     ignored: [PathBuf; 3],
+    extensions: Vec<String>,
+    /// The site configuration the book's order came from (`mkdocs.yml`, `sidebars.ts`, …).
+    layout: Vec<PathBuf>,
 }
 
 impl Places {
@@ -163,6 +166,8 @@ impl Places {
             src: absolute(&book.src),
             theme: book.config.theme_dir(&book.root).map(|t| absolute(&t)),
             ignored: [root.join(".opsbook"), absolute(&book.config.build_dir(&book.root)), root.join("target")],
+            extensions: book.config.opsbook.extensions.clone(),
+            layout: book.layout.files.iter().map(|f| absolute(f)).collect(),
             root,
         }
     }
@@ -176,10 +181,13 @@ fn classify(places: &Places, paths: &[PathBuf]) -> Rebuild {
         if places.ignored.iter().any(|dir| path.starts_with(dir)) || is_hidden(path, &places.root) {
             continue;
         }
-        if path == &places.root.join("book.toml") || places.theme.as_ref().is_some_and(|t| path.starts_with(t)) {
+        if path == &places.root.join("book.toml")
+            || places.layout.contains(path)
+            || places.theme.as_ref().is_some_and(|t| path.starts_with(t))
+        {
             return Rebuild::Everything;
         }
-        let is_markdown = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("md"));
+        let is_markdown = crate::page::is_runbook_file(&path.to_string_lossy(), &places.extensions);
         if let (true, Ok(rel)) = (is_markdown, path.strip_prefix(&places.src)) {
             let rel = rel.to_string_lossy().replace('\\', "/");
             if !runbooks.contains(&rel) {

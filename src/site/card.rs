@@ -35,12 +35,25 @@ pub(crate) fn step_card(step: &Step, prefix: &str, highlighter: &Highlighter) ->
     let anchor = format!("{prefix}step-{id}");
     let _ = write!(
         html,
-        "<section class=\"step risk-{risk}\" data-step=\"{id}\" data-risk=\"{risk}\">\n<div class=\"step-header\">\
+        "<section class=\"step risk-{risk}\" data-step=\"{id}\" data-risk=\"{risk}\"{group}>\n<div class=\"step-header\">\
          <h4 class=\"step-title\" id=\"{anchor}\">{title}</h4><a class=\"step-id\" href=\"#{anchor}\">#{id}</a>\
          <span class=\"badge risk-{risk}\" title=\"{reason}\">{risk}</span>",
         title = escape(&step.title),
         reason = escape(&step.risk_reason),
+        group = step.alternative.as_ref().map_or_else(String::new, |a| format!(
+            " data-group=\"{}\" data-tab=\"{}\"",
+            a.group,
+            escape(&a.label)
+        )),
     );
+    if let Some(alternative) = &step.alternative {
+        let _ = write!(
+            html,
+            "<span class=\"badge flag alternative\" data-group=\"{}\" title=\"one of a group of tabs: run this or another tab of the group, not all\">tab: {}</span>",
+            alternative.group,
+            escape(&alternative.label)
+        );
+    }
     if let Some(why) = &step.long_running {
         let _ = write!(html, "<span class=\"badge flag long-running\" title=\"{}\">long-running</span>", escape(why));
     }

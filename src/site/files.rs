@@ -84,8 +84,14 @@ mod tests {
         let mut config = crate::config::Config::default();
         config.output.html.additional_css =
             ["css/x.css", "../secret.css", "/etc/passwd", ".env", "css/out.css"].map(PathBuf::from).to_vec();
-        let book =
-            Book { root: root.clone(), src: root.clone(), config, runbooks: Vec::new(), diagnostics: Vec::new() };
+        let book = Book {
+            root: root.clone(),
+            src: root.clone(),
+            config,
+            runbooks: Vec::new(),
+            diagnostics: Vec::new(),
+            layout: Default::default(),
+        };
         let boundary = Boundary::of_book(&book.root, &book.config);
         let mut diagnostics = Vec::new();
         assert_eq!(extra_files(&book, &boundary, &mut diagnostics), [PathBuf::from("css/x.css")]);

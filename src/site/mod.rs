@@ -173,10 +173,7 @@ impl<'b> LinkCheck<'b> {
     }
 }
 
-/// `runbooks/db/failover.md` -> `db/failover.html`.
-pub fn html_path(rel: &str) -> String {
-    format!("{}.html", rel.strip_suffix(".md").unwrap_or(rel))
-}
+pub use crate::page::html_path;
 
 /// `../` once per folder level of a page.
 fn root_of(html_path: &str) -> String {
@@ -667,7 +664,7 @@ impl<'b> Site<'b> {
 /// The Markdown a runbook's page is rendered from: the text it was parsed from, repaired as the
 /// parser repaired it. Borrowed unless a fence needed closing.
 fn markdown_of(runbook: &Runbook) -> std::borrow::Cow<'_, str> {
-    crate::parse::markdown_for_render(&runbook.source)
+    crate::parse::markdown_for_render(&runbook.source, runbook.dialect)
 }
 
 fn render_error(page: &str, err: &tera::Error) -> SiteError {

@@ -20,16 +20,34 @@ use crate::model::{Book, Runbook};
 pub(crate) struct LinkTargets<'b> {
     /// Each runbook, with its anchors indexed on the first link that names one of them.
     pages: HashMap<&'b str, (&'b Runbook, OnceLock<PageAnchors<'b>>)>,
+    /// The other names a link may give a page (`restore.html` for `restore.html.md.erb`,
+    /// `intro` for `intro.mdx`), by page path.
+    names: HashMap<String, &'b str>,
+    /// The endings that make a file a runbook: a link to such a file must find one.
+    extensions: Vec<String>,
     pub files: HashSet<String>,
 }
 
 impl<'b> LinkTargets<'b> {
     pub fn of(book: &'b Book, files: impl IntoIterator<Item = String>) -> Self {
-        let pages = book.runbooks.iter().map(|r| (r.path.as_str(), (&**r, OnceLock::new()))).collect();
-        LinkTargets { pages, files: files.into_iter().collect() }
+        let pages: HashMap<&str, _> =
+            book.runbooks.iter().map(|r| (r.path.as_str(), (&**r, OnceLock::new()))).collect();
+        let extensions = book.config.opsbook.extensions.clone();
+        let mut names = HashMap::new();
+        for runbook in &book.runbooks {
+            for name in crate::page::other_names(&runbook.path, &extensions) {
+                if !pages.contains_key(name.as_str()) {
+                    names.entry(name).or_insert(runbook.path.as_str());
+                }
+            }
+        }
+        LinkTargets { pages, names, extensions, files: files.into_iter().collect() }
     }
 
+    /// The runbook a link's target (a path in the book) names: by its file, its page or its
+    /// path without the ending.
     pub fn page(&self, path: &str) -> Option<&'b Runbook> {
+        let path = self.names.get(path).copied().unwrap_or(path);
         self.pages.get(path).map(|(runbook, _)| *runbook)
     }
 
@@ -359,8 +377,9 @@ fn rewrite_link(
         broken(format!("link to `{path}` leaves the book"));
         return dest.to_owned();
     };
-    if target.to_ascii_lowercase().ends_with(".md") {
-        let Some(linked) = targets.page(&target) else {
+    let linked = targets.page(&target);
+    if linked.is_some() || crate::page::is_runbook_file(&target, &targets.extensions) {
+        let Some(linked) = linked else {
             broken(if target == path {
                 format!("link to `{path}`, which is not a runbook of this book")
             } else {
@@ -375,11 +394,17 @@ fn rewrite_link(
         }
         return match mode {
             Mode::Pages => {
-                let html_path = format!("{}.html", &path[..path.len() - 3]);
+                // The link as written, its last part replaced by the page's file name.
+                let page = crate::page::html_path(&linked.path);
+                let page_file = page.rsplit('/').next().unwrap_or(&page);
+                let html_path = match path.rsplit_once('/') {
+                    Some((folder, _)) => format!("{folder}/{page_file}"),
+                    None => page_file.to_owned(),
+                };
                 anchor.map_or(html_path.clone(), |a| format!("{html_path}#{a}"))
             }
             Mode::Print => {
-                let target_prefix = print_prefix(&target);
+                let target_prefix = print_prefix(&linked.path);
                 match anchor.filter(|a| !a.is_empty()) {
                     Some(a) => format!("#{target_prefix}{a}"),
                     None => format!("#{}", target_prefix.trim_end_matches("--")),
@@ -507,6 +532,7 @@ mod tests {
             config: crate::config::Config::default(),
             runbooks: vec![page.clone()],
             diagnostics: Vec::new(),
+            layout: Default::default(),
         };
         let targets = LinkTargets::of(&book, []);
         let found = check_links(&page, &markdown, Path::new("p.md"), &targets);

@@ -368,7 +368,10 @@ fn s13_synthetic_cases() {
     assert_eq!(braces, ["service", "region"]);
     assert_eq!(step(&runbook, "wrapped").commands[0].text, "echo outer");
     assert_eq!(step(&runbook, "pandoc").lang.as_deref(), Some("bash"));
-    assert_eq!(step(&runbook, "titled").settings.unknown, [("title".to_owned(), "restart".to_owned())]);
+    // `title=` is the step's title (Docusaurus and MkDocs write it so).
+    assert_eq!(step(&runbook, "titled").settings.title.as_deref(), Some("restart"));
+    assert_eq!(step(&runbook, "titled").title, "restart");
+    assert!(step(&runbook, "titled").settings.unknown.is_empty());
     assert!(runbook.sections.iter().any(|s| s.title == "Windows"));
     assert!(runbook.steps.iter().all(|s| !s.source.contains("PS C:")), "Windows prompts are not shell");
 

@@ -11,6 +11,7 @@ mod corpus;
 mod edge_cases;
 mod exec;
 mod extract;
+mod formats;
 mod injection;
 mod props;
 mod seed;

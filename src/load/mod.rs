@@ -12,7 +12,9 @@ use walkdir::WalkDir;
 use crate::boundary::{Boundary, BoundaryError, is_hidden_name};
 use crate::config::{Config, ConfigError};
 use crate::diagnostic::Diagnostic;
-use crate::model::Book;
+use crate::model::{Book, Layout, LayoutKind};
+
+mod layout;
 use crate::parse::{self, ParseOptions};
 
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +44,12 @@ pub fn open(path: Option<&Path>) -> Result<Book, LoadError> {
     if path.is_dir() {
         return load_book(&path);
     }
-    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("md")) {
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let extensions = match find_book_root(parent) {
+        Some(root) => read_config(&root)?.opsbook.extensions,
+        None => Config::default().opsbook.extensions,
+    };
+    if crate::page::is_runbook_file(&path.to_string_lossy(), &extensions) {
         return load_file(&path);
     }
     Err(LoadError::NotABook { path })
@@ -92,29 +99,65 @@ fn read_config(root: &Path) -> Result<Config, LoadError> {
     if file.is_file() { Ok(Config::from_file(&file)?) } else { Ok(Config::default()) }
 }
 
-fn options(config: &Config) -> ParseOptions {
+fn options(config: &Config, layout: LayoutKind) -> ParseOptions {
     let risk_rules =
         config.compiled_risk_rules().into_iter().map(|(regex, risk, reason)| (regex, risk.into(), reason)).collect();
-    ParseOptions { risk_rules }
+    ParseOptions { risk_rules, aliases: config.aliases(), docusaurus: layout == LayoutKind::Docusaurus }
 }
 
-/// Loads every runbook of the book at `root`.
+/// Loads every runbook of the book at `root`. Without a `book.toml`, a docs site's own
+/// configuration there (`mkdocs.yml`, Docusaurus sidebars, GitBook's `SUMMARY.md`, Hugo's
+/// `content/`) says where the runbooks are and in which order.
 pub fn load_book(root: &Path) -> Result<Book, LoadError> {
     let config = read_config(root)?;
-    let src = config.src_dir(root);
+    let site = if root.join("book.toml").is_file() { None } else { layout::detect(root) };
+    let mut diagnostics = Vec::new();
+    let mut layout = Layout::default();
+    let mut nav = None;
+    let src = match site {
+        Some(found) => {
+            layout.kind = found.kind;
+            layout.files = found.files;
+            if found.kind == LayoutKind::MkDocs {
+                let mkdocs = layout::mkdocs(&layout.files[0], &mut diagnostics);
+                layout.files = mkdocs.files;
+                layout.read_as_data = mkdocs.nav.is_some();
+                nav = mkdocs.nav;
+                mkdocs.docs_dir
+            } else {
+                found.src
+            }
+        }
+        None => config.src_dir(root),
+    };
+    let config_file = layout.files.first().cloned().unwrap_or_else(|| root.join("book.toml"));
     if !src.is_dir() {
-        return Err(LoadError::MissingSrc { src, config: root.join("book.toml") });
+        return Err(LoadError::MissingSrc { src, config: config_file });
     }
     let boundary = Boundary::of_book(root, &config);
     if let Err(BoundaryError::Outside { target, .. }) = boundary.resolve(&src) {
-        return Err(LoadError::SrcOutside { src, target, root: root.to_owned(), config: root.join("book.toml") });
+        return Err(LoadError::SrcOutside { src, target, root: root.to_owned(), config: config_file });
     }
-    let mut diagnostics = Vec::new();
     // The walk runs even when `SUMMARY.md` orders the book: its warnings (links out of the
     // book, hidden runbooks) are about the other files the site copies too.
-    let walked = walk(&src, &config.build_dir(root), &boundary, &mut diagnostics);
-    let files = summary_order(&src, &boundary, &mut diagnostics).unwrap_or(walked);
-    let options = options(&config);
+    let walked = walk(&src, &config, root, &boundary, &mut diagnostics);
+    let files = match &nav {
+        Some(nav) => layout::nav_order(nav, &walked, &mut layout.titles),
+        None => {
+            let lenient = layout.kind == LayoutKind::Summary;
+            match summary_order(&src, &config, &boundary, lenient, &mut diagnostics, &mut layout.titles) {
+                Some(files) => {
+                    if layout.kind == LayoutKind::Walk {
+                        layout.kind = LayoutKind::Summary;
+                        layout.files = vec![src.join("SUMMARY.md")];
+                    }
+                    files
+                }
+                None => walked,
+            }
+        }
+    };
+    let options = options(&config, layout.kind);
     let mut runbooks = Vec::with_capacity(files.len());
     for rel in files {
         let file = src.join(&rel);
@@ -122,7 +165,28 @@ pub fn load_book(root: &Path) -> Result<Book, LoadError> {
             runbooks.push(std::sync::Arc::new(parsed));
         }
     }
-    Ok(Book { root: root.to_owned(), src, config, runbooks, diagnostics })
+    layout::sort(&mut layout, &mut runbooks, &mut diagnostics);
+    same_page_twice(&runbooks, &src, &mut diagnostics);
+    Ok(Book { root: root.to_owned(), src, config, runbooks, diagnostics, layout })
+}
+
+/// Two runbooks whose pages would have the same name (`a.md` and `a.mdx`): the later one's page
+/// would replace the first's.
+fn same_page_twice(runbooks: &[std::sync::Arc<crate::model::Runbook>], src: &Path, diagnostics: &mut Vec<Diagnostic>) {
+    let mut seen: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+    for runbook in runbooks {
+        let page = crate::page::html_path(&runbook.path);
+        if let Some(first) = seen.insert(page.clone(), &runbook.path) {
+            diagnostics.push(
+                Diagnostic::warning(
+                    "same-page",
+                    src.join(&runbook.path),
+                    format!("`{}` and `{first}` both become the page `{page}`; the site keeps only one", runbook.path),
+                )
+                .with_help("rename one of them"),
+            );
+        }
+    }
 }
 
 /// The book after one of its runbooks changed on disk: that file read and parsed again, the
@@ -132,13 +196,14 @@ pub fn reload_runbook(book: &Book, rel: &str) -> Result<Book, LoadError> {
     let file = book.src.join(rel);
     let known = book.runbooks.iter().position(|r| r.path == rel);
     let (Some(index), true) = (known, file.is_file()) else { return load_book(&book.root) };
-    if rel == "SUMMARY.md" {
+    if rel == "SUMMARY.md" || book.layout.kind != LayoutKind::Walk && book.layout.kind != LayoutKind::Summary {
+        // Docusaurus and Hugo order pages by their front matter, which this change may move.
         return load_book(&book.root);
     }
     let mut diagnostics: Vec<Diagnostic> = book.diagnostics.iter().filter(|d| d.file != file).cloned().collect();
     let mut next = book.clone();
     let boundary = Boundary::of_book(&book.root, &book.config);
-    match read_and_parse(&file, rel, &boundary, &options(&book.config), &mut diagnostics) {
+    match read_and_parse(&file, rel, &boundary, &options(&book.config, book.layout.kind), &mut diagnostics) {
         Some(runbook) => next.runbooks[index] = std::sync::Arc::new(runbook),
         None => {
             next.runbooks.remove(index);
@@ -171,11 +236,11 @@ pub fn load_file(file: &Path) -> Result<Book, LoadError> {
     };
     let mut diagnostics = Vec::new();
     let boundary = Boundary::of_book(&root, &config);
-    let runbooks = read_and_parse(file, &rel, &boundary, &options(&config), &mut diagnostics)
+    let runbooks = read_and_parse(file, &rel, &boundary, &options(&config, LayoutKind::Walk), &mut diagnostics)
         .into_iter()
         .map(std::sync::Arc::new)
         .collect();
-    Ok(Book { root, src, config, runbooks, diagnostics })
+    Ok(Book { root, src, config, runbooks, diagnostics, layout: Layout::default() })
 }
 
 /// `file`'s path below `dir`, with `/` separators, when it is below it.
@@ -237,7 +302,16 @@ fn read_and_parse(
 /// The runbooks `SUMMARY.md` lists, in its order; None when the book has no `SUMMARY.md` (or
 /// it leads out of the book: a warning, and the folder is walked instead). An entry must name
 /// a file below the runbook folder, not hidden, that does not lead out of the book.
-fn summary_order(src: &Path, boundary: &Boundary, diagnostics: &mut Vec<Diagnostic>) -> Option<Vec<String>> {
+/// GitBook's (`lenient`) names a page it has no file for as a warning: GitBook itself shows such
+/// an entry as an empty page. The link texts are the pages' navigation titles.
+fn summary_order(
+    src: &Path,
+    config: &Config,
+    boundary: &Boundary,
+    lenient: bool,
+    diagnostics: &mut Vec<Diagnostic>,
+    titles: &mut std::collections::HashMap<String, String>,
+) -> Option<Vec<String>> {
     let summary_path = src.join("SUMMARY.md");
     let text = match boundary.read(&summary_path) {
         Ok(bytes) => String::from_utf8(bytes).ok()?,
@@ -249,16 +323,35 @@ fn summary_order(src: &Path, boundary: &Boundary, diagnostics: &mut Vec<Diagnost
     };
     let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() as u32 + 1;
     let mut files: Vec<String> = Vec::new();
+    let mut link_text: Option<(String, String)> = None;
     for (event, range) in Parser::new(&text).into_offset_iter() {
+        match &event {
+            Event::Text(t) | Event::Code(t) => {
+                if let Some((_, title)) = link_text.as_mut() {
+                    title.push_str(t);
+                }
+                continue;
+            }
+            Event::End(pulldown_cmark::TagEnd::Link) => {
+                if let Some((dest, title)) = link_text.take() {
+                    if files.contains(&dest) && !title.trim().is_empty() {
+                        titles.entry(dest).or_insert_with(|| title.trim().to_owned());
+                    }
+                }
+                continue;
+            }
+            _ => {}
+        }
         let Event::Start(Tag::Link { dest_url, .. }) = event else { continue };
         let dest = dest_url.split('#').next().unwrap_or("");
         if dest.is_empty() || dest.contains("://") || dest.starts_with("mailto:") {
             continue;
         }
         let dest = dest.trim_start_matches("./").to_owned();
-        if !dest.to_ascii_lowercase().ends_with(".md") || files.contains(&dest) {
+        if !crate::page::is_runbook_file(&dest, &config.opsbook.extensions) || files.contains(&dest) {
             continue;
         }
+        link_text = Some((dest.clone(), String::new()));
         let line = line_of(range.start);
         let col = text[..range.start].rsplit('\n').next().map_or(1, |s| s.chars().count() as u32 + 1);
         let at = |diagnostic: Diagnostic| diagnostic.at(&text, line, col);
@@ -279,27 +372,36 @@ fn summary_order(src: &Path, boundary: &Boundary, diagnostics: &mut Vec<Diagnost
         match boundary.resolve(&src.join(&dest)) {
             Ok(real) if real.is_file() => files.push(dest),
             Err(err @ BoundaryError::Outside { .. }) => diagnostics.push(err.warning()),
-            Ok(_) | Err(BoundaryError::Read { .. }) => diagnostics.push(
-                at(Diagnostic::error(
-                    "missing-chapter",
-                    &summary_path,
-                    format!("`SUMMARY.md` lists `{dest}`, which does not exist"),
-                ))
-                .with_help("create the file or remove the entry from SUMMARY.md"),
-            ),
+            Ok(_) | Err(BoundaryError::Read { .. }) => {
+                let message = format!("`SUMMARY.md` lists `{dest}`, which does not exist");
+                let diagnostic = if lenient {
+                    Diagnostic::warning("missing-chapter", &summary_path, message)
+                } else {
+                    Diagnostic::error("missing-chapter", &summary_path, message)
+                };
+                diagnostics.push(at(diagnostic).with_help("create the file or remove the entry from SUMMARY.md"));
+            }
         }
     }
     Some(files)
 }
 
-/// Every `.md` file below `src`, sorted.
-fn walk(src: &Path, build_dir: &Path, boundary: &Boundary, diagnostics: &mut Vec<Diagnostic>) -> Vec<String> {
-    let is_md = |rel: &String| is_markdown(Path::new(rel));
-    book_files(src, build_dir, boundary, diagnostics).into_iter().filter(is_md).collect()
+/// Every runbook file below `src` (by `[opsbook] extensions`), sorted.
+fn walk(
+    src: &Path,
+    config: &Config,
+    root: &Path,
+    boundary: &Boundary,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<String> {
+    let extensions = &config.opsbook.extensions;
+    let is_runbook = |rel: &String| crate::page::is_runbook_file(rel, extensions) && !crate::page::is_partial(rel);
+    book_files(src, &config.build_dir(root), boundary, diagnostics).into_iter().filter(is_runbook).collect()
 }
 
+/// A name that would be a runbook but for being hidden (the warning says so).
 fn is_markdown(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("md"))
+    crate::page::is_runbook_file(&path.to_string_lossy(), &Config::default().opsbook.extensions)
 }
 
 /// The warning for a hidden Markdown file; `subject` names it (`` `runbooks/..x.md` ``).
