@@ -16,7 +16,7 @@ use crate::model::{Book, Runbook};
 
 /// What links may point at: the book's runbooks (their anchors are looked up when a link
 /// names one), and the other files of the book.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct LinkTargets<'b> {
     /// Each runbook, with its anchors indexed on the first link that names one of them.
     pages: HashMap<&'b str, (&'b Runbook, OnceLock<PageAnchors<'b>>)>,
@@ -26,6 +26,18 @@ pub(crate) struct LinkTargets<'b> {
     /// The endings that make a file a runbook: a link to such a file must find one.
     extensions: Vec<String>,
     pub files: HashSet<String>,
+}
+
+impl Default for LinkTargets<'_> {
+    /// No pages, no files, the default endings.
+    fn default() -> Self {
+        LinkTargets {
+            pages: HashMap::new(),
+            names: HashMap::new(),
+            extensions: crate::config::Config::default().opsbook.extensions,
+            files: HashSet::new(),
+        }
+    }
 }
 
 impl<'b> LinkTargets<'b> {
