@@ -51,6 +51,9 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
                         None => format!("<{}>", p.name),
                     })
                     .collect();
+                if let Some(alternative) = &step.alternative {
+                    notes.push(format!("[tab {}: {}]", alternative.group, alternative.label));
+                }
                 if step.long_running.is_some() {
                     notes.push("long-running".to_owned());
                 }

@@ -51,6 +51,8 @@ pub(crate) struct Read<'a> {
     pub tabs: Vec<Tab>,
     /// (0-based line of a fence, title): GitBook's `{% code title="…" %}` before a block.
     pub code_titles: Vec<(usize, String)>,
+    /// (0-based line, what was repaired): fence lines that a converter broke (`` ```<br> ``).
+    pub repairs: Vec<(usize, String)>,
 }
 
 /// A container whose body is indented by four columns (MkDocs admonitions and tabs).
@@ -81,7 +83,19 @@ static MKDOCS_TAB: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"^===!?\+?[ \t]+"([^"]*)"[ \t]*$"#).expect("static regex"));
 static HEADING_ATTRIBUTES: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(#{1,6}[ \t].*?)[ \t]*\{:[ \t]*([^}]*)\}[ \t]*$").expect("static regex"));
-static ATTRIBUTE_LINE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\{:[^}]*\}$").expect("static regex"));
+/// A line that is only an attribute list (`{: .note }`, `{.power-number}`): it styles the block
+/// next to it.
+static ATTRIBUTE_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\{(?::[ \t]*[^}]*|[ \t]*[.#][A-Za-z][\w-]*(?:[ \t]+[^}]*)?)\}$").expect("static regex")
+});
+/// An attribute list right after a link or image (`[Go](x.md){.md-button}`).
+static INLINE_ATTRIBUTES: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\)\{:?[ \t]*[.#][A-Za-z][\w-]*[^}\n]*\}").expect("static regex"));
+/// A fence line with an HTML line break glued to it (pasted from a rich-text editor):
+/// `` ```bash<br> ``, `` ```<br/> ``.
+static FENCE_BREAK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^([ \t]*(?:`{3,}|~{3,})[^`<]*?)[ \t]*(?:<br[ \t]*/?>[ \t]*)+$").expect("static regex")
+});
 static SNIPPET: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^;?-{2,}8<-{2,}").expect("static regex"));
 static DOCUSAURUS_ADMONITION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^:::[ \t]*([A-Za-z][\w-]*)?(?:\[([^\]]*)\]|[ \t]+(.*))?$").expect("static regex"));
@@ -108,7 +122,29 @@ fn attribute(args: &str, name: &str) -> Option<String> {
         .and_then(|c| (2..=5).find_map(|i| c.get(i)).map(|m| m.as_str().trim().to_owned()).filter(|v| !v.is_empty()))
 }
 
-static ICON: LazyLock<Regex> = LazyLock::new(|| Regex::new(r":[a-z0-9]+(?:-[a-z0-9]+)+:\s*").expect("static regex"));
+static ICON: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r":[a-z][a-z0-9]*(?:-[a-z0-9]+)+:[ \t]?").expect("static regex"));
+
+/// Prose with MkDocs Material's icon codes (`:octicons-link-external-16:`) taken out, and inline
+/// attribute lists after links; code spans are left alone.
+fn without_icons(text: &str) -> Option<String> {
+    if !text.contains(':') && !text.contains("){") {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    for (index, piece) in text.split('`').enumerate() {
+        if index > 0 {
+            out.push('`');
+        }
+        if index % 2 == 0 {
+            let piece = ICON.replace_all(piece, "");
+            out.push_str(&INLINE_ATTRIBUTES.replace_all(&piece, ")"));
+        } else {
+            out.push_str(piece);
+        }
+    }
+    (out != text).then_some(out)
+}
 
 /// A label as the site shows it: MkDocs Material's icon codes (`:material-console:`) are icons,
 /// not words.
@@ -189,6 +225,16 @@ pub(crate) fn read(source: &str, dialect: Dialect) -> Read<'_> {
             Some(line) => (line, "\r\n"),
             None => raw.strip_suffix('\n').map_or((raw, ""), |line| (line, "\n")),
         };
+        let repaired;
+        let line = match FENCE_BREAK.captures(line) {
+            Some(found) => {
+                reader.repairs.push((index, format!("`{}` is a fence with `<br>` after it", line.trim())));
+                repaired = found[1].to_owned();
+                changed = true;
+                repaired.as_str()
+            }
+            None => line,
+        };
         let rewritten = reader.line(index, line);
         changed |= rewritten != line;
         out.push_str(&rewritten);
@@ -199,6 +245,7 @@ pub(crate) fn read(source: &str, dialect: Dialect) -> Read<'_> {
         text: if changed { Cow::Owned(out) } else { Cow::Borrowed(source) },
         tabs: reader.tabs,
         code_titles: reader.code_titles,
+        repairs: reader.repairs,
     }
 }
 
@@ -209,6 +256,7 @@ struct Reader {
     fence: Option<Fence>,
     tabs: Vec<Tab>,
     code_titles: Vec<(usize, String)>,
+    repairs: Vec<(usize, String)>,
     pending_code_title: Option<String>,
     groups: u32,
     /// Explicit groups (`<Tabs>`, `{{< tabs >}}`, `{% tabs %}`), innermost last.
@@ -395,8 +443,12 @@ impl Reader {
                 return Some(text);
             }
         }
-        // Inline: Hugo `ref`s become the paths they name, ERB output a muted marker.
-        let mut text: Cow<'_, str> = Cow::Borrowed(content);
+        // Inline: Hugo `ref`s become the paths they name, ERB output a muted marker, icon codes
+        // go.
+        let mut text: Cow<'_, str> = match without_icons(content) {
+            Some(text) => Cow::Owned(text),
+            None => Cow::Borrowed(content),
+        };
         if text.contains("ref") && text.contains("{{") {
             text = Cow::Owned(REF.replace_all(&text, "$1").into_owned());
         }
@@ -825,10 +877,21 @@ mod tests {
     }
 
     #[test]
-    fn heading_attributes_and_snippets() {
-        let source = "## Restore {: #restore-backup }\n--8<-- \"proxysql.md\"\n{: .note }\n";
+    fn a_fence_with_a_line_break_glued_on_is_repaired() {
+        let source = "```bash<br>\nuptime\n```<br/>\n\nProse, never a command.\n";
         let read = read(source, Dialect::default());
-        assert_eq!(lines(&read.text), ["## Restore {#restore-backup}", "", ""]);
+        assert_eq!(lines(&read.text), ["```bash", "uptime", "```", "", "Prose, never a command."]);
+        assert_eq!(read.repairs.iter().map(|(line, _)| *line).collect::<Vec<_>>(), [0, 2]);
+    }
+
+    #[test]
+    fn heading_attributes_and_snippets() {
+        let source = "## Restore {: #restore-backup }\n--8<-- \"proxysql.md\"\n{: .note }\n{.power-number}\n[Go :octicons-link-external-16:](https://x.org){.md-button} `a:b-c:d`\n{props.x}\n";
+        let read = read(source, Dialect::default());
+        assert_eq!(
+            lines(&read.text),
+            ["## Restore {#restore-backup}", "", "", "", "[Go ](https://x.org) `a:b-c:d`", "{props.x}"]
+        );
         assert!(code_directive("--8<-- \"x.sh\"", Dialect::default()).is_some());
         assert_eq!(code_directive("kubectl get pods", Dialect::default()), None);
         assert_eq!(code_directive("{{< readfile file=\"x\" >}}", Dialect::default()), Some("a Hugo shortcode"));

@@ -224,11 +224,20 @@ fn walk_runbook(display_path: &Path, rel_path: &str, source: &str, options: &Par
     let read = dialect::read(source, dialect);
     let source = &*read.text;
     let marks = Marks { tabs: &read.tabs, code_titles: &read.code_titles, dialect };
-    let mut diagnostics = Vec::new();
+    let mut diagnostics: Vec<Diagnostic> = read
+        .repairs
+        .iter()
+        .map(|(line, what)| {
+            Diagnostic::warning("broken-fence", display_path, format!("{what}; opsbook reads it without the `<br>`"))
+                .at(source, *line as u32 + 1, 1)
+                .with_help("remove the `<br>` so that other tools read the fence too")
+        })
+        .collect();
     // One walk in the common case; a file with an unclosed fence is repaired and walked again.
     let first = Walk::new(display_path, source, options, &marks).run(rel_path);
     if !first.unterminated_fence {
         let mut parsed = first.parsed;
+        parsed.diagnostics.append(&mut diagnostics);
         parsed.diagnostics.sort_by_key(|d| (d.line, d.col));
         return parsed;
     }

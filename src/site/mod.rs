@@ -362,8 +362,11 @@ impl<'b> Site<'b> {
                 items.push(NavItem { title: (*folder).to_owned(), href: None, depth, active: false });
             }
             current_folder = parts.clone();
+            // The site's own navigation title (`nav:` label, `sidebar_label`, SUMMARY link
+            // text), else the page's.
+            let title = self.book.layout.titles.get(&runbook.path).unwrap_or(&runbook.title);
             items.push(NavItem {
-                title: runbook.title.clone(),
+                title: title.clone(),
                 href: Some(html_path(&runbook.path)),
                 depth: parts.len(),
                 active: active == Some(runbook.path.as_str()),

@@ -381,3 +381,19 @@ fn a_run_through_the_runbook_takes_one_tab_per_group() {
     assert_eq!(code, 2);
     assert!(stderr.contains("no tab `Windows` in `a.md`; its tabs are: Linux, macOS"), "{stderr}");
 }
+
+#[test]
+fn a_broken_fence_is_repaired_or_warned_and_prose_never_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.md"),
+        "# A\n\n## Check\n\n```bash<br>\nuptime\n```<br>\n\nThen restart the service by hand.\n\n## Four\n\n````bash\nhostname\n```\n\n## After\n\nrm -rf / is what you must never type.\n",
+    )
+    .unwrap();
+    let (_, runbooks, stderr) = list(dir.path());
+    let a = runbook(&runbooks, "a.md");
+    let commands = all_commands(a);
+    assert_eq!(commands, ["uptime", "hostname"], "{stderr}");
+    assert!(stderr.contains("[broken-fence]") && stderr.contains("a.md:5:1"), "{stderr}");
+    assert!(stderr.contains("[unterminated-fence]"), "{stderr}");
+}
