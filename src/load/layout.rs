@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml_ng::Value;
 
+use crate::boundary::{Boundary, BoundaryError};
 use crate::diagnostic::Diagnostic;
 use crate::model::{Layout, LayoutKind, Runbook};
 
@@ -70,9 +71,9 @@ pub(super) struct MkDocs {
 
 /// Reads `mkdocs.yml` and the files it inherits (`INHERIT:`, merged as MkDocs merges them: maps
 /// key by key, anything else replaced by the inheriting file).
-pub(super) fn mkdocs(file: &Path, diagnostics: &mut Vec<Diagnostic>) -> MkDocs {
+pub(super) fn mkdocs(file: &Path, boundary: &Boundary, diagnostics: &mut Vec<Diagnostic>) -> MkDocs {
     let mut files = Vec::new();
-    let config = read_yaml_inheriting(file, &mut files, diagnostics, 0).unwrap_or(Value::Null);
+    let config = read_yaml_inheriting(file, boundary, &mut files, diagnostics, 0).unwrap_or(Value::Null);
     let dir = file.parent().unwrap_or(Path::new("."));
     let docs_dir = dir.join(config.get("docs_dir").and_then(Value::as_str).unwrap_or("docs"));
     let nav = config.get("nav").and_then(Value::as_sequence).map(|items| {
@@ -85,6 +86,7 @@ pub(super) fn mkdocs(file: &Path, diagnostics: &mut Vec<Diagnostic>) -> MkDocs {
 
 fn read_yaml_inheriting(
     file: &Path,
+    boundary: &Boundary,
     files: &mut Vec<PathBuf>,
     diagnostics: &mut Vec<Diagnostic>,
     depth: usize,
@@ -98,9 +100,10 @@ fn read_yaml_inheriting(
         return None;
     }
     files.push(file.to_owned());
-    let text = match std::fs::read_to_string(file) {
-        Ok(text) => text,
-        Err(err) => {
+    let text = match read(boundary, file, diagnostics) {
+        Some(Ok(text)) => text,
+        None => return None,
+        Some(Err(err)) => {
             diagnostics.push(
                 Diagnostic::warning("site-config", file, format!("cannot read `{}`: {err}", file.display()))
                     .with_help("the folder is walked in name order instead"),
@@ -124,12 +127,25 @@ fn read_yaml_inheriting(
     let parent = value.get("INHERIT").and_then(Value::as_str).map(str::to_owned);
     if let Some(parent) = parent {
         let base_file = file.parent().unwrap_or(Path::new(".")).join(parent);
-        if let Some(mut base) = read_yaml_inheriting(&base_file, files, diagnostics, depth + 1) {
+        if let Some(mut base) = read_yaml_inheriting(&base_file, boundary, files, diagnostics, depth + 1) {
             merge(&mut base, value);
             value = base;
         }
     }
     Some(value)
+}
+
+/// A site configuration file's text, read only inside the book (a link or an `INHERIT:` that
+/// leads out is a warning and None); a read error as it is.
+fn read(boundary: &Boundary, file: &Path, diagnostics: &mut Vec<Diagnostic>) -> Option<Result<String, String>> {
+    match boundary.read(file) {
+        Ok(bytes) => Some(String::from_utf8(bytes).map_err(|_| "it is not UTF-8".to_owned())),
+        Err(err @ BoundaryError::Outside { .. }) => {
+            diagnostics.push(err.warning());
+            None
+        }
+        Err(BoundaryError::Read { source, .. }) => Some(Err(source.to_string())),
+    }
 }
 
 /// `over` laid over `base`: maps merged key by key, anything else replaced.
@@ -202,7 +218,12 @@ pub(super) fn nav_order(
 /// Sorts parsed runbooks as the site would list them, where that needs their front matter:
 /// Docusaurus (its sidebars when they read as data, else `sidebar_position` and number
 /// prefixes) and Hugo (`weight`, section pages first).
-pub(super) fn sort(layout: &mut Layout, runbooks: &mut [std::sync::Arc<Runbook>], diagnostics: &mut Vec<Diagnostic>) {
+pub(super) fn sort(
+    layout: &mut Layout,
+    runbooks: &mut [std::sync::Arc<Runbook>],
+    boundary: &Boundary,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     match layout.kind {
         LayoutKind::Hugo => {
             sort_by_weight(runbooks, "weight");
@@ -213,7 +234,7 @@ pub(super) fn sort(layout: &mut Layout, runbooks: &mut [std::sync::Arc<Runbook>]
             }
         }
         LayoutKind::Docusaurus => {
-            let order = layout.files.first().and_then(|file| sidebars_order(file, runbooks, diagnostics));
+            let order = layout.files.first().and_then(|file| sidebars_order(file, runbooks, boundary, diagnostics));
             sort_by_weight(runbooks, "sidebar_position");
             if let Some(order) = order {
                 let rank: HashMap<&str, usize> = order.iter().enumerate().map(|(i, p)| (p.as_str(), i)).collect();
@@ -311,9 +332,10 @@ fn doc_id(runbook: &Runbook) -> String {
 fn sidebars_order(
     file: &Path,
     runbooks: &[std::sync::Arc<Runbook>],
+    boundary: &Boundary,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Vec<String>> {
-    let text = std::fs::read_to_string(file).ok()?;
+    let text = read(boundary, file, diagnostics)?.ok()?;
     let Some(value) = js::sidebars(&text) else {
         diagnostics.push(
             Diagnostic::warning(
@@ -427,7 +449,7 @@ mod js {
             search = found + 1;
             let rest = text[found + 1..].trim_start();
             if rest.starts_with('{') {
-                let mut reader = Reader { text: rest.as_bytes(), at: 0 };
+                let mut reader = Reader { text: rest.as_bytes(), at: 0, depth: 0 };
                 return reader.value();
             }
         }
@@ -437,7 +459,12 @@ mod js {
     struct Reader<'t> {
         text: &'t [u8],
         at: usize,
+        /// Objects and arrays open around the reader: past [`MAX_DEPTH`] the file is not data
+        /// a sidebar needs (and a hostile one must not exhaust the stack).
+        depth: usize,
     }
+
+    const MAX_DEPTH: usize = 64;
 
     impl Reader<'_> {
         fn skip_space(&mut self) {
@@ -467,8 +494,19 @@ mod js {
 
         fn value(&mut self) -> Option<Value> {
             match self.peek()? {
-                b'{' => self.object(),
-                b'[' => self.array(),
+                b'{' | b'[' if self.depth >= MAX_DEPTH => None,
+                b'{' => {
+                    self.depth += 1;
+                    let object = self.object();
+                    self.depth -= 1;
+                    object
+                }
+                b'[' => {
+                    self.depth += 1;
+                    let array = self.array();
+                    self.depth -= 1;
+                    array
+                }
                 b'\'' | b'"' | b'`' => self.string().map(Value::String),
                 c if c.is_ascii_digit() || c == b'-' => {
                     while self.text.get(self.at).is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-'))
@@ -578,6 +616,8 @@ mod js {
             assert!(sidebars("module.exports = { main: [`a${b}`] };").is_none());
             assert!(sidebars("module.exports = {").is_none());
             assert!(sidebars("").is_none());
+            let deep = format!("module.exports = {{ a: {}'x'{} }};", "[".repeat(100_000), "]".repeat(100_000));
+            assert!(sidebars(&deep).is_none(), "too deep to be a sidebar, and no stack overflow");
         }
     }
 }

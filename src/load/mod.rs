@@ -111,6 +111,7 @@ fn options(config: &Config, layout: LayoutKind) -> ParseOptions {
 pub fn load_book(root: &Path) -> Result<Book, LoadError> {
     let config = read_config(root)?;
     let site = if root.join("book.toml").is_file() { None } else { layout::detect(root) };
+    let boundary = Boundary::of_book(root, &config);
     let mut diagnostics = Vec::new();
     let mut layout = Layout::default();
     let mut nav = None;
@@ -119,7 +120,7 @@ pub fn load_book(root: &Path) -> Result<Book, LoadError> {
             layout.kind = found.kind;
             layout.files = found.files;
             if found.kind == LayoutKind::MkDocs {
-                let mkdocs = layout::mkdocs(&layout.files[0], &mut diagnostics);
+                let mkdocs = layout::mkdocs(&layout.files[0], &boundary, &mut diagnostics);
                 layout.files = mkdocs.files;
                 layout.read_as_data = mkdocs.nav.is_some();
                 nav = mkdocs.nav;
@@ -134,7 +135,6 @@ pub fn load_book(root: &Path) -> Result<Book, LoadError> {
     if !src.is_dir() {
         return Err(LoadError::MissingSrc { src, config: config_file });
     }
-    let boundary = Boundary::of_book(root, &config);
     if let Err(BoundaryError::Outside { target, .. }) = boundary.resolve(&src) {
         return Err(LoadError::SrcOutside { src, target, root: root.to_owned(), config: config_file });
     }
@@ -165,7 +165,7 @@ pub fn load_book(root: &Path) -> Result<Book, LoadError> {
             runbooks.push(std::sync::Arc::new(parsed));
         }
     }
-    layout::sort(&mut layout, &mut runbooks, &mut diagnostics);
+    layout::sort(&mut layout, &mut runbooks, &boundary, &mut diagnostics);
     same_page_twice(&runbooks, &src, &mut diagnostics);
     Ok(Book { root: root.to_owned(), src, config, runbooks, diagnostics, layout })
 }

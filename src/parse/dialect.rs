@@ -281,8 +281,9 @@ struct Reader {
 enum Continued {
     /// An import/export statement: open brackets still to close.
     Statement(i32),
-    /// A JSX tag spread over lines (`<TabItem\n value="x"\n label="Linux">`): its text so far.
-    Jsx(String),
+    /// A JSX tag spread over lines (`<TabItem\n value="x"\n label="Linux">`): its text so far
+    /// (the first 4 KiB, enough for its attributes) and where the scan for its end stands.
+    Jsx(String, TagScan),
     /// An ERB tag that has not reached `%>`.
     Erb,
 }
@@ -331,6 +332,9 @@ impl Reader {
             self.tabs[tab].last = index;
         }
         if blank {
+            // An unfinished import, JSX tag or ERB tag ends at a blank line (as an MDX ESM
+            // block does): a malformed one never swallows the rest of the file.
+            self.continued = None;
             return if self.containers.is_empty() { line.to_owned() } else { prefix };
         }
         let ends_code_tab = self.raw_code_tab && content.trim_start().starts_with("{{") && content.contains("/tab");
@@ -476,13 +480,15 @@ impl Reader {
                 }
                 String::new()
             }
-            Continued::Jsx(mut tag) => {
-                tag.push(' ');
-                tag.push_str(trimmed);
-                if jsx_tag_ends(&tag) {
+            Continued::Jsx(mut tag, mut scan) => {
+                if tag.len() < 4096 {
+                    tag.push(' ');
+                    tag.push_str(trimmed);
+                }
+                if scan.feed(trimmed) {
                     self.jsx(index, &tag);
                 } else {
-                    self.continued = Some(Continued::Jsx(tag));
+                    self.continued = Some(Continued::Jsx(tag, scan));
                 }
                 String::new()
             }
@@ -648,8 +654,9 @@ impl Reader {
         if !starts_jsx {
             return None;
         }
-        if !jsx_tag_ends(trimmed) {
-            self.continued = Some(Continued::Jsx(trimmed.to_owned()));
+        let mut scan = TagScan::default();
+        if !scan.feed(&trimmed[1..]) {
+            self.continued = Some(Continued::Jsx(trimmed.to_owned(), scan));
             return Some(String::new());
         }
         // A line of tags only (`<TabItem value="a">`, `</Tabs>`, `<Partial />`) disappears;
@@ -720,22 +727,30 @@ fn brackets(text: &str) -> i32 {
     depth
 }
 
-/// Whether a JSX tag's text has reached its closing `>` (outside quotes and braces).
-fn jsx_tag_ends(text: &str) -> bool {
-    let mut quote = None;
-    let mut braces = 0;
-    for c in text.chars().skip(1) {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"' | '`') => quote = Some(c),
-            (None, '{') => braces += 1,
-            (None, '}') => braces -= 1,
-            (None, '>') if braces == 0 => return true,
-            _ => {}
+/// Where the scan for a JSX tag's closing `>` stands (outside quotes and braces), fed line by
+/// line so a long tag costs its length once.
+#[derive(Debug, Clone, Copy, Default)]
+struct TagScan {
+    quote: Option<char>,
+    braces: i32,
+}
+
+impl TagScan {
+    /// Reads `text`; whether the tag ended in it.
+    fn feed(&mut self, text: &str) -> bool {
+        for c in text.chars() {
+            match (self.quote, c) {
+                (Some(q), c) if c == q => self.quote = None,
+                (Some(_), _) => {}
+                (None, '\'' | '"' | '`') => self.quote = Some(c),
+                (None, '{') => self.braces += 1,
+                (None, '}') => self.braces -= 1,
+                (None, '>') if self.braces <= 0 => return true,
+                _ => {}
+            }
         }
+        false
     }
-    false
 }
 
 fn escape(text: &str) -> String {
@@ -882,6 +897,14 @@ mod tests {
         let read = read(source, Dialect::default());
         assert_eq!(lines(&read.text), ["```bash", "uptime", "```", "", "Prose, never a command."]);
         assert_eq!(read.repairs.iter().map(|(line, _)| *line).collect::<Vec<_>>(), [0, 2]);
+    }
+
+    #[test]
+    fn unfinished_constructs_end_at_a_blank_line() {
+        let mut source = String::from("export const x = {\n  a: 1,\n\n<Foo\n  bar=\"1\"\n\n<%= x\n\n");
+        source.push_str("```bash\nuptime\n```\n");
+        let read = read(&source, Dialect { mdx: true, erb: true });
+        assert!(read.text.ends_with("```bash\nuptime\n```\n"), "{}", read.text);
     }
 
     #[test]

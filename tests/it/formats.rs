@@ -397,3 +397,66 @@ fn a_broken_fence_is_repaired_or_warned_and_prose_never_runs() {
     assert!(stderr.contains("[broken-fence]") && stderr.contains("a.md:5:1"), "{stderr}");
     assert!(stderr.contains("[unterminated-fence]"), "{stderr}");
 }
+
+#[test]
+fn a_site_configuration_never_leads_out_of_the_book() {
+    let tmp = tempfile::tempdir().unwrap();
+    let outside = tmp.path().join("secret.yml");
+    std::fs::write(&outside, "nav:\n  - stolen.md\npassword: hunter2\n").unwrap();
+    let book = tmp.path().join("book");
+    std::fs::create_dir_all(book.join("docs")).unwrap();
+    std::fs::write(book.join("docs/a.md"), "# A\n\n```bash\nuptime\n```\n").unwrap();
+    // An `INHERIT:` that climbs out of the book is not read.
+    std::fs::write(book.join("mkdocs.yml"), "INHERIT: ../secret.yml\nsite_name: x\n").unwrap();
+    let (code, runbooks, stderr) = list(&book);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(runbooks.len(), 1);
+    assert!(stderr.contains("outside"), "the way out is named: {stderr}");
+    assert!(!stderr.contains("hunter2"));
+    // A `docs_dir` outside the book is refused, naming the configuration.
+    std::fs::write(book.join("mkdocs.yml"), "docs_dir: ..\n").unwrap();
+    let refused = opsbook(&["list", book.to_str().unwrap()], &repo());
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("mkdocs.yml"), "{}", text(&refused.stderr));
+    // A sidebars file that is code, or nested past any sidebar, falls back to the folder rules.
+    std::fs::remove_file(book.join("mkdocs.yml")).unwrap();
+    let deep = format!("module.exports = {{ s: {}'a'{} }};\n", "[".repeat(50_000), "]".repeat(50_000));
+    std::fs::write(book.join("sidebars.js"), deep).unwrap();
+    let (code, runbooks, stderr) = list(&book);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(runbooks.len(), 1);
+    assert!(stderr.contains("cannot be read without running JavaScript"), "{stderr}");
+}
+
+#[test]
+fn mdx_details_and_notes_and_gitbook_blocks_hold_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.mdx"),
+        "---\ntitle: Restart\n---\nimport Tabs from '@theme/Tabs';\n\n# Restart\n\n:::warning Careful\nThis restarts the API.\n:::\n\n<details>\n<summary>If the pods hang</summary>\n\n```bash\nkubectl -n {namespace} get pods -o jsonpath='{.items[*].metadata.name}'\n```\n\n</details>\n\nexport const x = 1;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("b.md"),
+        "# Streams\n\n{% hint style=\"danger\" %}\nData is lost.\n{% endhint %}\n\n{% tabs %}\n{% tab title=\"CLI\" %}\n{% code title=\"Purge the stream\" %}\n```shell\nnats stream purge ORDERS -f\n```\n{% endcode %}\n{% endtab %}\n{% tab title=\"Go\" %}\n```go\njs.PurgeStream(\"ORDERS\")\n```\n{% endtab %}\n{% endtabs %}\n",
+    )
+    .unwrap();
+    let (code, runbooks, stderr) = list(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let a = runbook(&runbooks, "a.mdx");
+    let hang = &steps(a)[0];
+    assert_eq!(hang["title"], "Restart");
+    // `{namespace}` and jsonpath braces are no placeholders; `{{ x }}` would be.
+    assert!(hang["placeholders"].as_array().unwrap().is_empty(), "{hang}");
+    let b = runbook(&runbooks, "b.md");
+    assert_eq!(steps(b).len(), 1);
+    assert_eq!(steps(b)[0]["title"], "Purge the stream");
+    assert_eq!(steps(b)[0]["alternative"]["label"], "CLI");
+    let output = opsbook(&["build", "--dest-dir", "site"], dir.path());
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let page = std::fs::read_to_string(dir.path().join("site/a.html")).unwrap();
+    assert!(page.contains("<strong>Careful</strong>") && page.contains("<strong>If the pods hang</strong>"), "{page}");
+    assert!(!page.contains("export const") && !page.contains(":::"), "{page}");
+    let gitbook = std::fs::read_to_string(dir.path().join("site/b.html")).unwrap();
+    assert!(gitbook.contains("<strong>Danger</strong>") && !gitbook.contains("{%"), "{gitbook}");
+}
