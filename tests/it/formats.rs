@@ -460,3 +460,43 @@ fn mdx_details_and_notes_and_gitbook_blocks_hold_steps() {
     let gitbook = std::fs::read_to_string(dir.path().join("site/b.html")).unwrap();
     assert!(gitbook.contains("<strong>Danger</strong>") && !gitbook.contains("{%"), "{gitbook}");
 }
+
+#[test]
+fn hugo_weights_and_docusaurus_folder_rules_order_the_pages() {
+    let hugo = tempfile::tempdir().unwrap();
+    let write = |root: &Path, rel: &str, text: &str| {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(hugo.path(), "hugo.toml", "title = \"x\"\n");
+    write(hugo.path(), "content/en/ops/_index.md", "---\ntitle: Operations\nweight: 2\n---\n");
+    write(hugo.path(), "content/en/ops/b.md", "---\ntitle: B\nweight: 1\nlinkTitle: Bee\n---\n");
+    write(hugo.path(), "content/en/ops/a.md", "---\ntitle: A\nweight: 5\n---\n");
+    write(hugo.path(), "content/en/intro/_index.md", "---\ntitle: Intro\nweight: 1\n---\n");
+    write(hugo.path(), "content/en/intro/z.md", "---\ntitle: Z\n---\n");
+    write(hugo.path(), "themes/docsy/README.md", "# not content\n");
+    let (code, runbooks, stderr) = list(hugo.path());
+    assert_eq!(code, 0, "{stderr}");
+    let paths: Vec<&str> = runbooks.iter().map(|r| r["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["intro/_index.md", "intro/z.md", "ops/_index.md", "ops/b.md", "ops/a.md"]);
+    let listed = text(&opsbook(&["list", hugo.path().to_str().unwrap()], &repo()).stdout);
+    assert!(listed.starts_with("order: Hugo content (weight, then name); runbooks in "), "{listed}");
+    let out = tempfile::tempdir().unwrap();
+    let built = opsbook(&["build", hugo.path().to_str().unwrap(), "--dest-dir", out.path().to_str().unwrap()], &repo());
+    assert_eq!(built.status.code(), Some(0), "{}", text(&built.stderr));
+    let page = std::fs::read_to_string(out.path().join("ops/a.html")).unwrap();
+    assert!(page.contains(">Bee<"), "the navigation uses `linkTitle`");
+
+    // Docusaurus whose sidebars are code: `sidebar_position`, then number prefixes.
+    let docusaurus = tempfile::tempdir().unwrap();
+    write(docusaurus.path(), "sidebars.js", "module.exports = require('./generated');\n");
+    write(docusaurus.path(), "docs/20-later.md", "# Later\n");
+    write(docusaurus.path(), "docs/10-first.md", "# First\n");
+    write(docusaurus.path(), "docs/pinned.md", "---\nsidebar_position: 1\n---\n# Pinned\n");
+    write(docusaurus.path(), "docs/_partial.mdx", "# Partial\n");
+    let (_, runbooks, stderr) = list(docusaurus.path());
+    let paths: Vec<&str> = runbooks.iter().map(|r| r["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["pinned.md", "10-first.md", "20-later.md"], "{stderr}");
+    assert!(stderr.contains("cannot be read without running JavaScript"), "{stderr}");
+}
