@@ -143,6 +143,12 @@ pub struct OpsbookConfig {
     /// `kubectl` is known without being listed. A step using one is judged as the aliased tool
     /// and runs with the alias defined.
     pub aliases: BTreeMap<String, String>,
+    /// Where the built site is published (`https://runbooks.example.com/`): alert rules'
+    /// `runbook_url`s under it are checked against the book, and followed to the runbook.
+    pub site_url: Option<String>,
+    /// Prometheus rule files (or folders of them), relative to `book.toml`: what `check`
+    /// reads when `--alerts` is not given, and what `/go?alert=` and `go.html` follow.
+    pub alerts: Vec<PathBuf>,
 }
 
 /// `[opsbook.check]`.
@@ -167,6 +173,8 @@ impl Default for OpsbookConfig {
             allow_outside: Vec::new(),
             extensions: crate::page::DEFAULT_EXTENSIONS.iter().map(|e| (*e).to_owned()).collect(),
             aliases: BTreeMap::new(),
+            site_url: None,
+            alerts: Vec::new(),
         }
     }
 }
@@ -419,6 +427,16 @@ impl Config {
                 return fail(
                     "opsbook.aliases",
                     format!("alias `{name}` must stand for a command on one line, such as \"kubectl\""),
+                );
+            }
+        }
+        if let Some(url) = &self.opsbook.site_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(char::is_whitespace) {
+                return fail(
+                    "opsbook.site-url",
+                    format!(
+                        "`{url}` is not a web address; write where the site is published, such as \"https://runbooks.example.com/\""
+                    ),
                 );
             }
         }

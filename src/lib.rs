@@ -3,6 +3,7 @@
 //!
 //! Data flows one way: `config` + `load` -> `parse` -> `model` -> consumers (`listing`, `cli`).
 
+pub mod alerts;
 pub(crate) mod boundary;
 pub mod check;
 pub mod cli;

@@ -44,6 +44,14 @@ pub const RULES: &[(&str, &str)] = &[
         "a placeholder whose value another interpreter parses again (`bash -c`, `ssh host`, `awk`, `psql -c`)",
     ),
     ("walk", "a folder or link that could not be walked"),
+    ("template-in-code", "a docs site's template (Hugo shortcode, `--8<--`, `{% %}`, ERB) inside a shell block"),
+    ("broken-fence", "a fence line a converter broke (`<br>` glued on), read as repaired"),
+    ("same-page", "two runbooks that become the same page (`a.md` and `a.mdx`)"),
+    ("alert-rules", "an alert rule file that cannot be read or parsed (error)"),
+    ("alert-without-runbook", "an alert with no `runbook_url` annotation"),
+    ("alert-runbook-url", "an alert whose `runbook_url` under `[opsbook] site-url` leads to no page or anchor (error)"),
+    ("alert-unknown", "a runbook whose front matter `alerts:` names an alert no rule file defines"),
+    ("site-config", "a docs site's configuration (mkdocs.yml, sidebars) that could not be read as data"),
 ];
 
 /// How to check.

@@ -22,6 +22,10 @@ pub struct Args {
     /// Skip shellcheck even when it is installed.
     #[arg(long)]
     pub no_shellcheck: bool,
+    /// Prometheus rule files or `PrometheusRule` manifests (or folders of them) whose alerts
+    /// must lead to the book: default `[opsbook] alerts`.
+    #[arg(long, num_args = 1.., value_name = "PATH")]
+    pub alerts: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -50,7 +54,30 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
     if args.no_shellcheck {
         options.shellcheck = None;
     }
-    let found = check::check_book(&book, &options);
+    let mut found = check::check_book(&book, &options);
+    let rule_files: Vec<PathBuf> = if args.alerts.is_empty() {
+        book.config.opsbook.alerts.iter().map(|p| book.root.join(p)).collect()
+    } else {
+        args.alerts.clone()
+    };
+    if !rule_files.is_empty() {
+        if let Some(missing) = rule_files.iter().find(|p| !p.exists()) {
+            let message = format!("`{}` does not exist; give alert rule files or folders", missing.display());
+            return Err(InputError(message).into());
+        }
+        let mut alert_diagnostics = Vec::new();
+        let rules = crate::alerts::read_rules(&rule_files, &mut alert_diagnostics);
+        alert_diagnostics.extend(crate::alerts::check(&book, &rules));
+        if book.config.opsbook.site_url.is_none() && rules.iter().any(|r| r.runbook_url.is_some()) {
+            writeln!(
+                out.stderr,
+                "note: set `[opsbook] site-url` in book.toml to check where the alerts' runbook_url lead"
+            )?;
+        }
+        let disabled = &book.config.opsbook.check.disable;
+        found.extend(alert_diagnostics.into_iter().filter(|d| !disabled.iter().any(|r| r == d.rule)));
+        found.sort_by(|a, b| (&a.file, a.line, a.col, a.rule).cmp(&(&b.file, b.line, b.col, b.rule)));
+    }
     let errors = found.iter().filter(|d| d.level == Level::Error).count();
     let warnings = found.len() - errors;
     match args.format {

@@ -35,6 +35,7 @@ type ApiResult<T> = Result<T, ApiError>;
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
+        .route("/go", get(go))
         .route("/api/book", get(book_info))
         .route("/api/sessions", get(list_sessions).post(create_session))
         .route("/api/sessions/{id}", get(session_state))
@@ -94,6 +95,37 @@ async fn book_info(State(app): State<Arc<App>>) -> Reply<BookInfo> {
         user: crate::record::user(),
         host: crate::record::host(),
     })
+}
+
+/// `GET /go?alert=NAME&label.namespace=prod`: the alert's runbook (front matter `alerts:`, else
+/// the rule's `runbook_url`), its labels filling the inputs of the same name. What an
+/// Alertmanager or Grafana `runbook_url` template points at; the static site's `go.html` does
+/// the same.
+async fn go(State(app): State<Arc<App>>, QueryParams(query): QueryParams<Vec<(String, String)>>) -> Response {
+    let book = app.book();
+    let Some(name) = query.iter().find(|(k, _)| k == "alert").map(|(_, v)| v.trim().to_owned()) else {
+        return (StatusCode::BAD_REQUEST, "give the alert: /go?alert=NAME&label.NAME=VALUE\n").into_response();
+    };
+    let labels: Vec<(String, String)> =
+        query.iter().filter_map(|(k, v)| k.strip_prefix("label.").map(|label| (label.to_owned(), v.clone()))).collect();
+    let links = crate::alerts::links(&book, &crate::alerts::book_rules(&book));
+    match links.get(&name) {
+        Some(link) => {
+            let location = format!("/{}", crate::alerts::go_url(link, &labels));
+            (StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, location)]).into_response()
+        }
+        None => {
+            let known: Vec<&str> = links.keys().map(String::as_str).collect();
+            let message = format!(
+                "No runbook answers alert `{}`. Name it in a runbook's front matter (`alerts: [{}]`){}.\n",
+                crate::line::one_line(&name),
+                crate::line::one_line(&name),
+                if known.is_empty() { String::new() } else { format!("; the book answers: {}", known.join(", ")) }
+            );
+            (StatusCode::NOT_FOUND, [(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], message)
+                .into_response()
+        }
+    }
 }
 
 /// One runbook's steps as `opsbook list --json` gives them, for the console's forms: by its

@@ -542,7 +542,24 @@ impl<'b> Site<'b> {
     }
 
     fn write_runbooks_json(&self) -> Result<(), SiteError> {
-        self.write("runbooks.json", crate::listing::book_json(self.book).as_bytes())
+        self.write("runbooks.json", crate::listing::book_json(self.book).as_bytes())?;
+        self.write_alert_links()
+    }
+
+    /// `alerts.json` (alert name -> page, anchor, inputs), the same as `alerts.js` for pages
+    /// opened from `file://`, and `go.html`, the entry point an alert's `runbook_url` template
+    /// points at (`go.html?alert=NAME&label.pod=api-7f9`), as `opsbook serve` answers `/go`.
+    fn write_alert_links(&self) -> Result<(), SiteError> {
+        let links = crate::alerts::links(self.book, &crate::alerts::book_rules(self.book));
+        let json = serde_json::to_string_pretty(&serde_json::json!({ "alerts": links })).expect("links serialize");
+        self.write("alerts.json", format!("{json}\n").as_bytes())?;
+        // `</` cannot close a script that holds only JSON with every `<` escaped.
+        self.write("alerts.js", format!("window.OPSBOOK_ALERTS = {};\n", json.replace('<', "\\u003c")).as_bytes())?;
+        let go = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Opening the runbook…</title>\
+                  <meta name=\"referrer\" content=\"no-referrer\"></head>\n<body><p id=\"go-message\">Opening the runbook for this alert…</p>\
+                  <noscript>This page needs JavaScript to find the alert's runbook; the book's index is <a href=\"index.html\">here</a>.</noscript>\n\
+                  <script src=\"alerts.js\"></script><script src=\"assets/go.js\"></script></body></html>\n";
+        self.write("go.html", go.as_bytes())
     }
 
     fn write_index(&self) -> Result<(), SiteError> {

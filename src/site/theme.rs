@@ -19,10 +19,11 @@ const TEMPLATES: [(&str, &str); 5] = [
 ];
 
 /// Static assets copied to `assets/`.
-const ASSETS: [(&str, &str); 3] = [
+const ASSETS: [(&str, &str); 4] = [
     ("opsbook.css", include_str!("../../theme/opsbook.css")),
     ("opsbook.js", include_str!("../../theme/opsbook.js")),
     ("theme.js", include_str!("../../theme/theme.js")),
+    ("go.js", include_str!("../../theme/go.js")),
 ];
 
 /// Generated assets a theme folder may also override.

@@ -1,6 +1,7 @@
 //! Integration tests: one binary over fixture books, the seed, the public corpus and the CLI.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
+mod alerts;
 mod attacks;
 mod book_root;
 mod browser;

@@ -1,0 +1,186 @@
+//! From alert to runbook: `check --alerts` over Prometheus rule files and PrometheusRule
+//! manifests, `/go?alert=` in the console, `go.html` in the static site.
+
+use std::path::Path;
+
+use axum::body::Body;
+use axum::http::{StatusCode, header};
+use serde_json::Value;
+
+use crate::common::*;
+use crate::serve::{app, authed, call, get};
+
+/// A book published at https://runbooks.example.com/ whose rules are the fixtures.
+fn alert_book() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |rel: &str, text: &str| {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "book.toml",
+        "[book]\nsrc = \"runbooks\"\n[opsbook]\nsite-url = \"https://runbooks.example.com/\"\nalerts = [\"alerts\"]\n",
+    );
+    write(
+        "runbooks/db/failover.md",
+        "---\nalerts: [DatabaseDown, DatabaseGone]\n---\n# Failover\n\n## Promote\n\n```bash {name=promote}\necho promote <pod-name> in $NAMESPACE\n```\n",
+    );
+    write("runbooks/api.md", "# API\n\n## Latency\n\n```bash\ncurl -s http://localhost/healthz\n```\n");
+    let fixtures = repo().join("tests/fixtures/alerts");
+    for name in ["rules.yml", "prometheusrule.yaml"] {
+        std::fs::create_dir_all(dir.path().join("alerts")).unwrap();
+        std::fs::copy(fixtures.join(name), dir.path().join("alerts").join(name)).unwrap();
+    }
+    dir
+}
+
+fn check_json(dir: &Path, extra: &[&str]) -> (i32, Vec<Value>) {
+    let mut args = vec!["check", "--format", "json", "--no-shellcheck"];
+    args.extend_from_slice(extra);
+    let output = opsbook(&args, dir);
+    let value: Value =
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&output.stderr)));
+    (output.status.code().unwrap(), value["diagnostics"].as_array().unwrap().clone())
+}
+
+#[test]
+fn check_alerts_finds_missing_runbooks_broken_urls_and_unknown_alerts() {
+    let dir = alert_book();
+    let (code, found) = check_json(dir.path(), &[]);
+    assert_eq!(code, 1, "a broken runbook_url is an error: {found:#?}");
+    let alerts: Vec<(String, String, u64, String)> = found
+        .iter()
+        .filter(|d| d["rule"].as_str().unwrap().starts_with("alert-"))
+        .map(|d| {
+            let file = d["file"].as_str().unwrap();
+            let file = file.rsplit('/').next().unwrap().to_owned();
+            (
+                d["rule"].as_str().unwrap().to_owned(),
+                file,
+                d["line"].as_u64().unwrap(),
+                d["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        alerts,
+        [
+            (
+                "alert-runbook-url".to_owned(),
+                "rules.yml".to_owned(),
+                13,
+                "alert `DatabaseMoved` points at `https://runbooks.example.com/db/moved-away.html`: the book has no page `db/moved-away.html`".to_owned()
+            ),
+            (
+                "alert-runbook-url".to_owned(),
+                "rules.yml".to_owned(),
+                17,
+                "alert `DatabaseBadAnchor` points at `https://runbooks.example.com/db/failover.html#no-such-step`: `db/failover.html` has no anchor `#no-such-step`".to_owned()
+            ),
+            (
+                "alert-without-runbook".to_owned(),
+                "rules.yml".to_owned(),
+                21,
+                "alert `DatabaseSlow` has no `runbook_url` annotation".to_owned()
+            ),
+            (
+                "alert-unknown".to_owned(),
+                "failover.md".to_owned(),
+                2,
+                "the front matter names alert `DatabaseGone`, which no rule file given defines".to_owned()
+            ),
+        ]
+    );
+    // `--alerts` names the files instead; a missing one is an input error.
+    let (_, found) = check_json(dir.path(), &["--alerts", "alerts/prometheusrule.yaml"]);
+    assert!(found.iter().all(|d| d["rule"] != "alert-runbook-url"), "{found:#?}");
+    assert!(
+        found.iter().any(|d| d["rule"] == "alert-unknown" && d["message"].as_str().unwrap().contains("DatabaseDown"))
+    );
+    let missing = opsbook(&["check", "--alerts", "nope.yml"], dir.path());
+    assert_eq!(missing.status.code(), Some(2));
+    // A rule file that is not YAML is an error naming its line.
+    std::fs::write(dir.path().join("alerts/broken.yml"), "groups:\n  - name: x\n    rules: [\n").unwrap();
+    let (code, found) = check_json(dir.path(), &[]);
+    assert_eq!(code, 1);
+    assert!(found.iter().any(|d| d["rule"] == "alert-rules" && d["file"].as_str().unwrap().ends_with("broken.yml")));
+}
+
+#[test]
+fn the_fixture_rule_files_pass_promtool() {
+    let Some(promtool) = which("promtool") else { return };
+    let fixtures = repo().join("tests/fixtures/alerts");
+    let output = std::process::Command::new(&promtool)
+        .arg("check")
+        .arg("rules")
+        .arg(fixtures.join("rules.yml"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}{}", text(&output.stdout), text(&output.stderr));
+    // A PrometheusRule's `spec` is a rule file: each document's, checked alone.
+    let manifest = std::fs::read_to_string(fixtures.join("prometheusrule.yaml")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    for (index, document) in manifest.split("\n---\n").enumerate() {
+        let spec: Vec<&str> = document.lines().skip_while(|l| *l != "spec:").skip(1).collect();
+        let rules: String = spec.iter().map(|l| format!("{}\n", l.strip_prefix("  ").unwrap_or(l))).collect();
+        let file = tmp.path().join(format!("spec-{index}.yml"));
+        std::fs::write(&file, rules).unwrap();
+        let output = std::process::Command::new(&promtool).arg("check").arg("rules").arg(&file).output().unwrap();
+        assert!(output.status.success(), "{}{}", text(&output.stdout), text(&output.stderr));
+    }
+}
+
+/// A program on PATH; None (a printed notice, a failure in CI) when missing.
+fn which(name: &str) -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.is_file()));
+    match found {
+        Some(path) => Some(path),
+        None => skip(&format!("`{name}` (Debian's `prometheus` package)")),
+    }
+}
+
+#[test]
+fn go_opens_the_alerts_runbook_with_its_labels_as_inputs() {
+    let dir = alert_book();
+    let app = app(dir.path());
+    let go = |query: &str| call(&app, authed(get(&format!("/go?{query}"))).body(Body::empty()).unwrap());
+    // By front matter; labels fill inputs of the same name (case and `_`/`-` aside), encoded.
+    let (status, headers, _) = go("alert=DatabaseDown&label.pod_name=api-7f9&label.namespace=prod%22%3E&label.other=x");
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        headers[header::LOCATION],
+        "/db/failover.html?var.pod-name=api-7f9&var.NAMESPACE=prod%22%3E&var.other=x"
+    );
+    // By the rule's runbook_url under the site, anchor kept.
+    let (status, headers, _) = go("alert=ApiLatency");
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/api.html#latency");
+    // Unknown: a plain answer naming what the book answers.
+    let (status, headers, body) = go("alert=%3Cscript%3E");
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(headers[header::CONTENT_TYPE], "text/plain; charset=utf-8");
+    assert!(body.contains("No runbook answers alert `<script>`") && body.contains("DatabaseDown"), "{body}");
+    assert_eq!(go("label.x=1").0, StatusCode::BAD_REQUEST);
+    // Not without the token.
+    assert_eq!(call(&app, get("/go?alert=DatabaseDown").body(Body::empty()).unwrap()).0, StatusCode::UNAUTHORIZED);
+}
+
+#[test]
+fn the_static_site_has_go_html_over_alerts_json() {
+    let dir = alert_book();
+    let output = opsbook(&["build", "--dest-dir", "site"], dir.path());
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let links: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("site/alerts.json")).unwrap()).unwrap();
+    assert_eq!(links["alerts"]["DatabaseDown"]["page"], "db/failover.html");
+    assert_eq!(links["alerts"]["DatabaseDown"]["inputs"], serde_json::json!(["pod-name", "NAMESPACE"]));
+    assert_eq!(links["alerts"]["ApiLatency"]["anchor"], "latency");
+    assert!(links["alerts"].get("DatabaseMoved").is_none(), "a URL leading nowhere leads nowhere");
+    let script = std::fs::read_to_string(dir.path().join("site/alerts.js")).unwrap();
+    assert!(script.starts_with("window.OPSBOOK_ALERTS = {"));
+    let go = std::fs::read_to_string(dir.path().join("site/go.html")).unwrap();
+    assert!(go.contains("<script src=\"alerts.js\"></script><script src=\"assets/go.js\"></script>"));
+    assert!(dir.path().join("site/assets/go.js").is_file());
+}
