@@ -166,6 +166,19 @@ pub fn describe(event: &Event, runs: &[ExportedRun<'_>]) -> String {
             one_line(&skipped.runbook),
             one_line(&skipped.reason)
         ),
+        EventKind::Alert(notice) => {
+            let names: Vec<String> = notice.alerts.iter().map(|a| format!("`{}`", one_line(a))).collect();
+            let count = if notice.count > 1 { format!(" ({} alerts)", notice.count) } else { String::new() };
+            let summary = notice.summary.as_deref().map(|s| format!(": {}", one_line(s))).unwrap_or_default();
+            let labels: Vec<String> = notice
+                .labels
+                .iter()
+                .filter(|(k, _)| k.as_str() != "alertname")
+                .map(|(k, v)| format!("{}={}", one_line(k), one_line(v)))
+                .collect();
+            let labels = if labels.is_empty() { String::new() } else { format!(" [{}]", labels.join(", ")) };
+            format!("Alert {} {}{count}{summary}{labels}", names.join(", "), one_line(&notice.status))
+        }
         EventKind::Closed => "Incident closed".to_owned(),
     }
 }

@@ -36,6 +36,7 @@ type ApiResult<T> = Result<T, ApiError>;
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/go", get(go))
+        .route("/api/alerts", post(super::alerts::receive))
         .route("/api/book", get(book_info))
         .route("/api/sessions", get(list_sessions).post(create_session))
         .route("/api/sessions/{id}", get(session_state))

@@ -7,6 +7,7 @@
 //! must be a loopback name, and state-changing requests need a matching Origin or the token
 //! header.
 
+mod alerts;
 mod api;
 mod auth;
 mod error;

@@ -293,6 +293,8 @@ pub enum EventKind {
     },
     /// A responder decided a step does not apply this time (or was done another way).
     StepSkipped(StepSkipped),
+    /// Alertmanager said a group of alerts is firing, or resolved.
+    Alert(Box<AlertNotice>),
     Closed,
 }
 
@@ -310,6 +312,7 @@ impl EventKind {
             EventKind::RunCancelled(_) => "run-cancelled",
             EventKind::RunInterrupted { .. } => "run-interrupted",
             EventKind::StepSkipped(_) => "step-skipped",
+            EventKind::Alert(_) => "alert",
             EventKind::Closed => "closed",
         }
     }
@@ -334,6 +337,25 @@ impl EventKind {
             _ => None,
         }
     }
+}
+
+/// What Alertmanager sent about a group of alerts (`POST /api/alerts`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertNotice {
+    /// `firing` or `resolved`.
+    pub status: String,
+    /// Alertmanager's key of the group: the same group joins the same open session.
+    pub group_key: String,
+    /// The alerts' names, each once.
+    pub alerts: Vec<String>,
+    /// How many alerts the group holds.
+    pub count: usize,
+    /// The labels all of them share.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// The `summary` (else `description`) annotation they share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
 }
 
 /// A step skipped, and why.

@@ -184,3 +184,148 @@ fn the_static_site_has_go_html_over_alerts_json() {
     assert!(go.contains("<script src=\"alerts.js\"></script><script src=\"assets/go.js\"></script>"));
     assert!(dir.path().join("site/assets/go.js").is_file());
 }
+
+/// A free port on 127.0.0.1.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Polls `probe` every 100 ms for at most `seconds`.
+fn wait_for<T>(seconds: u64, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while std::time::Instant::now() < deadline {
+        if let Some(found) = probe() {
+            return Some(found);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    None
+}
+
+#[test]
+fn a_real_alertmanager_opens_the_session_and_resolves_it() {
+    let Some(alertmanager) = which("prometheus-alertmanager").or_else(|| which("alertmanager")) else { return };
+    let dir = alert_book();
+    let server = crate::serve::Server::start_with(dir.path(), &[("OPSBOOK_RESPONDER", "oncall@test")]);
+    let am_port = free_port();
+    let am_dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        am_dir.path().join("alertmanager.yml"),
+        format!(
+            "route:\n  receiver: opsbook\n  group_by: [alertname]\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n\
+             receivers:\n  - name: opsbook\n    webhook_configs:\n      - url: {}/api/alerts\n        send_resolved: true\n\
+             \x20       http_config:\n          authorization:\n            type: Bearer\n            credentials: {}\n",
+            server.base, server.token
+        ),
+    )
+    .unwrap();
+    let child = std::process::Command::new(alertmanager)
+        .arg(format!("--config.file={}", am_dir.path().join("alertmanager.yml").display()))
+        .arg(format!("--storage.path={}", am_dir.path().join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{am_port}"))
+        .arg("--cluster.listen-address=")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(am_dir.path().join("alertmanager.log")).unwrap())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let child = Kill(child);
+    let am = format!("http://127.0.0.1:{am_port}");
+    let ready =
+        wait_for(20, || ureq::get(&format!("{am}/-/ready")).call().ok().filter(|r| r.status() == 200).map(|_| ()));
+    let log = || std::fs::read_to_string(am_dir.path().join("alertmanager.log")).unwrap_or_default();
+    assert!(ready.is_some(), "alertmanager did not start: {}", log());
+    let post_alert = |ends: Option<&str>| {
+        let mut alert = serde_json::json!({
+            "labels": {"alertname": "DatabaseDown", "severity": "critical", "namespace": "prod", "pod_name": "api-7f9"},
+            "annotations": {"summary": "PostgreSQL db-1 is down"},
+            "startsAt": "2020-01-01T00:00:00Z",
+        });
+        if let Some(ends) = ends {
+            alert["endsAt"] = Value::String(ends.to_owned());
+        }
+        let response = ureq::post(&format!("{am}/api/v2/alerts")).send_json(serde_json::json!([alert])).unwrap();
+        assert_eq!(response.status(), 200);
+    };
+    post_alert(None);
+    let session = wait_for(30, || {
+        let sessions = server.get_json("/api/sessions");
+        sessions.as_array().unwrap().iter().find(|s| s["title"] == "DatabaseDown: PostgreSQL db-1 is down").cloned()
+    });
+    let Some(session) = session else { panic!("no session opened; alertmanager said: {}", log()) };
+    assert_eq!(session["severity"], "SEV1", "`severity: critical` is the most severe level");
+    let id = session["id"].as_str().unwrap().to_owned();
+    let state = server.get_json(&format!("/api/sessions/{id}"));
+    assert_eq!(state["inputs"]["NAMESPACE"], "prod", "labels fill the inputs of the same name: {}", state["inputs"]);
+    assert_eq!(state["inputs"]["pod-name"], "api-7f9");
+    // Resolved: an event on the same session's timeline, no new session.
+    post_alert(Some("2020-01-01T00:01:00Z"));
+    let resolved = wait_for(30, || {
+        let state = server.get_json(&format!("/api/sessions/{id}"));
+        let timeline = state["timeline"].as_array().unwrap().clone();
+        timeline
+            .iter()
+            .any(|e| e["description"].as_str().is_some_and(|t| t.contains("Alert `DatabaseDown` resolved")))
+            .then_some(timeline)
+    });
+    drop(child);
+    let timeline = resolved.unwrap_or_else(|| panic!("no resolved event; alertmanager said: {}", log()));
+    assert!(
+        timeline.iter().any(|e| e["description"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Alert `DatabaseDown` firing: PostgreSQL db-1 is down"))),
+        "{timeline:#?}"
+    );
+    let sessions = server.get_json("/api/sessions");
+    assert_eq!(
+        sessions
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["title"].as_str().unwrap().starts_with("DatabaseDown"))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn the_webhook_takes_only_what_alertmanager_sends_and_the_token() {
+    let dir = alert_book();
+    let app = app(dir.path());
+    let hook = |body: &str| {
+        call(
+            &app,
+            authed(crate::serve::post("/api/alerts"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_owned()))
+                .unwrap(),
+        )
+    };
+    let (status, _, body) = hook(
+        r#"{"status":"firing","groupKey":"g","commonLabels":{"alertname":"X","severity":"warning","BASH_ENV":"/tmp/x","token":"s3cret"},"alerts":[{"labels":{"alertname":"X"}}]}"#,
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = serde_json::from_str::<Value>(&body).unwrap()["session_id"].as_str().unwrap().to_owned();
+    let (status, _, body) = hook(r#"{"status":"firing","groupKey":"g","alerts":[{"labels":{"alertname":"X"}}]}"#);
+    assert_eq!(status, StatusCode::OK, "the same group joins its session: {body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["session_id"], id.as_str());
+    let (status, _, _) = hook(r#"{"status":"resolved","groupKey":"other","alerts":[{"labels":{"alertname":"Y"}}]}"#);
+    assert_eq!(status, StatusCode::OK, "a resolved group no session holds records nothing");
+    assert_eq!(hook(r#"{"status":"pending","alerts":[]}"#).0, StatusCode::BAD_REQUEST);
+    assert_eq!(hook(r#"{"status":"firing","alerts":[{"labels":{}}]}"#).0, StatusCode::BAD_REQUEST);
+    assert_eq!(hook("not json").0, StatusCode::BAD_REQUEST);
+    // Without the token: 401.
+    let anonymous = crate::serve::post("/api/alerts").header(header::CONTENT_TYPE, "application/json");
+    assert_eq!(call(&app, anonymous.body(Body::from("{}")).unwrap()).0, StatusCode::UNAUTHORIZED);
+    // Labels a shell acts on, or secret-named ones, are no session values.
+    let (_, _, state) = call(&app, authed(get(&format!("/api/sessions/{id}"))).body(Body::empty()).unwrap());
+    let state: Value = serde_json::from_str(&state).unwrap();
+    assert_eq!(state["session"]["severity"], "SEV3");
+    assert!(state["inputs"].get("token").is_none() && state["inputs"].get("BASH_ENV").is_none(), "{}", state["inputs"]);
+}
