@@ -29,8 +29,45 @@ pub struct Args {
     /// Open the console on this session.
     #[arg(long)]
     pub session: Option<String>,
+    /// Keep the token in this file (created, private, when missing): the same token across
+    /// restarts, for Alertmanager's `credentials_file` and other callers of the API.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+/// The token kept in `file`: read when it exists (it must be a long random word), else made and
+/// written with owner-only permissions.
+fn token_from(file: &std::path::Path) -> Result<String, InputError> {
+    match std::fs::read_to_string(file) {
+        Ok(text) => {
+            let token = text.trim().to_owned();
+            let random_enough =
+                token.len() >= 32 && token.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
+            if random_enough {
+                Ok(token)
+            } else {
+                Err(InputError(format!(
+                    "`{}` must hold a token of at least 32 letters, digits, `-` or `_`; remove it to have one made",
+                    file.display()
+                )))
+            }
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            use std::os::unix::fs::OpenOptionsExt;
+            let token = uuid::Uuid::new_v4().simple().to_string();
+            let mut out = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(file)
+                .map_err(|err| InputError(format!("cannot create `{}`: {err}", file.display())))?;
+            writeln!(out, "{token}").map_err(|err| InputError(format!("cannot write `{}`: {err}", file.display())))?;
+            Ok(token)
+        }
+        Err(err) => Err(InputError(format!("cannot read `{}`: {err}", file.display()))),
+    }
 }
 
 pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
@@ -51,9 +88,10 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
         store.session(id)?;
     }
     let cwd = std::env::current_dir()?;
+    let token = args.token_file.as_deref().map(token_from).transpose()?;
     // The site is built before the runtime starts: its search indexer drives a runtime of its own.
     let (app, shutdown) =
-        App::new(book, store, AppOptions { token: None, allow_remote: args.allow_remote, site_dir: None, cwd })?;
+        App::new(book, store, AppOptions { token, allow_remote: args.allow_remote, site_dir: None, cwd })?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.bind, args.port))

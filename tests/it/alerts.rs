@@ -329,3 +329,34 @@ fn the_webhook_takes_only_what_alertmanager_sends_and_the_token() {
     assert_eq!(state["session"]["severity"], "SEV3");
     assert!(state["inputs"].get("token").is_none() && state["inputs"].get("BASH_ENV").is_none(), "{}", state["inputs"]);
 }
+
+#[test]
+fn a_token_file_keeps_the_consoles_token_across_restarts() {
+    use std::io::BufRead;
+    let dir = alert_book();
+    let token_file = dir.path().join("token");
+    let start = || {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_opsbook"))
+            .args(["serve", "--port", "0", "--token-file", token_file.to_str().unwrap()])
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+        line.trim().split("token=").nth(1).unwrap_or_default().to_owned()
+    };
+    let first = start();
+    assert_eq!(first.len(), 32);
+    assert_eq!(std::fs::read_to_string(&token_file).unwrap().trim(), first);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(start(), first, "the same token after a restart");
+    std::fs::write(&token_file, "short\n").unwrap();
+    let refused = opsbook(&["serve", "--port", "0", "--token-file", "token"], dir.path());
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(text(&refused.stderr).contains("at least 32"), "{}", text(&refused.stderr));
+}
