@@ -149,6 +149,8 @@ pub struct OpsbookConfig {
     /// Prometheus rule files (or folders of them), relative to `book.toml`: what `check`
     /// reads when `--alerts` is not given, and what `/go?alert=` and `go.html` follow.
     pub alerts: Vec<PathBuf>,
+    /// Webhooks told about session events (`[[opsbook.notify]] url, format, events`).
+    pub notify: Vec<crate::notify::Target>,
 }
 
 /// `[opsbook.check]`.
@@ -175,6 +177,7 @@ impl Default for OpsbookConfig {
             aliases: BTreeMap::new(),
             site_url: None,
             alerts: Vec::new(),
+            notify: Vec::new(),
         }
     }
 }
@@ -436,6 +439,23 @@ impl Config {
                     "opsbook.site-url",
                     format!(
                         "`{url}` is not a web address; write where the site is published, such as \"https://runbooks.example.com/\""
+                    ),
+                );
+            }
+        }
+        for target in &self.opsbook.notify {
+            if !(target.url.starts_with("https://") || target.url.starts_with("http://")) {
+                return fail(
+                    "opsbook.notify",
+                    "a `[[opsbook.notify]]` url must start with https:// (or http://)".to_owned(),
+                );
+            }
+            if let Some(unknown) = target.events.iter().find(|e| !crate::notify::EVENTS.contains(&e.as_str())) {
+                return fail(
+                    "opsbook.notify",
+                    format!(
+                        "`{unknown}` is no notification event; the events are {}",
+                        crate::notify::EVENTS.join(", ")
                     ),
                 );
             }

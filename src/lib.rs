@@ -18,6 +18,7 @@ pub(crate) mod listing;
 pub mod load;
 pub(crate) mod lookup;
 pub mod model;
+pub mod notify;
 pub mod page;
 pub mod parse;
 pub(crate) mod private;

@@ -19,7 +19,11 @@ fn main() -> ExitCode {
             return if err.use_stderr() { ExitCode::from(opsbook::cli::EXIT_INPUT) } else { ExitCode::SUCCESS };
         }
     };
-    match opsbook::cli::run(cli) {
+    let outcome = opsbook::cli::run(cli);
+    // Notifications the command queued get a moment to leave; what does not is kept on disk
+    // for the next opsbook process.
+    opsbook::notify::flush_all(std::time::Duration::from_secs(3));
+    match outcome {
         Ok(code) => code,
         Err(err) if opsbook::cli::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {

@@ -158,6 +158,10 @@
       rows.push(el("div", { class: "bar-row offline", id: "opsbook-offline", role: "status" },
         `Offline: the session store cannot be reached. Runs go on here; ${store.queued} write(s) wait on this machine and are sent when it is back.`));
     }
+    if (store && store.notifications_failing) {
+      rows.push(el("div", { class: "bar-row offline", id: "opsbook-notify-failing", role: "status" },
+        `Notifications: ${store.notifications_failing} (${store.notifications_queued || 0} waiting)`));
+    }
     const responders = view.data.responders || [];
     if (responders.length) {
       rows.push(el("div", { class: "bar-row", id: "opsbook-responders" }, el("strong", {}, "Responders"),

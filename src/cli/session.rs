@@ -113,6 +113,7 @@ pub(super) fn open_store(root: &Path, config: &Config, args: &StoreArgs) -> anyh
     let url = crate::config::Environment::read().store_url(args.store.as_deref(), &config.opsbook, root);
     let store = session::open(url.as_deref(), root)?;
     session::mark_interrupted(store.as_ref())?;
+    let store = crate::notify::Notifying::wrap(store, &config.opsbook.notify, &root.join(".opsbook"))?;
     Ok(store)
 }
 

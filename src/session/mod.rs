@@ -221,7 +221,7 @@ pub enum Change {
 }
 
 /// Whether the store can be reached and how much waits to be written to it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Health {
     /// `sqlite` or `postgres`.
     pub kind: &'static str,
@@ -230,6 +230,16 @@ pub struct Health {
     pub online: bool,
     /// Writes kept on local disk until the store is back.
     pub queued: usize,
+    /// Notifications waiting to be delivered (`[[opsbook.notify]]`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub notifications_queued: usize,
+    /// The last delivery that failed, while it is not yet delivered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notifications_failing: Option<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// One recorded event.

@@ -1199,6 +1199,7 @@ impl SessionStore for PgStore {
             location: self.shared.location.clone(),
             online: queued == 0 && self.shared.reachable.load(Ordering::SeqCst),
             queued,
+            ..Health::default()
         }
     }
 }

@@ -362,6 +362,6 @@ impl SessionStore for SqliteStore {
     }
 
     fn health(&self) -> Health {
-        Health { kind: "sqlite", location: self.path.display().to_string(), online: true, queued: 0 }
+        Health { kind: "sqlite", location: self.path.display().to_string(), online: true, ..Health::default() }
     }
 }

@@ -360,3 +360,90 @@ fn a_token_file_keeps_the_consoles_token_across_restarts() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(text(&refused.stderr).contains("at least 32"), "{}", text(&refused.stderr));
 }
+
+/// A receiver of webhook POSTs on 127.0.0.1:`port`: each body it is sent, answered 200.
+fn receiver(port: u16) -> (std::sync::mpsc::Receiver<String>, std::thread::JoinHandle<()>) {
+    use std::io::{BufRead, Read, Write};
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        listener.set_nonblocking(false).unwrap();
+        for stream in listener.incoming().take(20) {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+            if tx.send(String::from_utf8_lossy(&body).into_owned()).is_err() {
+                break;
+            }
+        }
+    });
+    (rx, handle)
+}
+
+#[test]
+fn notifications_reach_a_webhook_that_was_down_and_came_back() {
+    let dir = alert_book();
+    let port = free_port();
+    let toml = std::fs::read_to_string(dir.path().join("book.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("book.toml"),
+        format!(
+            "{toml}[[opsbook.notify]]\nurl = \"http://127.0.0.1:{port}/slack/T0/B0/secret\"\nformat = \"slack\"\n\n\
+             [[opsbook.notify]]\nurl = \"http://127.0.0.1:{port}/json\"\nformat = \"json\"\nevents = [\"closed\"]\n"
+        ),
+    )
+    .unwrap();
+    // The receiver is down: the CLI records the session at once and keeps the notices on disk.
+    let started = std::time::Instant::now();
+    let new = opsbook(&["session", "new", "Checkout is down", "--severity", "SEV2"], dir.path());
+    assert_eq!(new.status.code(), Some(0), "{}", text(&new.stderr));
+    let id = text(&new.stdout).trim().to_owned();
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let stderr = text(&new.stderr);
+    assert!(!stderr.contains("secret"), "the webhook's path is its secret: {stderr}");
+    let queued = rusqlite_count(&dir.path().join(".opsbook/notify.db"));
+    assert_eq!(queued, 1, "the `opened` notice waits on disk");
+    // The receiver is back: the next opsbook process delivers what waited, then its own.
+    let (bodies, _handle) = receiver(port);
+    let closed = opsbook(&["session", "close", &id], dir.path());
+    assert_eq!(closed.status.code(), Some(0), "{}", text(&closed.stderr));
+    let mut got: Vec<String> = Vec::new();
+    while let Ok(body) = bodies.recv_timeout(std::time::Duration::from_secs(10)) {
+        got.push(body);
+        if got.len() == 3 {
+            break;
+        }
+    }
+    assert_eq!(got.len(), 3, "{got:#?}");
+    let slack: Vec<Value> = got.iter().map(|b| serde_json::from_str(b).unwrap()).collect();
+    let texts: Vec<&str> = slack.iter().filter_map(|v| v["text"].as_str()).collect();
+    assert!(
+        texts.iter().any(|t| t.starts_with("[SEV2] Checkout is down — Incident opened: Checkout is down (SEV2) (")),
+        "{texts:#?}"
+    );
+    assert!(
+        texts.iter().any(|t| t.starts_with("[SEV2] Checkout is down — Incident closed: Checkout is down (")),
+        "{texts:#?}"
+    );
+    let json = slack.iter().find(|v| v["version"] == 1).expect("the json target got the close");
+    assert_eq!(json["notification"]["event"], "closed");
+    assert_eq!(json["notification"]["session_id"], id.as_str());
+    assert_eq!(rusqlite_count(&dir.path().join(".opsbook/notify.db")), 0);
+}
+
+fn rusqlite_count(db: &Path) -> i64 {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row("SELECT count(*) FROM notifications", [], |r| r.get(0)).unwrap()
+}
