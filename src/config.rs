@@ -426,10 +426,20 @@ impl Config {
                     ),
                 );
             }
-            if value.trim().is_empty() || value.contains(['\n', '\r', '\0']) {
+            // A program and plain arguments: nothing the shell would read as more than words
+            // (`;`, `&&`, `$(…)`, quotes), so the alias's risk is the program's.
+            let plain = |word: &str| {
+                word.chars().all(|c| {
+                    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | '=' | ':' | ',' | '@' | '%' | '+')
+                })
+            };
+            if value.split_whitespace().next().is_none() || !value.split_whitespace().all(plain) {
                 return fail(
                     "opsbook.aliases",
-                    format!("alias `{name}` must stand for a command on one line, such as \"kubectl\""),
+                    format!(
+                        "alias `{name}` must stand for a program and plain arguments (letters, digits, `-_./=:,@%+`), such as \"kubectl --context prod\"; not `{}`",
+                        crate::line::one_line(value)
+                    ),
                 );
             }
         }

@@ -123,42 +123,52 @@ pub struct Choice {
 }
 
 /// Of `steps` in order, those a run through the runbook takes: tabs are alternatives, so per
-/// group only the steps of one tab, the first whose label (or a part of it, `8.0` in `With PMM ›
-/// 8.0`) is one of `wanted` (any case), else the one `already` says the session went down
-/// (ran or skipped a step of), else the first. Steps outside tabs are all kept. Used by
-/// `opsbook run --all/--from/--resume`; the console's "Continue from here" follows the same rule.
+/// group only one way through it. A way is a leaf tab (`K8s › Helm`); the steps of the tabs it
+/// stands in (`K8s`, common to its inner tabs) come with it. The way taken is the one with the
+/// most of its labels among `wanted` (any case: `--tab 5.7 --tab macOS` takes `5.7 › macOS`),
+/// else the one `already` says the session went down (ran or skipped a step of), else the first.
+/// Steps outside tabs are all kept. Used by `opsbook run --all/--from/--resume`; the console's
+/// "Continue from here" follows the same rule.
 pub fn one_per_group<'s>(
     steps: &[&'s Step],
     wanted: &[String],
     already: impl Fn(&Step) -> bool,
 ) -> (Vec<&'s Step>, Vec<Choice>) {
+    let within = |label: &str, way: &str| label == way || way.starts_with(&format!("{label} › "));
     let mut choices: Vec<Choice> = Vec::new();
     for step in steps {
         let Some(alternative) = &step.alternative else { continue };
         if choices.iter().any(|c| c.group == alternative.group) {
             continue;
         }
-        let labels: Vec<&str> = {
-            let mut labels: Vec<&str> = Vec::new();
-            for s in steps.iter().filter_map(|s| s.alternative.as_ref()).filter(|a| a.group == alternative.group) {
-                if !labels.contains(&s.label.as_str()) {
-                    labels.push(&s.label);
-                }
-            }
-            labels
-        };
-        let matches = |label: &str| {
-            wanted.iter().any(|w| {
-                label.eq_ignore_ascii_case(w.trim())
-                    || label.split(" › ").any(|part| part.eq_ignore_ascii_case(w.trim()))
-            })
-        };
-        let gone_down = steps
+        let in_group: Vec<&Step> = steps
             .iter()
-            .filter(|s| s.alternative.as_ref().is_some_and(|a| a.group == alternative.group) && already(s))
-            .find_map(|s| s.alternative.as_ref().map(|a| a.label.as_str()));
-        let taken = labels.iter().copied().find(|l| matches(l)).or(gone_down).unwrap_or(labels[0]).to_owned();
-        let left_out = labels.iter().filter(|l| **l != taken).map(|l| (*l).to_owned()).collect();
+            .copied()
+            .filter(|s| s.alternative.as_ref().is_some_and(|a| a.group == alternative.group))
+            .collect();
+        let mut labels: Vec<&str> = Vec::new();
+        for s in &in_group {
+            let label = s.alternative.as_ref().map_or("", |a| a.label.as_str());
+            if !labels.contains(&label) {
+                labels.push(label);
+            }
+        }
+        // The ways through: labels no other label stands within.
+        let ways: Vec<&str> = labels
+            .iter()
+            .copied()
+            .filter(|l| !labels.iter().any(|o| o != l && o.starts_with(&format!("{l} › "))))
+            .collect();
+        let score = |way: &str| {
+            way.split(" › ").filter(|part| wanted.iter().any(|w| part.eq_ignore_ascii_case(w.trim()))).count()
+        };
+        let best = ways.iter().copied().map(|w| (score(w), w)).filter(|(s, _)| *s > 0).max_by_key(|(s, _)| *s);
+        let gone_down = in_group.iter().filter(|s| already(s)).find_map(|s| {
+            let label = s.alternative.as_ref().map_or("", |a| a.label.as_str());
+            ways.iter().copied().find(|w| within(label, w))
+        });
+        let taken = best.map(|(_, w)| w).or(gone_down).or(ways.first().copied()).unwrap_or("").to_owned();
+        let left_out = ways.iter().filter(|w| **w != taken).map(|w| (*w).to_owned()).collect();
         choices.push(Choice { group: alternative.group, taken, left_out });
     }
     let kept = steps
@@ -166,7 +176,7 @@ pub fn one_per_group<'s>(
         .copied()
         .filter(|step| match &step.alternative {
             None => true,
-            Some(a) => choices.iter().any(|c| c.group == a.group && c.taken == a.label),
+            Some(a) => choices.iter().any(|c| c.group == a.group && within(&a.label, &c.taken)),
         })
         .collect();
     (kept, choices)

@@ -374,21 +374,30 @@
   // "Continue from here": this step and the ones after it, in order, leaving those done or
   // skipped in the session alone (as `opsbook run --resume SESSION --from STEP`); it stops at
   // the first run that fails or does not start (an input missing, a confirmation declined).
-  // Tabs are alternatives: of each group it takes one tab (progress::one_per_group): the one
-  // clicked in, else the one the session already went down, else the first.
+  // Tabs are alternatives: of each group it takes one way through (progress::one_per_group):
+  // a leaf tab (`K8s › Helm`) with the tabs it stands in; the one clicked in, else the one the
+  // session already went down, else the first.
   async function continueFrom(section) {
     const sections = [...document.querySelectorAll("section.step[data-step]")];
+    const within = (label, way) => label === way || way.startsWith(label + " › ");
+    const ways = new Map();
+    for (const s of sections) {
+      if (!s.dataset.group) continue;
+      const labels = ways.get(s.dataset.group) || [];
+      if (!labels.includes(s.dataset.tab)) labels.push(s.dataset.tab);
+      ways.set(s.dataset.group, labels);
+    }
+    const leaves = (group) => (ways.get(group) || []).filter((l, _, all) => !all.some((o) => o !== l && o.startsWith(l + " › ")));
+    const wayFor = (s) => leaves(s.dataset.group).find((w) => within(s.dataset.tab, w));
     const taken = new Map();
-    if (section.dataset.group) taken.set(section.dataset.group, section.dataset.tab);
+    if (section.dataset.group) taken.set(section.dataset.group, wayFor(section));
     for (const s of sections) {
       const went = s.dataset.state && s.dataset.state !== "not-run";
-      if (s.dataset.group && went && !taken.has(s.dataset.group)) taken.set(s.dataset.group, s.dataset.tab);
+      if (s.dataset.group && went && !taken.has(s.dataset.group)) taken.set(s.dataset.group, wayFor(s));
     }
-    for (const s of sections) {
-      if (s.dataset.group && !taken.has(s.dataset.group)) taken.set(s.dataset.group, s.dataset.tab);
-    }
+    for (const group of ways.keys()) if (!taken.has(group)) taken.set(group, leaves(group)[0]);
     for (const next of sections.slice(sections.indexOf(section))) {
-      if (next.dataset.group && taken.get(next.dataset.group) !== next.dataset.tab) continue;
+      if (next.dataset.group && !within(next.dataset.tab, taken.get(next.dataset.group) || "")) continue;
       if (next.dataset.state === "ok" || next.dataset.state === "skipped") continue;
       const step = state.runbook.steps.find((s) => s.id === next.dataset.step);
       if (!step) continue;

@@ -430,11 +430,15 @@ fn select<'r>(
         (Vec::new(), Vec::new())
     };
     if args.all || from.is_some() || progress.is_some() {
-        if let Some(unknown) = args.tabs.iter().find(|w| {
-            !choices
-                .iter()
-                .any(|c| c.taken.split(" › ").chain([c.taken.as_str()]).any(|l| l.eq_ignore_ascii_case(w.trim())))
-        }) {
+        // A label is unknown when no part of any way through any group is it.
+        let known = |w: &String| {
+            choices.iter().any(|c| {
+                std::iter::once(&c.taken)
+                    .chain(&c.left_out)
+                    .any(|way| way.split(" › ").any(|part| part.eq_ignore_ascii_case(w.trim())))
+            })
+        };
+        if let Some(unknown) = args.tabs.iter().find(|w| !known(w)) {
             let offered: Vec<String> =
                 choices.iter().flat_map(|c| std::iter::once(c.taken.clone()).chain(c.left_out.clone())).collect();
             return Err(InputError(format!(

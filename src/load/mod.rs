@@ -165,6 +165,10 @@ pub fn load_book(root: &Path) -> Result<Book, LoadError> {
             runbooks.push(std::sync::Arc::new(parsed));
         }
     }
+    if layout.kind == LayoutKind::Hugo {
+        // Hugo leaves drafts out of the site it publishes.
+        runbooks.retain(|r| r.front_matter.extra.get("draft") != Some(&serde_json::Value::Bool(true)));
+    }
     layout::sort(&mut layout, &mut runbooks, &boundary, &mut diagnostics);
     same_page_twice(&runbooks, &src, &mut diagnostics);
     Ok(Book { root: root.to_owned(), src, config, runbooks, diagnostics, layout })

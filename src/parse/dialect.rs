@@ -53,6 +53,8 @@ pub(crate) struct Read<'a> {
     pub code_titles: Vec<(usize, String)>,
     /// (0-based line, what was repaired): fence lines that a converter broke (`` ```<br> ``).
     pub repairs: Vec<(usize, String)>,
+    /// (0-based line of a fence, the tabs holding it, outermost first), in line order.
+    pub fence_tabs: Vec<(usize, Vec<usize>)>,
 }
 
 /// A container whose body is indented by four columns (MkDocs admonitions and tabs).
@@ -73,6 +75,8 @@ struct Group {
     /// Labels given by the group (`{{< tabs "Linux" "macOS" >}}`), used in order.
     labels: Vec<String>,
     seen: usize,
+    /// The tab it has open, as an index into `tabs`.
+    open: Option<usize>,
 }
 
 static ADMONITION: LazyLock<Regex> = LazyLock::new(|| {
@@ -80,7 +84,7 @@ static ADMONITION: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 static MKDOCS_TAB: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"^===!?\+?[ \t]+"([^"]*)"[ \t]*$"#).expect("static regex"));
+    LazyLock::new(|| Regex::new(r#"^===(!?)\+?[ \t]+"([^"]*)"[ \t]*$"#).expect("static regex"));
 static HEADING_ATTRIBUTES: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(#{1,6}[ \t].*?)[ \t]*\{:[ \t]*([^}]*)\}[ \t]*$").expect("static regex"));
 /// A line that is only an attribute list (`{: .note }`, `{.power-number}`): it styles the block
@@ -94,7 +98,7 @@ static INLINE_ATTRIBUTES: LazyLock<Regex> =
 /// A fence line with an HTML line break glued to it (pasted from a rich-text editor):
 /// `` ```bash<br> ``, `` ```<br/> ``.
 static FENCE_BREAK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^([ \t]*(?:`{3,}|~{3,})[^`<]*?)[ \t]*(?:<br[ \t]*/?>[ \t]*)+$").expect("static regex")
+    Regex::new(r"(?i)^([ \t]*(?:`{3,}|~{3,})[^`<]*?)[ \t]*(?:<br[ \t]*/?>[ \t]*)+$").expect("static regex")
 });
 static SNIPPET: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^;?-{2,}8<-{2,}").expect("static regex"));
 static DOCUSAURUS_ADMONITION: LazyLock<Regex> =
@@ -159,6 +163,11 @@ fn title_case(kind: &str) -> String {
     chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
 }
 
+/// `text` without up to `columns` columns of leading whitespace.
+fn shifted(text: &str, columns: usize) -> &str {
+    if columns == 0 { text } else { from_column(text, columns) }
+}
+
 /// Columns of leading whitespace (a tab counts to the next multiple of four) and its bytes.
 fn indentation(line: &str) -> (usize, usize) {
     let mut columns = 0;
@@ -197,11 +206,10 @@ struct Fence {
     len: usize,
 }
 
+/// A fence opening on this line. Any indentation: a list item's content may stand deeper than
+/// the four columns CommonMark allows a fence at the top, and this reader does not follow lists.
 fn fence_opener(content: &str) -> Option<Fence> {
-    let (columns, bytes) = indentation(content);
-    if columns > 3 {
-        return None;
-    }
+    let (_, bytes) = indentation(content);
     let rest = &content[bytes..];
     let marker = rest.chars().next().filter(|c| *c == '`' || *c == '~')?;
     let len = rest.chars().take_while(|c| *c == marker).count();
@@ -210,9 +218,8 @@ fn fence_opener(content: &str) -> Option<Fence> {
 }
 
 fn closes(fence: Fence, content: &str) -> bool {
-    let (columns, bytes) = indentation(content);
-    let rest = content[bytes..].trim_end();
-    columns <= 3 && rest.len() >= fence.len && rest.chars().all(|c| c == fence.marker)
+    let rest = content.trim();
+    rest.len() >= fence.len && rest.chars().all(|c| c == fence.marker)
 }
 
 /// Reads `source` in `dialect`. Borrowed unchanged when nothing in it needed rewriting.
@@ -226,16 +233,23 @@ pub(crate) fn read(source: &str, dialect: Dialect) -> Read<'_> {
             None => raw.strip_suffix('\n').map_or((raw, ""), |line| (line, "\n")),
         };
         let repaired;
-        let line = match FENCE_BREAK.captures(line) {
+        // A fence line with `<br>` glued on opens a block where no block is open; inside one it
+        // closes it only when the opening fence was repaired too (the same converter's damage):
+        // else it is text of the block, as CommonMark reads it.
+        let repairable = reader.fence.is_none() || reader.fence_repaired;
+        let line = match FENCE_BREAK.captures(line).filter(|_| repairable && !reader.front_matter) {
             Some(found) => {
-                reader.repairs.push((index, format!("`{}` is a fence with `<br>` after it", line.trim())));
+                let shown: String = line.trim().chars().take(80).collect();
+                reader.repairs.push((index, format!("`{shown}` is a fence with `<br>` after it")));
                 repaired = found[1].to_owned();
                 changed = true;
+                reader.repairing = true;
                 repaired.as_str()
             }
             None => line,
         };
         let rewritten = reader.line(index, line);
+        reader.repairing = false;
         changed |= rewritten != line;
         out.push_str(&rewritten);
         out.push_str(eol);
@@ -246,6 +260,7 @@ pub(crate) fn read(source: &str, dialect: Dialect) -> Read<'_> {
         tabs: reader.tabs,
         code_titles: reader.code_titles,
         repairs: reader.repairs,
+        fence_tabs: reader.fence_tabs,
     }
 }
 
@@ -254,15 +269,23 @@ struct Reader {
     dialect: Dialect,
     containers: Vec<Container>,
     fence: Option<Fence>,
+    /// The open fence was repaired (`` ```bash<br> ``).
+    fence_repaired: bool,
+    /// The line being read was repaired.
+    repairing: bool,
+    /// MDX: the open fence was indented four or more columns (MDX has no indented code, so it
+    /// is a fence): the columns taken off its lines.
+    mdx_shift: usize,
     tabs: Vec<Tab>,
+    /// (0-based line of a fence, the tabs holding it).
+    fence_tabs: Vec<(usize, Vec<usize>)>,
     code_titles: Vec<(usize, String)>,
     repairs: Vec<(usize, String)>,
     pending_code_title: Option<String>,
     groups: u32,
-    /// Explicit groups (`<Tabs>`, `{{< tabs >}}`, `{% tabs %}`), innermost last.
+    /// Explicit groups (`<Tabs>`, `{{< tabs >}}`, `{% tabs %}`), innermost last, each with the
+    /// tab it has open.
     explicit: Vec<Group>,
-    /// The tab an explicit group has open: index into `tabs`.
-    open_tab: Option<usize>,
     /// MkDocs: the group the last closed `===` tab belonged to, at its indentation, while only
     /// blank lines follow it.
     mkdocs_group: Option<(usize, u32)>,
@@ -279,8 +302,13 @@ struct Reader {
 
 #[derive(Debug, Clone)]
 enum Continued {
-    /// An import/export statement: open brackets still to close.
-    Statement(i32),
+    /// An MDX import/export (ESM) block: it runs to the next blank line.
+    Statement,
+    /// An MDX expression (`{/* … */}`, `{cond && (…)}`) spread over lines: braces still open,
+    /// and where the scan stands (inside a comment or a string).
+    Expression { depth: i32, scan: BraceScan },
+    /// `{% comment %}` … `{% endcomment %}`.
+    LiquidComment,
     /// A JSX tag spread over lines (`<TabItem\n value="x"\n label="Linux">`): its text so far
     /// (the first 4 KiB, enough for its attributes) and where the scan for its end stands.
     Jsx(String, TagScan),
@@ -328,17 +356,29 @@ impl Reader {
                 self.tabs[tab].last = index;
             }
         }
-        if let Some(tab) = self.open_tab {
-            self.tabs[tab].last = index;
+        for group in &self.explicit {
+            if let Some(tab) = group.open {
+                self.tabs[tab].last = index;
+            }
         }
         if blank {
             // An unfinished import, JSX tag or ERB tag ends at a blank line (as an MDX ESM
-            // block does): a malformed one never swallows the rest of the file.
-            self.continued = None;
+            // block does); an MDX comment or expression, or a Liquid comment, does not.
+            if !matches!(self.continued, Some(Continued::Expression { .. } | Continued::LiquidComment)) {
+                self.continued = None;
+            }
             return if self.containers.is_empty() { line.to_owned() } else { prefix };
         }
         let ends_code_tab = self.raw_code_tab && content.trim_start().starts_with("{{") && content.contains("/tab");
         if let (Some(fence), false) = (self.fence, ends_code_tab) {
+            if self.mdx_shift > 0 {
+                let content = shifted(content, self.mdx_shift);
+                if closes(fence, content) {
+                    self.fence = None;
+                    self.mdx_shift = 0;
+                }
+                return content.to_owned();
+            }
             if closes(fence, content) {
                 self.fence = None;
             }
@@ -352,14 +392,39 @@ impl Reader {
         match rewritten {
             Some(text) => format!("{prefix}{text}"),
             None => {
-                if let Some(fence) = fence_opener(content) {
-                    self.fence = Some(fence);
-                    if let Some(title) = self.pending_code_title.take() {
-                        self.code_titles.push((index, title));
+                let opened = fence_opener(content);
+                // MDX has no indented code: a fence indented four columns or more is a fence, moved
+                // to where CommonMark reads it as one (at the top, outside lists).
+                let (columns, _) = indentation(content);
+                let shift = if opened.is_some() && self.dialect.mdx && self.containers.is_empty() && columns > 3 {
+                    columns - 3
+                } else {
+                    0
+                };
+                if let Some(fence) = opened {
+                    self.open_fence(index, fence);
+                    self.mdx_shift = shift;
+                    if shift > 0 {
+                        return shifted(content, shift).to_owned();
                     }
                 }
                 self.join(&prefix, line, content)
             }
+        }
+    }
+
+    /// A fence opens at line `index`: its title, the tabs holding it.
+    fn open_fence(&mut self, index: usize, fence: Fence) {
+        self.fence = Some(fence);
+        self.fence_repaired = self.repairing;
+        if let Some(title) = self.pending_code_title.take() {
+            self.code_titles.push((index, title));
+        }
+        let mut holding: Vec<usize> = self.containers.iter().filter_map(|c| c.tab).collect();
+        holding.extend(self.explicit.iter().filter_map(|g| g.open));
+        if !holding.is_empty() {
+            holding.sort_by_key(|t| self.tabs[*t].first);
+            self.fence_tabs.push((index, holding));
         }
     }
 
@@ -405,17 +470,22 @@ impl Reader {
                 None => title_case(&found[1]),
             };
             self.containers.push(Container { indent: columns, quote: true, tab: None });
-            return Some(if title.is_empty() { format!("{indent}>") } else { format!("{indent}> **{title}**") });
+            return Some(if title.is_empty() {
+                format!("{indent}>")
+            } else {
+                format!("{indent}> **{}**", escape(&title))
+            });
         }
         if let Some(found) = MKDOCS_TAB.captures(trimmed) {
+            // `===!` starts a new set of tabs even right after another.
             let group = match self.mkdocs_group.take() {
-                Some((at, group)) if at == columns => group,
+                Some((at, group)) if at == columns && found[1].is_empty() => group,
                 _ => self.new_group(),
             };
-            let label = label(&found[1]);
+            let label = label(&found[2]);
             self.tabs.push(Tab { group, label: label.clone(), first: index, last: index });
             self.containers.push(Container { indent: columns, quote: false, tab: Some(self.tabs.len() - 1) });
-            return Some(format!("{indent}-   **{label}**"));
+            return Some(format!("{indent}-   **{}**", escape(&label)));
         }
         if let Some(found) = HEADING_ATTRIBUTES.captures(trimmed) {
             return Some(format!("{indent}{} {{{}}}", &found[1], found[2].trim()));
@@ -427,7 +497,7 @@ impl Reader {
             let kind = found.get(1).map(|k| title_case(k.as_str()));
             let title = found.get(2).or(found.get(3)).map(|t| t.as_str().trim().to_owned()).filter(|t| !t.is_empty());
             return Some(match (kind, title) {
-                (_, Some(title)) => format!("{indent}**{title}**"),
+                (_, Some(title)) => format!("{indent}**{}**", escape(&title)),
                 (Some(kind), None) => format!("{indent}**{kind}**"),
                 (None, None) => String::new(),
             });
@@ -473,10 +543,22 @@ impl Reader {
 
     fn continue_construct(&mut self, index: usize, continued: Continued, trimmed: &str) -> String {
         match continued {
-            Continued::Statement(open) => {
-                let open = open + brackets(trimmed);
-                if open > 0 || trimmed.ends_with([',', '(', '{', '[']) {
-                    self.continued = Some(Continued::Statement(open));
+            // An ESM block runs to the next blank line, whatever it holds (a template literal
+            // with a fence inside is JavaScript).
+            Continued::Statement => {
+                self.continued = Some(Continued::Statement);
+                String::new()
+            }
+            Continued::Expression { mut depth, mut scan } => {
+                depth += scan.braces(trimmed);
+                if depth > 0 {
+                    self.continued = Some(Continued::Expression { depth, scan });
+                }
+                String::new()
+            }
+            Continued::LiquidComment => {
+                if !LIQUID.captures_iter(trimmed).any(|c| c[1].eq_ignore_ascii_case("endcomment")) {
+                    self.continued = Some(Continued::LiquidComment);
                 }
                 String::new()
             }
@@ -511,7 +593,7 @@ impl Reader {
         pattern.replace_all(line, "").trim().is_empty()
     }
 
-    fn open_explicit_tab(&mut self, index: usize, label: Option<String>) {
+    fn open_explicit_tab(&mut self, index: usize, given: Option<String>) {
         self.close_explicit_tab(index);
         if self.explicit.is_empty() {
             // A tab outside any group: a group of its own.
@@ -519,23 +601,25 @@ impl Reader {
             self.explicit.push(Group { number, ..Group::default() });
         }
         let group = self.explicit.last_mut().expect("pushed above");
-        let label = label
+        let label = given
+            .map(|l| label(&l))
             .or_else(|| group.labels.get(group.seen).cloned())
             .unwrap_or_else(|| format!("Tab {}", group.seen + 1));
         group.seen += 1;
         self.tabs.push(Tab { group: group.number, label, first: index, last: index });
-        self.open_tab = Some(self.tabs.len() - 1);
+        group.open = Some(self.tabs.len() - 1);
     }
 
+    /// Closes the innermost group's open tab.
     fn close_explicit_tab(&mut self, index: usize) {
-        if let Some(tab) = self.open_tab.take() {
+        if let Some(tab) = self.explicit.last_mut().and_then(|g| g.open.take()) {
             self.tabs[tab].last = index;
         }
     }
 
     fn open_group(&mut self, labels: Vec<String>) {
         let number = self.new_group();
-        self.explicit.push(Group { number, labels, seen: 0 });
+        self.explicit.push(Group { number, labels, seen: 0, open: None });
     }
 
     fn close_group(&mut self, index: usize) {
@@ -570,7 +654,7 @@ impl Reader {
                     self.open_explicit_tab(index, label);
                     // Docsy: a tab with `lang` holds code, not Markdown.
                     if let Some(lang) = attribute(args, "lang") {
-                        self.fence = Some(Fence { marker: '`', len: 3 });
+                        self.open_fence(index, Fence { marker: '`', len: 3 });
                         self.raw_code_tab = true;
                         out = format!("{indent}```{lang}");
                     }
@@ -589,7 +673,7 @@ impl Reader {
                             QUOTED.captures(args).and_then(|c| c.get(1).or(c.get(2))).map(|m| m.as_str().to_owned())
                         })
                         .unwrap_or_else(|| title_case(&name));
-                    out = format!("{indent}**{title}**");
+                    out = format!("{indent}**{}**", escape(&title));
                 }
                 _ => {}
             }
@@ -605,6 +689,7 @@ impl Reader {
             let args = &found[2];
             match name.as_str() {
                 "tabs" => self.open_group(Vec::new()),
+                "comment" if !line.contains("endcomment") => self.continued = Some(Continued::LiquidComment),
                 "endtabs" => self.close_group(index),
                 "tab" => self.open_explicit_tab(index, attribute(args, "title")),
                 "endtab" => self.close_explicit_tab(index),
@@ -616,7 +701,7 @@ impl Reader {
                         "success" => "Tip".to_owned(),
                         other => title_case(other),
                     };
-                    out = format!("{indent}**{title}**");
+                    out = format!("{indent}**{}**", escape(&title));
                 }
                 "code" => self.pending_code_title = attribute(args, "title"),
                 _ => {}
@@ -629,9 +714,16 @@ impl Reader {
     fn mdx(&mut self, index: usize, content: &str, trimmed: &str, indent: &str, depth: usize) -> Option<String> {
         let statement = trimmed.starts_with("import ") || trimmed.starts_with("export ");
         if depth == 0 && !content.starts_with([' ', '\t']) && statement {
-            let open = brackets(trimmed);
-            if open > 0 || trimmed.ends_with([',', '(', '{', '[']) {
-                self.continued = Some(Continued::Statement(open));
+            self.continued = Some(Continued::Statement);
+            return Some(String::new());
+        }
+        // A line that starts an expression (`{/* comment */}`, `{cond && (`): everything to
+        // its closing brace is JavaScript, never Markdown.
+        if trimmed.starts_with('{') {
+            let mut scan = BraceScan::default();
+            let depth = scan.braces(trimmed);
+            if depth > 0 {
+                self.continued = Some(Continued::Expression { depth, scan });
             }
             return Some(String::new());
         }
@@ -644,7 +736,7 @@ impl Reader {
             ["<details", "</details>", "<summary", "<div", "</div>"].iter().any(|t| trimmed.starts_with(t));
         if html_wrapper {
             if let Some(summary) = trimmed.strip_prefix("<summary>").and_then(|s| s.strip_suffix("</summary>")) {
-                return Some(format!("{indent}**{}**", summary.trim()));
+                return Some(format!("{indent}**{}**", escape(summary.trim())));
             }
             if trimmed.starts_with("<details") || trimmed.starts_with("</details") {
                 return Some(String::new());
@@ -668,7 +760,7 @@ impl Reader {
         }
         if trimmed.ends_with('>') {
             let label = self.jsx(index, trimmed);
-            return Some(label.map_or_else(String::new, |label| format!("{indent}**{label}**")));
+            return Some(label.map_or_else(String::new, |label| format!("{indent}**{}**", escape(&label))));
         }
         None
     }
@@ -710,21 +802,49 @@ impl Reader {
     }
 }
 
-/// Open brackets minus closed ones, outside quotes.
-fn brackets(text: &str) -> i32 {
-    let mut depth = 0;
-    let mut quote = None;
-    for c in text.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"' | '`') => quote = Some(c),
-            (None, '{' | '(' | '[') => depth += 1,
-            (None, '}' | ')' | ']') => depth -= 1,
-            _ => {}
+/// Braces of JavaScript read line by line: outside strings and comments (`/* … */`, `//`).
+#[derive(Debug, Clone, Copy, Default)]
+struct BraceScan {
+    quote: Option<char>,
+    comment: bool,
+}
+
+impl BraceScan {
+    /// Opened minus closed braces in `line`.
+    fn braces(&mut self, line: &str) -> i32 {
+        let mut depth = 0;
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            if self.comment {
+                if c == '*' && chars.peek() == Some(&'/') {
+                    chars.next();
+                    self.comment = false;
+                }
+                continue;
+            }
+            match (self.quote, c) {
+                (Some(q), c) if c == q => self.quote = None,
+                (Some(_), '\\') => {
+                    chars.next();
+                }
+                (Some(_), _) => {}
+                (None, '\'' | '"' | '`') => self.quote = Some(c),
+                (None, '/') if chars.peek() == Some(&'*') => {
+                    chars.next();
+                    self.comment = true;
+                }
+                (None, '/') if chars.peek() == Some(&'/') => break,
+                (None, '{') => depth += 1,
+                (None, '}') => depth -= 1,
+                _ => {}
+            }
         }
+        // A string does not run on past its line (but a template literal does).
+        if matches!(self.quote, Some('\'' | '"')) {
+            self.quote = None;
+        }
+        depth
     }
-    depth
 }
 
 /// Where the scan for a JSX tag's closing `>` stands (outside quotes and braces), fed line by
@@ -755,6 +875,36 @@ impl TagScan {
 
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// A template tag inside a code block that chooses lines (`{% if %}`, `{% for %}`, `<% if %>`,
+/// `<% end %>`): the site shows some of the block's lines, and which depends on its build.
+pub(crate) fn is_template_control(line: &str, dialect: Dialect) -> bool {
+    const CONTROL: &[&str] = &[
+        "if",
+        "elsif",
+        "elif",
+        "else",
+        "unless",
+        "case",
+        "when",
+        "for",
+        "endif",
+        "endfor",
+        "endunless",
+        "endcase",
+        "end",
+        "each",
+        "while",
+    ];
+    let liquid = LIQUID.captures_iter(line).any(|c| CONTROL.contains(&c[1].to_ascii_lowercase().as_str()));
+    let erb = dialect.erb
+        && ERB.captures_iter(line).any(|c| {
+            let code = c[2].trim();
+            let first = code.split(|ch: char| !ch.is_alphanumeric() && ch != '_').next().unwrap_or("");
+            CONTROL.contains(&first) || code.contains(".each") || code.ends_with(" do") || code.ends_with(" do |")
+        });
+    liquid || erb
 }
 
 /// A line inside a code block that belongs to the site's templating, not to the code: a

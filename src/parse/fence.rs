@@ -173,11 +173,7 @@ fn apply(out: &mut Info, key: &str, value: Option<&str>) {
         "title" => {
             settings.title = value.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
             // `title="Example Output"`: the block shows what a command printed.
-            if settings
-                .title
-                .as_deref()
-                .is_some_and(|t| t.to_ascii_lowercase().split(|c: char| !c.is_alphanumeric()).any(|w| w == "output"))
-            {
+            if settings.title.as_deref().is_some_and(names_output) {
                 settings.ignore = true;
             }
         }
@@ -186,6 +182,11 @@ fn apply(out: &mut Info, key: &str, value: Option<&str>) {
         _ if is_display_attribute(key) => {}
         _ => settings.unknown.push((key.to_owned(), value.unwrap_or("").to_owned())),
     }
+}
+
+/// A block title that says the block is output (`Example Output`, `Sample output`).
+pub(crate) fn names_output(title: &str) -> bool {
+    title.to_ascii_lowercase().split(|c: char| !c.is_alphanumeric()).any(|w| w == "output")
 }
 
 fn is_display_attribute(key: &str) -> bool {

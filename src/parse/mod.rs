@@ -223,7 +223,7 @@ fn walk_runbook(display_path: &Path, rel_path: &str, source: &str, options: &Par
     // The site's own syntax first (tabs, admonitions, MDX, ERB), line for line.
     let read = dialect::read(source, dialect);
     let source = &*read.text;
-    let marks = Marks { tabs: &read.tabs, code_titles: &read.code_titles, dialect };
+    let marks = Marks { tabs: &read.tabs, fence_tabs: &read.fence_tabs, code_titles: &read.code_titles, dialect };
     let mut diagnostics: Vec<Diagnostic> = read
         .repairs
         .iter()
@@ -325,6 +325,7 @@ struct FencedBlock {
 /// What the dialect set aside for the walk: tabs and block titles by line.
 struct Marks<'m> {
     tabs: &'m [dialect::Tab],
+    fence_tabs: &'m [(usize, Vec<usize>)],
     code_titles: &'m [(usize, String)],
     dialect: Dialect,
 }
@@ -333,8 +334,8 @@ impl Marks<'_> {
     /// The alternative a block at `line` is: the outermost group of tabs holding it (a grid of
     /// nested tabs is one choice), labelled by every tab on the way in (`With PMM › 8.0`).
     fn alternative(&self, line: usize) -> Option<Alternative> {
-        let mut holding: Vec<&dialect::Tab> = self.tabs.iter().filter(|t| t.first <= line && line <= t.last).collect();
-        holding.sort_by_key(|t| (t.first, std::cmp::Reverse(t.last)));
+        let at = self.fence_tabs.binary_search_by_key(&line, |(l, _)| *l).ok()?;
+        let holding: Vec<&dialect::Tab> = self.fence_tabs[at].1.iter().filter_map(|i| self.tabs.get(*i)).collect();
         let outermost = holding.first()?;
         let label = holding.iter().map(|t| t.label.as_str()).collect::<Vec<_>>().join(" › ");
         Some(Alternative { group: outermost.group, label })
@@ -516,7 +517,10 @@ impl<'a> Walk<'a> {
             if block.content.contains('\r') {
                 block.content = block.content.replace("\r\n", "\n");
             }
-            let info = fence::parse_info(&block.info);
+            let mut info = fence::parse_info(&block.info);
+            if block.title.as_deref().is_some_and(fence::names_output) {
+                info.settings.ignore = true;
+            }
             let line = block.fence_line as u32 + 1;
             for problem in &info.problems {
                 self.warn(
@@ -535,7 +539,18 @@ impl<'a> Walk<'a> {
                 Some(l) if OTHER_LANGUAGES.contains(&l) => None,
                 Some(_) => Some(block::Tag::Untagged),
             };
+            let control = block.content.lines().position(|l| dialect::is_template_control(l, self.marks.dialect));
+            if let (Some(at), Some(block::Tag::Shell)) = (control, tag) {
+                self.warn(
+                    "template-in-code",
+                    line + 1 + at as u32,
+                    1,
+                    "this shell block holds template logic (`if`, `for`, `else`): the site shows some of its lines and opsbook cannot tell which, so it is no step".to_owned(),
+                    Some("write one block per case (tabs, or a block under each heading)".to_owned()),
+                );
+            }
             let analysis = match tag {
+                Some(_) if control.is_some() => None,
                 Some(tag) if !info.settings.ignore => {
                     let (content, directives) = self.set_aside_directives(&block, tag);
                     let mut analysis = block::analyze(&content, &self.options.risk_rules, &self.options.aliases);

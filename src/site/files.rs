@@ -14,9 +14,15 @@ use crate::model::Book;
 /// The book's files that are not runbooks (images, attachments), to copy as they are. Links out
 /// of the book and hidden files are not among them; problems walking the folder were reported
 /// when the book loaded.
-pub(super) fn other_files(src: &Path, dest: &Path, boundary: &Boundary) -> Vec<String> {
-    let is_md = |rel: &String| Path::new(rel).extension().is_some_and(|e| e.eq_ignore_ascii_case("md"));
-    crate::load::book_files(src, dest, boundary, &mut Vec::new()).into_iter().filter(|rel| !is_md(rel)).collect()
+/// Runbook sources (any ending of `[opsbook] extensions`, MDX partials, any `.md`) are not among
+/// them: a page is its rendered HTML, never its source with its comments and templates.
+pub(super) fn other_files(book: &Book, dest: &Path, boundary: &Boundary) -> Vec<String> {
+    let extensions = &book.config.opsbook.extensions;
+    let source = |rel: &String| {
+        crate::page::is_runbook_file(rel, extensions)
+            || crate::page::is_runbook_file(rel, &crate::config::Config::default().opsbook.extensions)
+    };
+    crate::load::book_files(&book.src, dest, boundary, &mut Vec::new()).into_iter().filter(|rel| !source(rel)).collect()
 }
 
 /// The `additional-css` and `additional-js` files that may be copied: a path below the book's

@@ -163,7 +163,7 @@ impl<'b> LinkCheck<'b> {
     /// The link targets of the book; `dest` is the build folder, whose files are not targets.
     pub fn new(book: &'b Book, dest: &Path) -> Self {
         let boundary = Boundary::of_book(&book.root, &book.config);
-        LinkCheck { book, targets: LinkTargets::of(book, files::other_files(&book.src, dest, &boundary)) }
+        LinkCheck { book, targets: LinkTargets::of(book, files::other_files(book, dest, &boundary)) }
     }
 
     /// The broken links of one runbook.
@@ -205,7 +205,7 @@ impl<'b> Site<'b> {
             book.config.theme_dir(&book.root).map(|d| d.strip_prefix(".").map_or(d.clone(), Path::to_owned));
         let theme = Theme::load(theme_dir.as_deref(), &boundary, &mut warnings)?;
         let extras = files::extra_files(book, &boundary, &mut warnings);
-        let files = files::other_files(&book.src, &dest_abs, &boundary);
+        let files = files::other_files(book, &dest_abs, &boundary);
         let targets = LinkTargets::of(book, files.iter().cloned());
         let cache_file = book.root.join(".opsbook").join("cache").join("highlight.json");
         let cached: HashMap<u64, String> = std::fs::read(&cache_file)

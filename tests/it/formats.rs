@@ -319,7 +319,7 @@ fn aliases_are_judged_as_their_tool_and_defined_when_the_step_runs() {
     // The book's aliases: `tf` here stands for a harmless stand-in so the test runs anywhere.
     std::fs::write(
         dir.path().join("book.toml"),
-        "[book]\nsrc = \"runbooks\"\n[opsbook]\naliases = { tf = \"printf 'terraform %s\\\\n'\" }\n",
+        "[book]\nsrc = \"runbooks\"\n[opsbook]\naliases = { tf = \"echo terraform\" }\n",
     )
     .unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_opsbook"))
@@ -344,6 +344,11 @@ fn aliases_are_judged_as_their_tool_and_defined_when_the_step_runs() {
     let refused = opsbook(&["list", "."], dir.path());
     assert_eq!(refused.status.code(), Some(2));
     assert!(text(&refused.stderr).contains("cannot be a shell alias"), "{}", text(&refused.stderr));
+    // A value that is more than a program and its words would hide what runs.
+    std::fs::write(&bad, "[opsbook]\naliases = { kls = \"echo listing; rm -rf /tmp/x; echo\" }\n").unwrap();
+    let refused = opsbook(&["list", "."], dir.path());
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(text(&refused.stderr).contains("plain arguments"), "{}", text(&refused.stderr));
 }
 
 #[test]
@@ -499,4 +504,85 @@ fn hugo_weights_and_docusaurus_folder_rules_order_the_pages() {
     let paths: Vec<&str> = runbooks.iter().map(|r| r["path"].as_str().unwrap()).collect();
     assert_eq!(paths, ["pinned.md", "10-first.md", "20-later.md"], "{stderr}");
     assert!(stderr.contains("cannot be read without running JavaScript"), "{stderr}");
+}
+
+/// The dry run of `run --all` over one runbook: the commands it would run, in order.
+fn dry_run_all(dir: &Path, runbook: &str, extra: &[&str]) -> (i32, Vec<String>, String) {
+    let mut args = vec!["run", runbook, "--all", "-y", "--dry-run"];
+    args.extend_from_slice(extra);
+    let output = opsbook(&args, dir);
+    let stderr = text(&output.stderr);
+    let commands = stderr.lines().filter_map(|l| l.trim_start().strip_prefix("$ ")).map(str::to_owned).collect();
+    (output.status.code().unwrap(), commands, stderr)
+}
+
+#[test]
+fn nothing_a_site_hides_or_chooses_at_build_time_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |rel: &str, body: &str| std::fs::write(dir.path().join(rel), body).unwrap();
+    // MDX: comments, expressions and ESM blocks are JavaScript, whatever they hold.
+    write(
+        "a.mdx",
+        "# A\n\n{/*\n```bash\ntouch pwned-comment\n```\n*/}\n\n{ /** doc\n\n```bash\ntouch pwned-doc\n```\n**/ }\n\n{false && (\n```bash\ntouch pwned-expression\n```\n)}\n\nexport const s = `\n```bash\ntouch pwned-export\n```\n`;\n\n```bash\necho kept\n```\n",
+    );
+    // Template logic inside a block: which lines the site shows is decided when it is built.
+    write(
+        "b.md",
+        "# B\n\n```bash\n{% if prod %}\nkubectl delete ns prod\n{% else %}\nkubectl delete ns staging\n{% endif %}\n```\n\n{% comment %}\n```bash\ntouch pwned-liquid-comment\n```\n{% endcomment %}\n\n{% code title=\"Output\" %}\n```bash\nkubectl delete pod x\n```\n{% endcode %}\n",
+    );
+    write(
+        "c.html.md.erb",
+        "# C\n\n```\n<% if vars.prod %>\n$ kubectl delete ns cf\n<% else %>\n$ bosh delete-deployment\n<% end %>\n```\n",
+    );
+    // A `<br>` fence line inside an open block is its text, not its end.
+    write("d.md", "# D\n\n```text\nA converter writes ```<br> here\n```<br>\nrm -rf /tmp/never\n```\n\nProse.\n");
+    let (_, runbooks, stderr) = list(dir.path());
+    let a = runbook(&runbooks, "a.mdx");
+    assert_eq!(all_commands(a), ["echo kept"], "{stderr}");
+    for name in ["b.md", "c.html.md.erb", "d.md"] {
+        assert!(
+            all_commands(runbook(&runbooks, name)).is_empty(),
+            "{name}: {:?}\n{stderr}",
+            all_commands(runbook(&runbooks, name))
+        );
+    }
+    assert!(stderr.contains("holds template logic"), "{stderr}");
+}
+
+#[test]
+fn nested_tabs_are_one_choice_with_their_common_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |rel: &str, body: &str| std::fs::write(dir.path().join(rel), body).unwrap();
+    write(
+        "a.mdx",
+        "# A\n\n<Tabs>\n<TabItem value=\"k8s\" label=\"K8s\">\n\n```bash\necho k8s-common\n```\n\n<Tabs>\n<TabItem value=\"helm\" label=\"Helm\">\n\n```bash\necho k8s-helm\n```\n\n</TabItem>\n<TabItem value=\"kubectl\" label=\"Kubectl\">\n\n```bash\necho k8s-kubectl\n```\n\n</TabItem>\n</Tabs>\n\n</TabItem>\n<TabItem value=\"docker\" label=\"Docker\">\n\n```bash\necho docker\n```\n\n</TabItem>\n</Tabs>\n",
+    );
+    write(
+        "m.md",
+        "# M\n\n=== \"K8s\"\n\n    ```bash\n    echo k8s-common\n    ```\n\n    === \"Helm\"\n\n        ```bash\n        echo k8s-helm\n        ```\n\n    === \"Kubectl\"\n\n        ```bash\n        echo k8s-kubectl\n        ```\n\n=== \"Docker\"\n\n    ```bash\n    echo docker\n    ```\n\n===! \"5.7\"\n\n    ```bash\n    echo five-seven\n    ```\n\n=== \"8.0\"\n\n    ```bash\n    echo eight\n    ```\n",
+    );
+    write(
+        "i.mdx",
+        "# I\n\n<Tabs>\n  <TabItem value=\"a\" label=\"A\">\n\n    ```bash\n    echo indented-a\n    ```\n\n  </TabItem>\n</Tabs>\n",
+    );
+    for page in ["a.mdx", "m.md"] {
+        let (code, commands, stderr) = dry_run_all(dir.path(), page, &[]);
+        assert_eq!(code, 0, "{stderr}");
+        let expected: &[&str] = if page == "a.mdx" {
+            &["echo k8s-common", "echo k8s-helm"]
+        } else {
+            &["echo k8s-common", "echo k8s-helm", "echo five-seven"]
+        };
+        assert_eq!(commands, expected, "{page}: {stderr}");
+        let (_, commands, stderr) = dry_run_all(dir.path(), page, &["--tab", "kubectl"]);
+        assert_eq!(commands[..2], ["echo k8s-common", "echo k8s-kubectl"], "{page}: {stderr}");
+        let (_, commands, _) = dry_run_all(dir.path(), page, &["--tab", "Docker"]);
+        assert_eq!(commands[0], "echo docker", "{page}");
+    }
+    // `--tab` names one part of each way: both choices at once.
+    let (_, commands, stderr) = dry_run_all(dir.path(), "m.md", &["--tab", "K8s", "--tab", "Kubectl", "--tab", "8.0"]);
+    assert_eq!(commands, ["echo k8s-common", "echo k8s-kubectl", "echo eight"], "{stderr}");
+    // MDX has no indented code: a fence indented under a JSX tag is a fence.
+    let (_, runbooks, _) = list(dir.path());
+    assert_eq!(all_commands(runbook(&runbooks, "i.mdx")), ["echo indented-a"]);
 }
