@@ -193,6 +193,8 @@ impl Step {
             return preamble;
         }
         preamble.push_str("shopt -s expand_aliases 2>/dev/null\n");
+        // `sudo k …`: an alias ending in a space lets bash expand the word after it.
+        preamble.push_str("alias sudo='sudo '\n");
         for (name, value) in &self.aliases {
             preamble.push_str(&format!("alias {name}='{}'\n", value.replace('\'', "'\\''")));
         }

@@ -218,6 +218,16 @@ fn expand_aliases(tokens: &[shell::Token], aliases: &[(String, String)]) -> Opti
     for token in tokens {
         match token.kind {
             Kind::Word if command_position && token.assignment => out.push(token.clone()),
+            // A keyword that leaves the next word a command (`do nuke`, `time k get`).
+            Kind::Word
+                if command_position
+                    && matches!(
+                        token.value.as_str(),
+                        "do" | "then" | "else" | "elif" | "time" | "!" | "{" | "if" | "while" | "until" | "sudo"
+                    ) =>
+            {
+                out.push(token.clone())
+            }
             Kind::Word if command_position => {
                 command_position = false;
                 let alias = aliases.iter().find(|(name, _)| token.value == name.as_str());
@@ -249,6 +259,26 @@ fn expand_aliases(tokens: &[shell::Token], aliases: &[(String, String)]) -> Opti
         }
     }
     (!used.is_empty()).then_some((out, used))
+}
+
+#[cfg(test)]
+mod alias_tests {
+    use super::*;
+
+    #[test]
+    fn aliases_after_keywords_and_wrappers() {
+        let aliases = vec![("k".to_owned(), "kubectl".to_owned())];
+        for script in [
+            "for p in a b; do k delete pod \"$p\"; done",
+            "time k delete pod x",
+            "sudo k delete pod x",
+            "x | k delete -f -",
+        ] {
+            let analysis = analyze(script, &[], &aliases);
+            assert!(analysis.commands.iter().any(|c| c.aliases == ["k"]), "{script}");
+            assert_eq!(analysis.commands.iter().map(|c| c.assessment.risk).max(), Some(Risk::Destructive), "{script}");
+        }
+    }
 }
 
 fn new_command(text: String, lines: Vec<(usize, usize)>, title: Option<String>) -> FoundCommand {
