@@ -172,9 +172,15 @@
       timeline.append(el("li", { "data-type": entry.type }, el("time", { datetime: entry.timestamp }, entry.time), " ",
         entry.description, el("span", { class: "actor" }, ` (${entry.actor}@${entry.host})`)));
     }
+    // The chart is parsed as SVG (never as HTML) and only its nodes are taken in.
+    const chart = el("div", { class: "timeline-chart-box" });
+    if (view.data.chart) {
+      const parsed = new DOMParser().parseFromString(view.data.chart, "image/svg+xml").documentElement;
+      if (parsed && parsed.nodeName === "svg") chart.append(document.importNode(parsed, true));
+    }
     rows.push(el("details", { class: "timeline", open: bar.dataset.timelineOpen === "1", ontoggle: (e) => {
       bar.dataset.timelineOpen = e.target.open ? "1" : "0";
-    } }, el("summary", {}, `Timeline (${view.data.timeline.length})`), timeline));
+    } }, el("summary", {}, `Timeline (${view.data.timeline.length})`), chart, timeline));
     // Keep what is being typed: others' events re-render the bar at any time.
     const renaming = document.getElementById("opsbook-title");
     if (renaming && document.activeElement === renaming) {

@@ -8,6 +8,9 @@
 //! with any leading block marker escaped ([`inert_start`]), so that no note, title or name can
 //! start a timeline entry, a list item or a section of its own.
 
+mod timeline;
+pub use timeline::svg as timeline_svg;
+
 use std::fmt::Write as _;
 
 use serde_json::json;
@@ -545,6 +548,16 @@ pub fn html(session: &Session, events: &[Event], store: &dyn SessionStore) -> St
     let options = pulldown_cmark::Options::ENABLE_TABLES | pulldown_cmark::Options::ENABLE_TASKLISTS;
     let parser = pulldown_cmark::Parser::new_ext(&markdown, options).map(inert);
     pulldown_cmark::html::push_html(&mut body, parser);
+    // The timeline drawn, above its text.
+    let chart = timeline::svg(session, events);
+    if !chart.is_empty() {
+        if let Some(at) = body.find("<h2>Timeline</h2>\n") {
+            body.insert_str(
+                at + "<h2>Timeline</h2>\n".len(),
+                &format!("<figure class=\"timeline\">{chart}</figure>\n"),
+            );
+        }
+    }
     let title = html_escape(&format!("Postmortem: {}", one_line(&session.title)));
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title}</title>\n<style>\n{PRINT_CSS}</style>\n</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n"
@@ -554,6 +567,7 @@ pub fn html(session: &Session, events: &[Event], store: &dyn SessionStore) -> St
 const PRINT_CSS: &str = "body { font: 15px/1.5 system-ui, sans-serif; color: #111; margin: 0; }
 main { max-width: 52rem; margin: 2rem auto; padding: 0 1rem; }
 h1 { font-size: 1.6rem; } h2 { border-bottom: 1px solid #ccc; margin-top: 2rem; }
+figure.timeline { margin: 1rem 0; } .timeline-chart { width: 100%; height: auto; }
 pre { background: #f5f5f5; padding: .6rem; overflow-x: auto; white-space: pre-wrap; word-break: break-word; font-size: 13px; }
 code { font-family: ui-monospace, monospace; }
 @media print { main { margin: 0; max-width: none; } pre { break-inside: avoid; } h2, h3 { break-after: avoid; } }

@@ -218,6 +218,7 @@ async fn session_state(State(app): State<Arc<App>>, PathParams(id): PathParams<S
         .map(|(runbook, progress)| (runbook.path.clone(), progress))
         .collect();
     let view = SessionView {
+        chart: export::timeline_svg(&session, &events),
         progress,
         status_update: export::status_update(&session, &events),
         session,

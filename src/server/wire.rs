@@ -232,6 +232,9 @@ pub struct Cancelling {
 #[derive(Debug, Serialize)]
 pub struct SessionView<'a> {
     pub session: Session,
+    /// The timeline drawn (`export::timeline_svg`): an SVG document, every text in it escaped.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub chart: String,
     pub timeline: Vec<TimelineEntry<'a>>,
     pub runs: Vec<RunView<'a>>,
     /// Each runbook the session has run or skipped steps of: its steps in order, with their

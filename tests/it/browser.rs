@@ -481,3 +481,60 @@ fn an_interactive_step_runs_in_a_terminal_in_a_real_browser() {
     browser.wait_for(&shown("hi-42"), 20);
     assert!(browser.script(rows).as_str().unwrap().contains("demo$"));
 }
+
+/// The RGB pixels of a PNG (an element's screenshot, base64 as WebDriver sends it).
+fn pixels(base64_png: &str) -> (u32, u32, Vec<[u8; 3]>) {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(base64_png).unwrap();
+    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buffer = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buffer).unwrap();
+    let step = info.color_type.samples();
+    let pixels = buffer[..info.buffer_size()].chunks(step).map(|p| [p[0], p[1], p[2]]).collect();
+    (info.width, info.height, pixels)
+}
+
+#[test]
+fn the_postmortem_draws_the_incident_as_a_chart_in_a_real_browser() {
+    let Some((driver_bin, chromium)) = browser_binaries() else { return };
+    let book = fixture_book(
+        "a.md",
+        "# A\n\n## Check\n\n```bash\nsleep 0.3; echo fine\n```\n\n## Break\n\n```bash\nsleep 0.2; exit 3\n```\n",
+    );
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_opsbook"))
+            .args(args)
+            .current_dir(book.path())
+            .env("OPSBOOK_RESPONDER", "dana")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        (output.status.code().unwrap(), text(&output.stdout), text(&output.stderr))
+    };
+    let (_, id, stderr) = run(&["session", "new", "Checkout <b>down</b>", "--severity", "SEV2"]);
+    let id = id.trim().to_owned();
+    assert!(!id.is_empty(), "{stderr}");
+    run(&["session", "note", &id, "Impact: checkout fails for <script>everyone</script>", "--kind", "impact"]);
+    let (code, _, stderr) = run(&["run", "runbooks/a.md", "--all", "-y", "--session", &id]);
+    assert_ne!(code, 0, "the second step fails: {stderr}");
+    run(&["session", "status", &id, "monitoring"]);
+    let (code, _, stderr) = run(&["export", &id, "--format", "html", "--output", "postmortem.html"]);
+    assert_eq!(code, 0, "{stderr}");
+    let html = std::fs::read_to_string(book.path().join("postmortem.html")).unwrap();
+    assert!(html.contains("<svg class=\"timeline-chart\""), "the export draws the timeline");
+    assert!(html.contains("class=\"run ok\"") && html.contains("class=\"run failed\""), "a bar per run, by outcome");
+    assert!(html.contains("class=\"marker note\"") && html.contains("class=\"marker status\""));
+    assert!(!html.contains("<script>everyone"), "text in the chart is escaped");
+    let profile = tempfile::tempdir().unwrap();
+    let browser = Driver::start(&driver_bin, &chromium, profile.path());
+    browser.goto(&format!("file://{}", book.path().join("postmortem.html").display()));
+    let chart = browser.element("svg.timeline-chart");
+    let shot = browser.call("GET", &format!("/element/{chart}/screenshot"), json!({}));
+    let (width, height, pixels) = pixels(shot.as_str().unwrap());
+    assert!(width > 300 && height > 60, "{width}x{height}");
+    let near = |p: &[u8; 3], c: [u8; 3]| p.iter().zip(c).all(|(a, b)| a.abs_diff(b) < 24);
+    let green = pixels.iter().filter(|p| near(p, [0x2e, 0x7d, 0x32])).count();
+    let red = pixels.iter().filter(|p| near(p, [0xc6, 0x28, 0x28])).count();
+    assert!(green > 30 && red > 30, "the bars are drawn: {green} green, {red} red pixels");
+}
