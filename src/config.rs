@@ -151,6 +151,9 @@ pub struct OpsbookConfig {
     pub alerts: Vec<PathBuf>,
     /// Webhooks told about session events (`[[opsbook.notify]] url, format, events`).
     pub notify: Vec<crate::notify::Target>,
+    /// `opsbook test --record`'s file, relative to `book.toml`: the site shows on each step when
+    /// CI last verified it.
+    pub freshness: Option<PathBuf>,
 }
 
 /// `[opsbook.check]`.
@@ -178,6 +181,7 @@ impl Default for OpsbookConfig {
             site_url: None,
             alerts: Vec::new(),
             notify: Vec::new(),
+            freshness: None,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod diagnostic;
 pub mod exec;
 pub mod export;
 pub(crate) mod extract;
+pub mod freshness;
 pub mod line;
 pub(crate) mod listing;
 pub mod load;

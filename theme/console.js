@@ -700,6 +700,13 @@
       for (const section of document.querySelectorAll("section.step[data-step]")) {
         const step = state.runbook.steps.find((s) => s.id === section.dataset.step);
         if (step) enhance(section, step);
+        // When it last ran in an incident (any session of the store).
+        const last = (state.runbook.last_runs || {})[section.dataset.step];
+        if (last) {
+          const when = new Date(last.at).toISOString().replace("T", " ").slice(0, 16) + " UTC";
+          section.querySelector(".risk-reason").after(el("p", { class: "last-run" },
+            `last run in an incident: ${when} by ${last.by}, ${last.result} (${last.session_id})`));
+        }
       }
     }
     connectReload();

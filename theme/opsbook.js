@@ -2,6 +2,17 @@
 // without JavaScript (the Copy buttons and the theme toggle stay hidden then).
 (function () {
   "use strict";
+  // When CI last verified a step (`[opsbook] freshness`): the date the build wrote, said as how
+  // long ago when the page is read.
+  document.querySelectorAll(".freshness time[datetime]").forEach(function (time) {
+    var ms = Date.now() - Date.parse(time.getAttribute("datetime"));
+    if (!(ms >= 0)) { return; }
+    var minutes = Math.floor(ms / 60000), hours = Math.floor(minutes / 60), days = Math.floor(hours / 24);
+    var ago = days > 0 ? days + (days === 1 ? " day" : " days") : hours > 0 ? hours + (hours === 1 ? " hour" : " hours")
+      : minutes > 0 ? minutes + (minutes === 1 ? " minute" : " minutes") : "";
+    time.title = time.textContent;
+    time.textContent = ago ? ago + " ago" : "just now";
+  });
   var root = document.documentElement;
 
   // Light and dark: the toggle overrides the system preference, and is remembered.

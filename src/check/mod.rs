@@ -47,6 +47,8 @@ pub const RULES: &[(&str, &str)] = &[
     ("template-in-code", "a docs site's template (Hugo shortcode, `--8<--`, `{% %}`, ERB) inside a shell block"),
     ("broken-fence", "a fence line a converter broke (`<br>` glued on), read as repaired"),
     ("same-page", "two runbooks that become the same page (`a.md` and `a.mdx`)"),
+    ("stale-step", "a step neither verified in CI nor run with success in an incident within `--stale`"),
+    ("freshness", "a freshness record (`[opsbook] freshness`) that cannot be read"),
     ("alert-rules", "an alert rule file that cannot be read or parsed (error)"),
     ("alert-without-runbook", "an alert with no `runbook_url` annotation"),
     ("alert-runbook-url", "an alert whose `runbook_url` under `[opsbook] site-url` leads to no page or anchor (error)"),

@@ -26,6 +26,10 @@ pub struct Args {
     /// must lead to the book: default `[opsbook] alerts`.
     #[arg(long, num_args = 1.., value_name = "PATH")]
     pub alerts: Vec<PathBuf>,
+    /// Warn for steps neither verified in CI (`[opsbook] freshness`) nor run with success in
+    /// an incident (the session store) within this time (`90d`, `12h`).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub stale: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -36,6 +40,65 @@ pub enum Format {
     Json,
     /// GitHub Actions annotations (`::error file=…,line=…,col=…::message`).
     Github,
+}
+
+/// `--stale`: steps with neither a pass in CI nor a successful run in an incident since
+/// `within` ago.
+fn stale_steps(
+    book: &crate::model::Book,
+    within: std::time::Duration,
+    out: &mut Output,
+) -> anyhow::Result<Vec<Diagnostic>> {
+    let record = match &book.config.opsbook.freshness {
+        Some(file) => crate::freshness::Record::read(&book.root.join(file)).map_err(InputError)?,
+        None => {
+            writeln!(out.stderr, "note: `[opsbook] freshness` is not set: only runs in incidents count for --stale")?;
+            crate::freshness::Record::default()
+        }
+    };
+    // The store's runs, when it has any (a book that never recorded one has no database yet).
+    let url = crate::config::Environment::read().store_url(None, &book.config.opsbook, &book.root);
+    let has_store = url.is_some() || book.root.join(".opsbook").join("opsbook.db").is_file();
+    let runs = match has_store.then(|| crate::session::open(url.as_deref(), &book.root)) {
+        Some(Ok(store)) => crate::freshness::last_runs(store.as_ref()),
+        Some(Err(err)) => {
+            writeln!(out.stderr, "note: the session store cannot be read ({err}): only CI counts for --stale")?;
+            Default::default()
+        }
+        None => Default::default(),
+    };
+    let now = crate::clock::now_ms();
+    let since = now - within.as_millis() as i64;
+    let mut found = Vec::new();
+    for runbook in &book.runbooks {
+        for step in &runbook.steps {
+            let key = crate::freshness::key(&runbook.path, &step.id);
+            let verdict = record.verdict(&runbook.path, &step.id);
+            let verified = match &verdict {
+                crate::freshness::Verdict::Verified(mark) => Some(mark.at),
+                _ => None,
+            };
+            let ran = runs.get(&key).filter(|r| r.result == "exit 0").map(|r| r.at);
+            let last = verified.max(ran);
+            if last.is_some_and(|at| at >= since) {
+                continue;
+            }
+            let when = match last {
+                Some(at) => format!("last verified or run {}", crate::freshness::ago(now - at)),
+                None => "never verified in CI nor run with success in an incident".to_owned(),
+            };
+            let mut warning = Diagnostic::warning(
+                "stale-step",
+                book.src.join(&runbook.path),
+                format!("step `{}` is stale: {when}", step.id),
+            )
+            .with_help("mark it `test` and run `opsbook test --record`, or run it in a drill");
+            warning.line = step.line;
+            warning.col = step.col;
+            found.push(warning);
+        }
+    }
+    Ok(found)
 }
 
 pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
@@ -60,6 +123,10 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
     } else {
         args.alerts.clone()
     };
+    if let Some(within) = args.stale {
+        found.extend(stale_steps(&book, within, out)?);
+        found.sort_by(|a, b| (&a.file, a.line, a.col, a.rule).cmp(&(&b.file, b.line, b.col, b.rule)));
+    }
     if !rule_files.is_empty() {
         if let Some(missing) = rule_files.iter().find(|p| !p.exists()) {
             let message = format!("`{}` does not exist; give alert rule files or folders", missing.display());

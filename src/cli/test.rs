@@ -26,6 +26,22 @@ pub struct Args {
     /// Also write the results as JUnit XML to this file.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Keep, per step, when it last passed and failed and at which commit, in this file (JSON,
+    /// updated in place): what `[opsbook] freshness` shows on the site and `check --stale` reads.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+}
+
+/// The commit the book's folder is at, when it is in a git repository.
+fn git_commit(root: &std::path::Path) -> Option<String> {
+    let output = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(root)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let commit = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    (output.status.success() && !commit.is_empty()).then_some(commit)
 }
 
 pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
@@ -87,6 +103,16 @@ pub fn run(args: Args, out: &mut Output) -> anyhow::Result<ExitCode> {
                 updated += 1;
             }
         }
+    }
+    if let Some(path) = &args.record {
+        let mut record = crate::freshness::Record::read(path).map_err(super::InputError)?;
+        let commit = git_commit(&book.root);
+        let now = crate::clock::now_ms();
+        for (case, outcome) in cases.iter().zip(&outcomes) {
+            let mark = crate::freshness::Mark { at: now, commit: commit.clone() };
+            record.note(&case.runbook.path, &case.step.id, outcome.passed, mark);
+        }
+        record.write(path).map_err(super::InputError)?;
     }
     if let Some(path) = &args.junit {
         std::fs::write(path, tester::junit(&outcomes))

@@ -134,10 +134,21 @@ async fn go(State(app): State<Arc<App>>, QueryParams(query): QueryParams<Vec<(St
 async fn runbook_listing(State(app): State<Arc<App>>, PathParams(path): PathParams<String>) -> ApiResult<Response> {
     let book = app.book();
     let runbook = match book.runbooks.iter().find(|r| crate::site::html_path(&r.path) == path) {
-        Some(runbook) => runbook,
-        None => lookup::runbook(&book, &path)?,
+        Some(runbook) => runbook.clone(),
+        None => lookup::runbook(&book, &path)?.clone().into(),
     };
-    Ok(Reply::ok(crate::listing::runbook(runbook)).into_response())
+    // Each step's last run in an incident, from every session of the store.
+    let runs = store_call(&app, |store| Ok(crate::freshness::last_runs(store))).await?;
+    let last_runs: BTreeMap<&str, &crate::freshness::LastRun> = runbook
+        .steps
+        .iter()
+        .filter_map(|s| runs.get(&crate::freshness::key(&runbook.path, &s.id)).map(|r| (s.id.as_str(), r)))
+        .collect();
+    let listing = crate::listing::runbook(&runbook);
+    let mut value =
+        serde_json::to_value(&listing).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    value["last_runs"] = serde_json::to_value(&last_runs).unwrap_or_default();
+    Ok(Reply::ok(value).into_response())
 }
 
 async fn list_sessions(State(app): State<Arc<App>>) -> ApiResult<Reply<Vec<crate::session::Session>>> {

@@ -28,7 +28,8 @@ fn reason_html(reason: &str) -> String {
     out
 }
 
-pub(crate) fn step_card(step: &Step, prefix: &str, highlighter: &Highlighter) -> String {
+/// `note`: a line of HTML under the risk's reason (when CI last verified the step).
+pub(crate) fn step_card(step: &Step, prefix: &str, highlighter: &Highlighter, note: Option<&str>) -> String {
     let mut html = String::with_capacity(1024);
     let risk = step.risk.as_str();
     let id = escape(&step.id);
@@ -67,6 +68,10 @@ pub(crate) fn step_card(step: &Step, prefix: &str, highlighter: &Highlighter) ->
     }
     html.push_str("<button class=\"copy\" type=\"button\" data-copy=\"step\" hidden>Copy</button></div>\n");
     let _ = writeln!(html, "<p class=\"risk-reason\">{}</p>", reason_html(&step.risk_reason));
+    if let Some(note) = note {
+        html.push_str(note);
+        html.push('\n');
+    }
     if !step.placeholders.is_empty() {
         html.push_str("<ul class=\"inputs\" aria-label=\"Inputs\">");
         for placeholder in &step.placeholders {

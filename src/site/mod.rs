@@ -81,6 +81,8 @@ pub struct Site<'b> {
     fingerprint: std::sync::OnceLock<u64>,
     manifest_file: PathBuf,
     previous: Manifest,
+    /// `[opsbook] freshness`: when CI last verified each step.
+    freshness: Option<crate::freshness::Record>,
 }
 
 /// What the last build produced, so a rebuild can skip what did not change: the destination,
@@ -174,6 +176,7 @@ impl<'b> LinkCheck<'b> {
 }
 
 pub use crate::page::html_path;
+pub(crate) use highlight::escape as escape_html;
 
 /// `../` once per folder level of a page.
 fn root_of(html_path: &str) -> String {
@@ -219,7 +222,21 @@ impl<'b> Site<'b> {
             .ok()
             .and_then(|bytes| serde_json::from_slice::<Manifest>(&bytes).ok())
             .unwrap_or_default();
+        let freshness = book.config.opsbook.freshness.as_ref().and_then(|file| {
+            let path = book.root.join(file);
+            match crate::freshness::Record::read(&path) {
+                Ok(record) => Some(record),
+                Err(message) => {
+                    warnings.push(
+                        Diagnostic::warning("freshness", &path, message)
+                            .with_help("run `opsbook test --record FILE` to write it"),
+                    );
+                    None
+                }
+            }
+        });
         Ok(Site {
+            freshness,
             fingerprint: std::sync::OnceLock::new(),
             manifest_file,
             previous,
@@ -265,6 +282,9 @@ impl<'b> Site<'b> {
                 parts.extend(render::page_anchors(runbook).map(|a| format!("{}#{a}", runbook.path)));
             }
             parts.extend(self.files.iter().cloned());
+            parts.push(
+                self.freshness.as_ref().map(|r| serde_json::to_string(r).unwrap_or_default()).unwrap_or_default(),
+            );
             highlight::cache_key(&parts.join("\u{1}"), None)
         })
     }
@@ -297,7 +317,15 @@ impl<'b> Site<'b> {
     fn search_document(&self, runbook: &Runbook) -> String {
         let markdown = markdown_of(runbook);
         let display = self.book.src.join(&runbook.path);
-        let body = render::render_body(runbook, &markdown, &display, &self.targets, &self.plain, Mode::Pages);
+        let body = render::render_body(
+            runbook,
+            &markdown,
+            &display,
+            &self.targets,
+            &self.plain,
+            Mode::Pages,
+            self.freshness.as_ref(),
+        );
         let mut filters = String::new();
         let front = &runbook.front_matter;
         for (name, values) in [
@@ -385,7 +413,15 @@ impl<'b> Site<'b> {
 
     fn render_page(&self, runbook: &Runbook, markdown: &str) -> Result<(String, Vec<Diagnostic>), SiteError> {
         let display = self.book.src.join(&runbook.path);
-        let body = render::render_body(runbook, markdown, &display, &self.targets, &self.highlighter, Mode::Pages);
+        let body = render::render_body(
+            runbook,
+            markdown,
+            &display,
+            &self.targets,
+            &self.highlighter,
+            Mode::Pages,
+            self.freshness.as_ref(),
+        );
         let href = html_path(&runbook.path);
         let nav = self.nav(Some(&runbook.path));
         let front = &runbook.front_matter;
@@ -628,7 +664,15 @@ impl<'b> Site<'b> {
             out.write_all(&rest.as_bytes()[..at]).map_err(failed)?;
             let markdown = markdown_of(runbook);
             let display = self.book.src.join(&runbook.path);
-            let body = render::render_body(runbook, &markdown, &display, &self.targets, &self.plain, Mode::Print);
+            let body = render::render_body(
+                runbook,
+                &markdown,
+                &display,
+                &self.targets,
+                &self.plain,
+                Mode::Print,
+                self.freshness.as_ref(),
+            );
             out.write_all(body.html.as_bytes()).map_err(failed)?;
             rest = &rest[at + mark.len()..];
         }

@@ -190,6 +190,7 @@ pub(crate) fn render_body(
     targets: &LinkTargets,
     highlighter: &Highlighter,
     mode: Mode,
+    freshness: Option<&crate::freshness::Record>,
 ) -> RenderedBody {
     let prefix = if mode == Mode::Print { print_prefix(&runbook.path) } else { String::new() };
     let mut warnings = LinkWarnings::new(markdown, display_path);
@@ -218,7 +219,9 @@ pub(crate) fn render_body(
                 Event::End(TagEnd::CodeBlock) => {
                     let (lang, line, text) = code.take().unwrap_or_default();
                     let html = if let Some(&index) = steps.get(&line) {
-                        card::step_card(&runbook.steps[index], &prefix, highlighter)
+                        let step = &runbook.steps[index];
+                        let note = freshness.map(|record| record.verdict(&runbook.path, &step.id).html());
+                        card::step_card(step, &prefix, highlighter, note.as_deref())
                     } else if let Some(&index) = templates.get(&line) {
                         card::template_card(&runbook.templates[index], &prefix)
                     } else {

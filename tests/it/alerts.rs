@@ -447,3 +447,48 @@ fn rusqlite_count(db: &Path) -> i64 {
     let conn = rusqlite::Connection::open(db).unwrap();
     conn.query_row("SELECT count(*) FROM notifications", [], |r| r.get(0)).unwrap()
 }
+
+#[test]
+fn freshness_from_ci_and_from_incidents_on_cards_and_in_check() {
+    let dir = fixture_book(
+        "a.md",
+        "# A\n\n## Checked\n\n```console {test}\n$ echo ok\nok\n```\n\n## Drilled\n\n```bash\necho drilled\n```\n\n## Forgotten\n\n```bash\necho never\n```\n",
+    );
+    std::fs::write(
+        dir.path().join("book.toml"),
+        "[book]\nsrc = \"runbooks\"\n[opsbook]\nfreshness = \"freshness.json\"\n",
+    )
+    .unwrap();
+    let tested = opsbook(&["test", "--record", "freshness.json"], dir.path());
+    assert_eq!(tested.status.code(), Some(0), "{}{}", text(&tested.stdout), text(&tested.stderr));
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("freshness.json")).unwrap()).unwrap();
+    assert!(record["steps"]["a.md#checked"]["passed"]["at"].as_i64().unwrap() > 0, "{record}");
+    // A drill: the step ran with success in an incident.
+    let ran = std::process::Command::new(env!("CARGO_BIN_EXE_opsbook"))
+        .args(["run", "runbooks/a.md", "drilled", "-y"])
+        .current_dir(dir.path())
+        .env("OPSBOOK_RESPONDER", "dana")
+        .output()
+        .unwrap();
+    assert_eq!(ran.status.code(), Some(0), "{}", text(&ran.stderr));
+    // The site: each card says what CI last said.
+    let built = opsbook(&["build", "--dest-dir", "site"], dir.path());
+    assert_eq!(built.status.code(), Some(0), "{}", text(&built.stderr));
+    let page = std::fs::read_to_string(dir.path().join("site/a.html")).unwrap();
+    assert!(page.contains("<p class=\"freshness verified\">verified in CI <time datetime=\""), "{page}");
+    assert!(page.contains("<p class=\"freshness never\">never verified in CI</p>"));
+    // check --stale: only the step neither verified nor run.
+    let (_, found) = check_json(dir.path(), &["--stale", "90d"]);
+    let stale: Vec<&str> =
+        found.iter().filter(|d| d["rule"] == "stale-step").map(|d| d["message"].as_str().unwrap()).collect();
+    assert_eq!(stale, ["step `forgotten` is stale: never verified in CI nor run with success in an incident"]);
+    // The console: each step's last run in an incident.
+    let app = app(dir.path());
+    let (status, _, body) = call(&app, authed(get("/api/runbooks/a.html")).body(Body::empty()).unwrap());
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let listing: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(listing["last_runs"]["drilled"]["result"], "exit 0", "{listing}");
+    assert!(listing["last_runs"]["drilled"]["by"].as_str().unwrap().starts_with("dana@"));
+    assert!(listing["last_runs"].get("forgotten").is_none());
+}
