@@ -38,7 +38,9 @@ pub fn svg(session: &Session, events: &[Event]) -> String {
         .iter()
         .filter_map(|event| {
             let (kind, label) = match &event.kind {
-                EventKind::NoteAdded { note, text } => ("note", format!("{}: {}", note.as_str(), one_line(text))),
+                // The note's words are in the text timeline under the chart; the marker says
+                // which kind it is.
+                EventKind::NoteAdded { note, .. } => ("note", format!("{} note", note.as_str())),
                 EventKind::StatusChanged { to, .. } => ("status", format!("Status: {}", to.as_str())),
                 EventKind::SeverityChanged { to, .. } => ("severity", format!("Severity: {to}")),
                 EventKind::Alert(notice) => ("alert", format!("Alert {} {}", notice.alerts.join(", "), notice.status)),
