@@ -225,9 +225,12 @@ fn closes(fence: Fence, content: &str) -> bool {
 /// Reads `source` in `dialect`. Borrowed unchanged when nothing in it needed rewriting.
 pub(crate) fn read(source: &str, dialect: Dialect) -> Read<'_> {
     let mut reader = Reader { dialect, ..Reader::default() };
-    let mut out = String::with_capacity(source.len() + 64);
-    let mut changed = false;
+    // The text is copied only from the first line that changes: most files change none.
+    let mut out: Option<String> = None;
+    let mut offset = 0;
     for (index, raw) in source.split_inclusive('\n').enumerate() {
+        let line_start = offset;
+        offset += raw.len();
         let (line, eol) = match raw.strip_suffix("\r\n") {
             Some(line) => (line, "\r\n"),
             None => raw.strip_suffix('\n').map_or((raw, ""), |line| (line, "\n")),
@@ -242,7 +245,6 @@ pub(crate) fn read(source: &str, dialect: Dialect) -> Read<'_> {
                 let shown: String = line.trim().chars().take(80).collect();
                 reader.repairs.push((index, format!("`{shown}` is a fence with `<br>` after it")));
                 repaired = found[1].to_owned();
-                changed = true;
                 reader.repairing = true;
                 repaired.as_str()
             }
@@ -250,13 +252,25 @@ pub(crate) fn read(source: &str, dialect: Dialect) -> Read<'_> {
         };
         let rewritten = reader.line(index, line);
         reader.repairing = false;
-        changed |= rewritten != line;
-        out.push_str(&rewritten);
-        out.push_str(eol);
+        let same = matches!(&rewritten, Cow::Borrowed(text) if std::ptr::eq(*text, &raw[..text.len()]) && text.len() + eol.len() == raw.len());
+        match (&mut out, same) {
+            (Some(out), _) => {
+                out.push_str(&rewritten);
+                out.push_str(eol);
+            }
+            (None, true) => {}
+            (None, false) => {
+                let mut text = String::with_capacity(source.len() + 64);
+                text.push_str(&source[..line_start]);
+                text.push_str(&rewritten);
+                text.push_str(eol);
+                out = Some(text);
+            }
+        }
     }
     reader.finish(source.split_inclusive('\n').count());
     Read {
-        text: if changed { Cow::Owned(out) } else { Cow::Borrowed(source) },
+        text: out.map_or(Cow::Borrowed(source), Cow::Owned),
         tabs: reader.tabs,
         code_titles: reader.code_titles,
         repairs: reader.repairs,
@@ -317,19 +331,19 @@ enum Continued {
 }
 
 impl Reader {
-    fn line(&mut self, index: usize, line: &str) -> String {
+    fn line<'l>(&mut self, index: usize, line: &'l str) -> Cow<'l, str> {
         if !self.started {
             self.started = true;
             if line.trim_end() == "---" || line.trim_end() == "+++" {
                 self.front_matter = true;
-                return line.to_owned();
+                return Cow::Borrowed(line);
             }
         }
         if self.front_matter {
             if matches!(line.trim_end(), "---" | "+++" | "...") {
                 self.front_matter = false;
             }
-            return line.to_owned();
+            return Cow::Borrowed(line);
         }
         let (columns, _) = indentation(line);
         let blank = line.trim().is_empty();
@@ -349,7 +363,7 @@ impl Reader {
             }
         }
         let depth: usize = self.containers.last().map_or(0, |c| c.indent + 4);
-        let prefix = self.prefix(blank);
+        let prefix = if self.containers.is_empty() { String::new() } else { self.prefix(blank) };
         let content = if blank { "" } else { from_column(line, depth) };
         for container in &self.containers {
             if let Some(tab) = container.tab {
@@ -367,7 +381,7 @@ impl Reader {
             if !matches!(self.continued, Some(Continued::Expression { .. } | Continued::LiquidComment)) {
                 self.continued = None;
             }
-            return if self.containers.is_empty() { line.to_owned() } else { prefix };
+            return if self.containers.is_empty() { Cow::Borrowed(line) } else { Cow::Owned(prefix) };
         }
         let ends_code_tab = self.raw_code_tab && content.trim_start().starts_with("{{") && content.contains("/tab");
         if let (Some(fence), false) = (self.fence, ends_code_tab) {
@@ -377,7 +391,7 @@ impl Reader {
                     self.fence = None;
                     self.mdx_shift = 0;
                 }
-                return content.to_owned();
+                return Cow::Borrowed(content);
             }
             if closes(fence, content) {
                 self.fence = None;
@@ -390,7 +404,7 @@ impl Reader {
         }
         let rewritten = self.construct(index, content, columns, depth);
         match rewritten {
-            Some(text) => format!("{prefix}{text}"),
+            Some(text) => Cow::Owned(format!("{prefix}{text}")),
             None => {
                 let opened = fence_opener(content);
                 // MDX has no indented code: a fence indented four columns or more is a fence, moved
@@ -405,7 +419,7 @@ impl Reader {
                     self.open_fence(index, fence);
                     self.mdx_shift = shift;
                     if shift > 0 {
-                        return shifted(content, shift).to_owned();
+                        return Cow::Borrowed(shifted(content, shift));
                     }
                 }
                 self.join(&prefix, line, content)
@@ -429,11 +443,11 @@ impl Reader {
     }
 
     /// The line as it stands when only the containers' columns change.
-    fn join(&self, prefix: &str, line: &str, content: &str) -> String {
+    fn join<'l>(&self, prefix: &str, line: &'l str, content: &'l str) -> Cow<'l, str> {
         if self.containers.is_empty() {
-            return line.to_owned();
+            return Cow::Borrowed(line);
         }
-        format!("{prefix}{content}")
+        Cow::Owned(format!("{prefix}{content}"))
     }
 
     /// What stands for the containers' columns: `>   ` per admonition, four spaces per tab.
