@@ -43,6 +43,19 @@ pub fn read_rules(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec<A
     }
     let mut rules = Vec::new();
     for file in files {
+        // A rule file is a regular file of sensible size (not a FIFO, not /dev/zero).
+        let size = std::fs::metadata(&file).ok().filter(|m| m.is_file()).map(|m| m.len());
+        if size.is_none_or(|s| s > 16 * 1024 * 1024) {
+            diagnostics.push(
+                Diagnostic::error(
+                    "alert-rules",
+                    &file,
+                    format!("`{}` is not a rule file (a regular file up to 16 MiB)", file.display()),
+                )
+                .with_help("give Prometheus rule files, PrometheusRule manifests or folders of them"),
+            );
+            continue;
+        }
         match std::fs::read_to_string(&file) {
             Ok(text) => rules.extend(rules_of(&file, &text, diagnostics)),
             Err(err) => diagnostics.push(
@@ -90,8 +103,12 @@ pub fn rules_of(file: &Path, text: &str, diagnostics: &mut Vec<Diagnostic>) -> V
                     .filter(|u| !u.is_empty());
                 // The line of its `alert:` key: the next one naming it.
                 let found = lines[search_from.min(lines.len())..].iter().position(|line| {
-                    let line = line.trim_start().trim_start_matches("- ").trim_start();
-                    line.strip_prefix("alert:").is_some_and(|rest| rest.trim().trim_matches(['"', '\'']) == name)
+                    let line = line.trim_start().trim_start_matches("- ").trim_start().trim_start_matches('{');
+                    line.strip_prefix("alert:").is_some_and(|rest| {
+                        // `alert: X  # why`, `{alert: X, expr: …}`
+                        let value = rest.split(" #").next().unwrap_or(rest).split(',').next().unwrap_or(rest);
+                        value.trim().trim_end_matches('}').trim().trim_matches(['"', '\'']) == name
+                    })
                 });
                 let line = match found {
                     Some(offset) => {
@@ -234,8 +251,22 @@ pub fn check(book: &Book, rules: &[AlertRule]) -> Vec<Diagnostic> {
             (Some(_), None) => {}
         }
     }
+    let mut claimed: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
     for runbook in &book.runbooks {
         for name in answered_by(runbook) {
+            if let Some(first) = claimed.get(&name).copied() {
+                let mut warning = Diagnostic::warning(
+                    "alert-unknown",
+                    book.src.join(&runbook.path),
+                    format!("alert `{name}` is answered by `{first}` too; its link opens `{first}`"),
+                )
+                .with_help("name each alert in one runbook's front matter");
+                warning.line = front_matter_line(&runbook.source, &name);
+                warning.col = 1;
+                found.push(warning);
+            } else {
+                claimed.insert(name.clone(), &runbook.path);
+            }
             if !rules.iter().any(|r| r.name == name) {
                 let mut warning = Diagnostic::warning(
                     "alert-unknown",

@@ -20,7 +20,8 @@ pub struct Utc {
 
 /// `at` (milliseconds since the Unix epoch) in UTC.
 pub fn utc(at: i64) -> Utc {
-    let moment = UNIX_EPOCH + Duration::from_millis(at.max(0) as u64);
+    // 9999-12-31T23:59:59.999Z at most: a date past it has no RFC 3339 form.
+    let moment = UNIX_EPOCH + Duration::from_millis(at.clamp(0, 253_402_300_799_999) as u64);
     let rfc3339 = humantime::format_rfc3339_millis(moment).to_string();
     Utc { date: rfc3339[..10].to_owned(), time: rfc3339[11..16].to_owned(), rfc3339 }
 }

@@ -108,7 +108,11 @@ impl Verdict {
             Verdict::Failed(mark) => ("failed", mark),
             Verdict::Never => return "never verified in CI".to_owned(),
         };
-        let commit = mark.commit.as_deref().map(|c| format!(" at {}", &c[..c.len().min(12)])).unwrap_or_default();
+        let commit = mark
+            .commit
+            .as_deref()
+            .map(|c| format!(" at {}", c.chars().take(12).collect::<String>()))
+            .unwrap_or_default();
         format!("{word} in CI {}{commit}", ago(now - mark.at))
     }
 }
@@ -126,7 +130,7 @@ impl Verdict {
         let commit = mark
             .commit
             .as_deref()
-            .map(|c| format!(" at <code>{}</code>", crate::site::escape_html(&c[..c.len().min(12)])))
+            .map(|c| format!(" at <code>{}</code>", crate::site::escape_html(&c.chars().take(12).collect::<String>())))
             .unwrap_or_default();
         format!(
             "<p class=\"freshness {word}\">{word} in CI <time datetime=\"{}\">{} {} UTC</time>{commit}</p>",

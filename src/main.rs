@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     let outcome = opsbook::cli::run(cli);
     // Notifications the command queued get a moment to leave; what does not is kept on disk
     // for the next opsbook process.
-    opsbook::notify::flush_all(std::time::Duration::from_secs(3));
+    opsbook::notify::flush_all(std::time::Duration::from_secs(2));
     match outcome {
         Ok(code) => code,
         Err(err) if opsbook::cli::is_broken_pipe(&err) => ExitCode::SUCCESS,

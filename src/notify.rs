@@ -231,10 +231,8 @@ impl Outbox {
     }
 
     fn deliver_forever(&self) {
-        // What an earlier process left waiting is tried at once: its schedule left with it.
-        let mut first = true;
         loop {
-            let next = self.deliver_due(std::mem::take(&mut first));
+            let next = self.deliver_due();
             let (lock, signal) = &*self.wake;
             let Ok(mut wake) = lock.lock() else { return };
             wake.busy = false;
@@ -251,11 +249,13 @@ impl Outbox {
         }
     }
 
-    /// Tries every notification that is due (`all`: every one); returns how long until the
-    /// next one is.
-    fn deliver_due(&self, all: bool) -> Option<Duration> {
+    /// Tries every notification that is due, one target at a time each but the targets side by
+    /// side (a webhook that hangs holds up only its own); returns how long until the next one is.
+    /// An attempt is written down before it is made, so a process that exits mid-attempt leaves
+    /// its backoff behind, never a resend at once.
+    fn deliver_due(&self) -> Option<Duration> {
         let conn = self.connection().ok()?;
-        let now = if all { i64::MAX } else { crate::clock::now_ms() };
+        let now = crate::clock::now_ms();
         let due: Vec<(i64, String, String, i64, i64)> = conn
             .prepare("SELECT id, url, body, attempts, created_at FROM notifications WHERE next_at <= ?1 ORDER BY id")
             .and_then(|mut statement| {
@@ -264,34 +264,21 @@ impl Outbox {
                     .and_then(Iterator::collect)
             })
             .unwrap_or_default();
+        let mut by_target: BTreeMap<String, Vec<(i64, String, i64)>> = BTreeMap::new();
         for (id, url, body, attempts, created_at) in due {
-            match post(&url, &body) {
-                Ok(()) => {
-                    let _ = conn.execute("DELETE FROM notifications WHERE id = ?1", [id]);
-                    if let Ok(mut last) = self.last_failure.lock() {
-                        *last = None;
-                    }
-                }
-                Err(error) => {
-                    let attempts = attempts + 1;
-                    let shown = format!("notification to {} failed ({error}); trying again", shown_url(&url));
-                    tracing::warn!("{shown}");
-                    if let Ok(mut last) = self.last_failure.lock() {
-                        *last = Some(shown);
-                    }
-                    if crate::clock::now_ms() - created_at > MAX_AGE_MS {
-                        tracing::error!("notification to {} dropped after a day of failures", shown_url(&url));
-                        let _ = conn.execute("DELETE FROM notifications WHERE id = ?1", [id]);
-                        continue;
-                    }
-                    let backoff = 250i64.saturating_mul(1 << attempts.clamp(0, 20)).min(300_000);
-                    let _ = conn.execute(
-                        "UPDATE notifications SET attempts = ?2, next_at = ?3, last_error = ?4 WHERE id = ?1",
-                        params![id, attempts, crate::clock::now_ms() + backoff, error],
-                    );
-                }
-            }
+            let attempts = attempts + 1;
+            let backoff = 250i64.saturating_mul(1 << attempts.clamp(0, 20)).min(300_000);
+            let _ = conn.execute(
+                "UPDATE notifications SET attempts = ?2, next_at = ?3 WHERE id = ?1",
+                params![id, attempts, crate::clock::now_ms() + backoff],
+            );
+            by_target.entry(url).or_default().push((id, body, created_at));
         }
+        std::thread::scope(|scope| {
+            for (url, items) in &by_target {
+                scope.spawn(move || self.deliver_to(url, items));
+            }
+        });
         let next: Option<i64> =
             conn.query_row("SELECT min(next_at) FROM notifications", [], |r| r.get(0)).ok().flatten();
         next.map(|at| Duration::from_millis((at - crate::clock::now_ms()).max(0) as u64))
@@ -307,6 +294,39 @@ fn shown_url(url: &str) -> String {
             format!("{scheme}://{host}/…")
         }
         None => "(a webhook)".to_owned(),
+    }
+}
+
+impl Outbox {
+    /// Posts `items` to `url` in order; stops at the first failure (the rest wait their turn).
+    fn deliver_to(&self, url: &str, items: &[(i64, String, i64)]) {
+        let Ok(conn) = self.connection() else { return };
+        for (id, body, created_at) in items {
+            match post(url, body) {
+                Ok(()) => {
+                    let _ = conn.execute("DELETE FROM notifications WHERE id = ?1", [id]);
+                    if let Ok(mut last) = self.last_failure.lock() {
+                        if last.as_deref().is_some_and(|l| l.contains(&shown_url(url))) {
+                            *last = None;
+                        }
+                    }
+                }
+                Err(error) => {
+                    let shown = format!("notification to {} failed ({error}); trying again", shown_url(url));
+                    tracing::warn!("{shown}");
+                    if let Ok(mut last) = self.last_failure.lock() {
+                        *last = Some(shown);
+                    }
+                    if crate::clock::now_ms() - created_at > MAX_AGE_MS {
+                        tracing::error!("notification to {} dropped after a day of failures", shown_url(url));
+                        let _ = conn.execute("DELETE FROM notifications WHERE id = ?1", [id]);
+                        continue;
+                    }
+                    let _ = conn.execute("UPDATE notifications SET last_error = ?2 WHERE id = ?1", params![id, error]);
+                    break;
+                }
+            }
+        }
     }
 }
 
@@ -341,8 +361,18 @@ impl Notifying {
         if targets.is_empty() {
             return Ok(store);
         }
-        let outbox = Outbox::open(opsbook_dir)?;
-        Ok(Arc::new(Notifying { inner: store, targets: targets.to_vec(), outbox }))
+        // A queue that cannot be opened (a damaged file) stops no run: notifications are off,
+        // and said so.
+        match Outbox::open(opsbook_dir) {
+            Ok(outbox) => Ok(Arc::new(Notifying { inner: store, targets: targets.to_vec(), outbox })),
+            Err(err) => {
+                tracing::error!(
+                    "notifications are off: {err}; remove {} to start a new queue",
+                    opsbook_dir.join("notify.db").display()
+                );
+                Ok(store)
+            }
+        }
     }
 
     fn notify(&self, session_id: &str, event: &Event) {

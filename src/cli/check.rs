@@ -68,7 +68,7 @@ fn stale_steps(
         None => Default::default(),
     };
     let now = crate::clock::now_ms();
-    let since = now - within.as_millis() as i64;
+    let since = now.saturating_sub(i64::try_from(within.as_millis()).unwrap_or(i64::MAX));
     let mut found = Vec::new();
     for runbook in &book.runbooks {
         for step in &runbook.steps {

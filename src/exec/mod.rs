@@ -434,10 +434,12 @@ impl Subscription {
                 Some(Ok(_)) | Some(Err(broadcast::error::RecvError::Lagged(_))) => self.reload(),
                 Some(Err(broadcast::error::RecvError::Closed)) | None => {
                     self.live = None;
+                    // The outcome is set once the log is written to its end: read what is left
+                    // only then, so a subscriber that fell behind near the end misses nothing.
+                    let outcome = self.done.wait_for(Option::is_some).await.ok().and_then(|o| o.clone());
                     self.reload();
                     if self.backlog.is_empty() {
                         self.finished = true;
-                        let outcome = self.done.wait_for(Option::is_some).await.ok().and_then(|o| o.clone());
                         return outcome.map(ProcessEvent::Exit);
                     }
                 }

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use super::{ExportedRun, html_escape, runs};
+use super::{ExportedRun, runs};
 use crate::line::one_line;
 use crate::session::{Event, EventKind, Session};
 
@@ -15,6 +15,16 @@ const LEFT: f64 = 170.0;
 const RIGHT: f64 = 16.0;
 const LANE: f64 = 26.0;
 const TOP: f64 = 46.0;
+
+/// Text for the SVG: escaped, and without the characters XML does not allow (a U+FFFF in an
+/// alert's summary would make the whole chart unreadable).
+fn html_escape(text: &str) -> String {
+    let allowed: String = text
+        .chars()
+        .filter(|c| matches!(*c, '\t' | '\n' | '\r') || (*c >= ' ' && !matches!(*c, '\u{FFFE}' | '\u{FFFF}')))
+        .collect();
+    super::html_escape(&allowed)
+}
 
 /// The colour of a run's bar by how it ended: its class and a fill that prints.
 fn outcome(run: &ExportedRun<'_>) -> (&'static str, &'static str) {

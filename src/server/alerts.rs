@@ -67,11 +67,15 @@ pub fn severity_for(config: &Config, label: Option<&str>) -> String {
     names.get(rank.min(names.len().saturating_sub(1))).map_or_else(|| config.default_severity(), |n| (*n).to_owned())
 }
 
+static RECEIVING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The longest Alertmanager field opsbook keeps (a label value, a summary).
 const FIELD: usize = 512;
 
+/// One line of at most [`FIELD`] characters, secrets in it (a URL's password, a bearer token, a
+/// key's shape) masked: alert text is kept in the record, sent to webhooks and exported.
 fn clip(text: &str) -> String {
-    let text = crate::line::one_line(text);
+    let text = crate::line::one_line(&crate::exec::redact::Redactor::new([]).redact(text));
     match text.char_indices().nth(FIELD) {
         Some((at, _)) => format!("{}…", &text[..at]),
         None => text,
@@ -103,8 +107,18 @@ pub async fn receive(
     if names.is_empty() {
         return Err(ApiError::bad_request("the notification names no alert (no `alertname` label)"));
     }
-    let labels: BTreeMap<String, String> =
-        notification.common_labels.iter().take(64).map(|(k, v)| (clip(k), clip(v))).collect();
+    // Names are kept when at most 20 (a title of thousands helps nobody); secret-named labels
+    // are kept masked.
+    names.truncate(20);
+    let labels: BTreeMap<String, String> = notification
+        .common_labels
+        .iter()
+        .take(64)
+        .map(|(k, v)| {
+            let value = if crate::exec::redact::is_secret_name(k) { "[redacted]".to_owned() } else { clip(v) };
+            (clip(k), value)
+        })
+        .collect();
     let annotation = |key: &str| {
         notification
             .common_annotations
@@ -113,7 +127,19 @@ pub async fn receive(
             .map(|s| clip(s))
     };
     let summary = annotation("summary").or_else(|| annotation("description"));
-    let group_key = clip(&notification.group_key);
+    // The whole key decides which session a group joins (a long one kept as its digest); a
+    // payload without one is keyed by its labels.
+    let group_key = match notification.group_key.trim() {
+        "" => format!("labels:{}", serde_json::to_string(&notification.common_labels).unwrap_or_default()),
+        key => key.to_owned(),
+    };
+    let group_key = if group_key.len() > 200 || group_key.contains(['\n', '\r']) {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(group_key.as_bytes());
+        format!("sha256:{}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    } else {
+        group_key
+    };
     let notice = AlertNotice {
         status: status.clone(),
         group_key: group_key.clone(),
@@ -128,6 +154,8 @@ pub async fn receive(
         Some(summary) => format!("{}: {summary}", names.join(", ")),
         None => names.join(", "),
     };
+    let title: String =
+        if title.chars().count() > 200 { title.chars().take(199).chain(['…']).collect() } else { title };
     // The labels, as values for the inputs of the same name (and of names differing only in
     // case or `-`/`_`); secret-named ones are not kept.
     let inputs: Vec<String> = book
@@ -152,6 +180,8 @@ pub async fn receive(
     }
     let firing = status == "firing";
     let actor = Actor::local("alertmanager");
+    // One notification at a time: two for a new group at once must open one session.
+    let _one_at_a_time = RECEIVING.lock().await;
     let received = tokio::task::spawn_blocking(move || -> Result<Received, crate::session::StoreError> {
         let store = app.runner.store();
         let now = crate::clock::now_ms();
@@ -171,6 +201,9 @@ pub async fn receive(
             None => return Ok(Received { session_id: None, opened: false }),
         };
         store.append(&session_id, &actor, now, EventKind::Alert(Box::new(notice)))?;
+        // A value the session has (a responder's, an earlier alert's) is not replaced.
+        let known = store.vars(&session_id)?;
+        values.retain(|name, _| !known.contains_key(name));
         if firing && !values.is_empty() {
             store.set_vars(&session_id, &values)?;
         }

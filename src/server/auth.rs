@@ -39,8 +39,9 @@ pub async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) ->
                 .into_response();
         }
         let rest = strip_token(request.uri().query().unwrap_or(""));
-        let location =
-            if rest.is_empty() { request.uri().path().to_owned() } else { format!("{}?{rest}", request.uri().path()) };
+        // One leading slash: `//evil.example/` or `/\evil.example/` would leave this origin.
+        let path = format!("/{}", request.uri().path().trim_start_matches(['/', '\\']));
+        let location = if rest.is_empty() { path } else { format!("{path}?{rest}") };
         let cookie = format!("{}={}; HttpOnly; SameSite=Strict; Path=/", cookie_name(&host), app.token);
         return (StatusCode::SEE_OTHER, [(header::LOCATION, location), (header::SET_COOKIE, cookie)]).into_response();
     }

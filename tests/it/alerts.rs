@@ -308,7 +308,7 @@ fn the_webhook_takes_only_what_alertmanager_sends_and_the_token() {
         )
     };
     let (status, _, body) = hook(
-        r#"{"status":"firing","groupKey":"g","commonLabels":{"alertname":"X","severity":"warning","BASH_ENV":"/tmp/x","token":"s3cret"},"alerts":[{"labels":{"alertname":"X"}}]}"#,
+        r#"{"status":"firing","groupKey":"g","commonLabels":{"alertname":"X","severity":"warning","BASH_ENV":"/tmp/x","token":"s3cret","namespace":"prod"},"alerts":[{"labels":{"alertname":"X"}}]}"#,
     );
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let id = serde_json::from_str::<Value>(&body).unwrap()["session_id"].as_str().unwrap().to_owned();
@@ -323,11 +323,26 @@ fn the_webhook_takes_only_what_alertmanager_sends_and_the_token() {
     // Without the token: 401.
     let anonymous = crate::serve::post("/api/alerts").header(header::CONTENT_TYPE, "application/json");
     assert_eq!(call(&app, anonymous.body(Body::from("{}")).unwrap()).0, StatusCode::UNAUTHORIZED);
+    // Two groups whose keys differ only past their first hundreds of characters are two.
+    let long = "x".repeat(600);
+    let key_a = format!(r#"{{"status":"firing","groupKey":"{long}a","alerts":[{{"labels":{{"alertname":"L"}}}}]}}"#);
+    let key_b = format!(r#"{{"status":"firing","groupKey":"{long}b","alerts":[{{"labels":{{"alertname":"L"}}}}]}}"#);
+    assert_eq!(hook(&key_a).0, StatusCode::CREATED);
+    assert_eq!(hook(&key_b).0, StatusCode::CREATED, "another group, another session");
+    // A later notification does not replace a value the session has; secrets are masked.
+    let (_, _, body) = hook(
+        r#"{"status":"firing","groupKey":"g","commonLabels":{"alertname":"X","namespace":"staging","url":"postgres://app:S3cretPw@db/x"},"commonAnnotations":{"summary":"see postgres://app:S3cretPw@db/x"},"alerts":[{"labels":{"alertname":"X"}}]}"#,
+    );
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["session_id"], id.as_str());
+    let (_, _, export) =
+        call(&app, authed(get(&format!("/api/sessions/{id}/export?format=md"))).body(Body::empty()).unwrap());
+    assert!(!export.contains("S3cretPw"), "{export}");
     // Labels a shell acts on, or secret-named ones, are no session values.
     let (_, _, state) = call(&app, authed(get(&format!("/api/sessions/{id}"))).body(Body::empty()).unwrap());
     let state: Value = serde_json::from_str(&state).unwrap();
     assert_eq!(state["session"]["severity"], "SEV3");
     assert!(state["inputs"].get("token").is_none() && state["inputs"].get("BASH_ENV").is_none(), "{}", state["inputs"]);
+    assert_eq!(state["inputs"]["namespace"], "prod", "the first value stays: {}", state["inputs"]);
 }
 
 #[test]
@@ -415,8 +430,10 @@ fn notifications_reach_a_webhook_that_was_down_and_came_back() {
     assert!(!stderr.contains("secret"), "the webhook's path is its secret: {stderr}");
     let queued = rusqlite_count(&dir.path().join(".opsbook/notify.db"));
     assert_eq!(queued, 1, "the `opened` notice waits on disk");
-    // The receiver is back: the next opsbook process delivers what waited, then its own.
+    // The receiver is back: the next opsbook process delivers what waited (once its backoff
+    // is over), then its own.
     let (bodies, _handle) = receiver(port);
+    std::thread::sleep(std::time::Duration::from_millis(1200));
     let closed = opsbook(&["session", "close", &id], dir.path());
     assert_eq!(closed.status.code(), Some(0), "{}", text(&closed.stderr));
     let mut got: Vec<String> = Vec::new();
