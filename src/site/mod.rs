@@ -312,20 +312,17 @@ impl<'b> Site<'b> {
         search.and_then(|s| s.get("enable")).and_then(toml::Value::as_bool).is_none_or(|enable| enable)
     }
 
+    /// A runbook's page body: its Markdown rendered with this site's links and freshness.
+    fn body(&self, runbook: &Runbook, markdown: &str, highlighter: &Highlighter, mode: Mode) -> render::RenderedBody {
+        let display = self.book.src.join(&runbook.path);
+        render::render_body(runbook, markdown, &display, &self.targets, highlighter, mode, self.freshness.as_ref())
+    }
+
     /// The document pagefind indexes for a page: its title and body, with code unhighlighted
     /// (the colours' markup would be most of what the indexer parses), at the page's URL.
     fn search_document(&self, runbook: &Runbook) -> String {
         let markdown = markdown_of(runbook);
-        let display = self.book.src.join(&runbook.path);
-        let body = render::render_body(
-            runbook,
-            &markdown,
-            &display,
-            &self.targets,
-            &self.plain,
-            Mode::Pages,
-            self.freshness.as_ref(),
-        );
+        let body = self.body(runbook, &markdown, &self.plain, Mode::Pages);
         let mut filters = String::new();
         let front = &runbook.front_matter;
         for (name, values) in [
@@ -412,16 +409,7 @@ impl<'b> Site<'b> {
     }
 
     fn render_page(&self, runbook: &Runbook, markdown: &str) -> Result<(String, Vec<Diagnostic>), SiteError> {
-        let display = self.book.src.join(&runbook.path);
-        let body = render::render_body(
-            runbook,
-            markdown,
-            &display,
-            &self.targets,
-            &self.highlighter,
-            Mode::Pages,
-            self.freshness.as_ref(),
-        );
+        let body = self.body(runbook, markdown, &self.highlighter, Mode::Pages);
         let href = html_path(&runbook.path);
         let nav = self.nav(Some(&runbook.path));
         let front = &runbook.front_matter;
@@ -663,16 +651,7 @@ impl<'b> Site<'b> {
             let Some(at) = rest.find(&mark) else { continue };
             out.write_all(&rest.as_bytes()[..at]).map_err(failed)?;
             let markdown = markdown_of(runbook);
-            let display = self.book.src.join(&runbook.path);
-            let body = render::render_body(
-                runbook,
-                &markdown,
-                &display,
-                &self.targets,
-                &self.plain,
-                Mode::Print,
-                self.freshness.as_ref(),
-            );
+            let body = self.body(runbook, &markdown, &self.plain, Mode::Print);
             out.write_all(body.html.as_bytes()).map_err(failed)?;
             rest = &rest[at + mark.len()..];
         }
