@@ -160,11 +160,16 @@ pub struct LastRun {
     pub session_id: String,
 }
 
-/// The last run of every step of every runbook in the store: `runbook#step` -> its last run.
+/// The most recent sessions [`last_runs`] reads: a console page asks on every load, so the
+/// cost must not grow with years of incidents.
+const RECENT_SESSIONS: usize = 500;
+
+/// The last run of every step of every runbook in the store's recent sessions (the 500 newest):
+/// `runbook#step` -> its last run.
 pub fn last_runs(store: &dyn SessionStore) -> BTreeMap<String, LastRun> {
     let mut last: BTreeMap<String, LastRun> = BTreeMap::new();
     let Ok(sessions) = store.sessions() else { return last };
-    for session in sessions {
+    for session in sessions.into_iter().take(RECENT_SESSIONS) {
         let Ok(events) = store.events(&session.id, 0) else { continue };
         for run in crate::export::runs(&events) {
             let at = run.end.map_or(run.started_at, |(_, e)| e.at);
